@@ -1,0 +1,78 @@
+# Tandem: `make run` and `make test` do all the set-up on a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+# Debian packages the project needs: chromium for the browser tests, fonts so pages render legibly.
+APT_PACKAGES := chromium fonts-dejavu-core
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The demo runs without a second factor for staff (documented in the README); production never does.
+DEMO_ENV := DEBUG=1 TANDEM_STAFF_MFA_REQUIRED=0
+
+.PHONY: run test test-fast test-browser lint typecheck check system-deps deps dev-deps assets migrate seed clean bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.deps-run: requirements.lock pyproject.toml | $(PY)
+	$(UV) pip install --quiet --python $(PY) -r requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $@
+
+$(VENV)/.deps-dev: requirements-dev.lock pyproject.toml | $(PY)
+	$(UV) pip install --quiet --python $(PY) -r requirements-dev.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $@ $(VENV)/.deps-run
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.deps-run node_modules/.installed
+dev-deps: $(VENV)/.deps-dev node_modules/.installed system-deps
+
+# Installs the Debian packages when one is missing (needs root, or sudo).
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+migrate: deps
+	$(DEMO_ENV) $(PY) manage.py migrate --no-input
+	$(DEMO_ENV) $(PY) manage.py createcachetable
+
+seed: migrate
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+
+run: seed
+	@echo "Serving Tandem on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: dev-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: dev-deps
+	$(VENV)/bin/mypy tandem bench tests
+
+# Production-mode checks: no deploy warnings, no missing migrations.
+check: dev-deps
+	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) AUDIT_HMAC_KEY=$$(head -c 48 /dev/urandom | base64) \
+	  ALLOWED_HOSTS=clinic.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+bench: dev-deps
+	$(PY) bench/pages.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

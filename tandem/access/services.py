@@ -1,0 +1,140 @@
+"""The one permission layer: who may see and do what.
+
+Every view and selector asks here. Anything a user may not see is answered with 404 (never 403, so that
+existence is not revealed) and the denial is audited.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+from django.utils import timezone
+
+from tandem.access.models import BreakGlassGrant
+from tandem.accounts.models import Role
+from tandem.audit.services import audit_record
+from tandem.cases.models import Case, CaseQuerySet
+
+BREAK_GLASS_MAX = timedelta(hours=4)
+
+
+class AccessDenied(Exception):
+    """A rule refused an action; the message is fit to show to the user."""
+
+
+def _active_grant(user: Any) -> Exists:
+    return Exists(
+        BreakGlassGrant.objects.filter(user=user, case=OuterRef("pk"), expires_at__gt=timezone.now())
+    )
+
+
+def cases_visible_to(user: Any) -> CaseQuerySet:
+    """Every case this user may open at all (clinical content is a further question)."""
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    if user.role in (Role.DIRECTOR, Role.COORDINATOR):
+        return Case.objects.all()
+    if user.role == Role.THERAPIST:
+        return Case.objects.filter(
+            Q(therapist=user) | Q(team__first=user) | Q(team__second=user) | _active_grant(user)
+        )
+    if user.role == Role.CLIENT:
+        return Case.objects.filter(Q(partner_a__user=user) | Q(partner_b__user=user))
+    return Case.objects.none()
+
+
+def staff_cases_visible_to(user: Any) -> CaseQuerySet:
+    """Cases for the staff pages: clients never reach these (their place is the portal)."""
+    if not user.is_authenticated or user.role == Role.CLIENT:
+        return Case.objects.none()
+    return cases_visible_to(user)
+
+
+def is_assigned(user: Any, case: Case) -> bool:
+    return user.pk is not None and user.pk in {
+        case.therapist_id,
+        case.team.first_id if case.team_id else None,
+        case.team.second_id if case.team_id else None,
+    }
+
+
+def active_break_glass(user: Any, case: Case) -> BreakGlassGrant | None:
+    return BreakGlassGrant.objects.filter(user=user, case=case, expires_at__gt=timezone.now()).first()
+
+
+def can_see_clinical(user: Any, case: Case) -> bool:
+    """Presenting problems and (later) notes, measures, referrals: not for the front desk."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role == Role.DIRECTOR:
+        return True
+    if user.role == Role.THERAPIST:
+        return is_assigned(user, case) or active_break_glass(user, case) is not None
+    return False
+
+
+def can_edit_case(user: Any, case: Case) -> bool:
+    """Demographics and assignment: the front desk, the director, and the case's own therapists."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role in (Role.DIRECTOR, Role.COORDINATOR):
+        return True
+    return user.role == Role.THERAPIST and is_assigned(user, case)
+
+
+def can_create_case(user: Any) -> bool:
+    return user.is_authenticated and user.is_active and user.role in (Role.DIRECTOR, Role.COORDINATOR, Role.THERAPIST)
+
+
+def deny(user: Any, *, what: str, object_id: Any, case_id: Any = None) -> Http404:
+    """Audit a refused look and return the 404 to raise. The audit row commits on its own."""
+    audit_record(
+        actor=user, action="access.denied", case=case_id, detail={"object": what, "id": str(object_id)}
+    )
+    return Http404("Not found")
+
+
+def get_case_for(user: Any, case_id: Any, *, clinical: bool = False, audit_view: bool = True) -> Case:
+    """The case if this user may see it (and its clinical content, if asked); otherwise 404."""
+    try:
+        case_pk = int(case_id)
+    except (TypeError, ValueError):
+        raise Http404("Not found") from None
+    case = staff_cases_visible_to(user).with_people().filter(pk=case_pk).first()
+    if case is None or (clinical and not can_see_clinical(user, case)):
+        raise deny(user, what="case", object_id=case_pk, case_id=case_pk if case else None)
+    if audit_view:
+        audit_record(
+            actor=user,
+            action="case.view_clinical" if can_see_clinical(user, case) else "case.view",
+            target=case,
+            case=case,
+        )
+    return case
+
+
+def break_glass_open(*, user: Any, case_id: int, reason: str, hours: float = 1.0) -> BreakGlassGrant:
+    """Emergency access for the director or a covering therapist: written reason, time-limited."""
+    reason = reason.strip()
+    if user.role not in (Role.DIRECTOR, Role.THERAPIST) or not user.is_active:
+        raise AccessDenied("Only the clinical director or a therapist can use emergency access.")
+    if len(reason) < 15:
+        raise AccessDenied("Write the reason for emergency access (at least 15 characters).")
+    duration = timedelta(hours=hours)
+    if duration <= timedelta(0) or duration > BREAK_GLASS_MAX:
+        raise AccessDenied("Emergency access lasts between a few minutes and 4 hours.")
+    case = Case.objects.filter(pk=case_id).first()
+    if case is None:
+        raise deny(user, what="case", object_id=case_id)
+    now = timezone.now()
+    with transaction.atomic():
+        grant = BreakGlassGrant.objects.create(
+            user=user, case=case, reason=reason, started_at=now, expires_at=now + duration
+        )
+        audit_record(
+            actor=user, action="access.break_glass", target=grant, case=case,
+            detail={"expires_at": grant.expires_at.isoformat()},
+        )
+    return grant

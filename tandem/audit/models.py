@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One append-only, HMAC-chained record of who did what to which object, when, from where.
+
+    `detail` holds identifiers and field names only, never clinical text: the audit log is read by
+    people who may not see the record itself.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+    # No database-level foreign keys: audit rows must outlive (and never cascade with) what they name.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=60)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=40, blank=True)
+    case = models.ForeignKey(
+        "cases.Case", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True)
+    detail = models.JSONField(default=dict)
+    prev_hmac = models.CharField(max_length=64)
+    hmac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
+            models.Index(fields=["case", "-at"], name="audit_case_idx"),
+            models.Index(fields=["-at"], name="audit_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"

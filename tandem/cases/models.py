@@ -1,0 +1,179 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Client(models.Model):
+    """A person receiving care. Portal log-in (when invited) is the optional `user`."""
+
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    preferred_name = models.CharField(max_length=80, blank=True)
+    pronouns = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="client"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["last_name", "first_name"], name="client_name_idx")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Phase(models.TextChoices):
+    CONSULTATION = "consultation", "Consultation"
+    INTAKE = "intake", "Intake"
+    ASSESSMENT = "assessment", "Assessment"
+    TREATMENT = "treatment", "Treatment"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    DISCHARGED = "discharged", "Discharged"
+    CLOSED = "closed", "Closed without treatment"
+
+
+OPEN_PHASES = (Phase.CONSULTATION, Phase.INTAKE, Phase.ASSESSMENT, Phase.TREATMENT, Phase.FOLLOW_UP)
+
+
+class AbsentPartner(models.TextChoices):
+    UNAVAILABLE = "unavailable", "Partner unavailable"
+    UNWILLING = "unwilling", "Partner unwilling to attend"
+    NO_PARTNER = "no_partner", "No current partner"
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def open(self) -> "CaseQuerySet":
+        return self.filter(phase__in=OPEN_PHASES)
+
+    def with_people(self) -> "CaseQuerySet":
+        return self.select_related(
+            "partner_a", "partner_b", "therapist", "team__first", "team__second"
+        )
+
+    def assigned_to(self, user: object) -> "CaseQuerySet":
+        return self.filter(Q(therapist=user) | Q(team__first=user) | Q(team__second=user))
+
+
+class Case(models.Model):
+    """The unit of care: a couple, or one client whose partner does not attend (and why)."""
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    partner_a = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases_as_a")
+    partner_b = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="cases_as_b"
+    )
+    absent_partner = models.CharField(
+        max_length=20, choices=AbsentPartner.choices, blank=True,
+        help_text="For an individual case: why the partner does not attend.",
+    )
+    absent_partner_note = models.CharField(max_length=300, blank=True)
+    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.CONSULTATION)
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    team = models.ForeignKey(
+        "accounts.CoTherapyTeam", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    presenting_notes = models.TextField(blank=True)
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_on", "-id"]
+        indexes = [
+            models.Index(fields=["phase", "-opened_on"], name="case_phase_idx"),
+            models.Index(fields=["therapist", "phase"], name="case_therapist_idx"),
+            models.Index(fields=["-opened_on", "-id"], name="case_opened_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(partner_a=models.F("partner_b")), name="case_partners_differ"
+            ),
+            # A couple case has no absent-partner reason; an individual case must give one.
+            models.CheckConstraint(
+                condition=(Q(partner_b__isnull=True) & ~Q(absent_partner=""))
+                | (Q(partner_b__isnull=False) & Q(absent_partner="")),
+                name="case_absent_reason_iff_individual",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_couple(self) -> bool:
+        return self.partner_b_id is not None
+
+    @property
+    def partners(self) -> list[Client]:
+        return [c for c in (self.partner_a, self.partner_b) if c is not None]
+
+    @property
+    def display_name(self) -> str:
+        names = " & ".join(c.full_name for c in self.partners)
+        return names if self.is_couple else f"{names} (individual)"
+
+    @property
+    def clinicians(self) -> list:
+        if self.team_id:
+            return [self.team.first, self.team.second]
+        return [self.therapist] if self.therapist_id else []
+
+
+class PresentingProblem(models.Model):
+    """A coded presenting problem (ICD-10-CM and ICD-11 where a code exists)."""
+
+    slug = models.SlugField(unique=True)
+    label = models.CharField(max_length=120)
+    icd10cm = models.CharField("ICD-10-CM", max_length=12, blank=True)
+    icd11 = models.CharField("ICD-11", max_length=12, blank=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "label"]
+
+    def __str__(self) -> str:
+        codes = ", ".join(c for c in (self.icd10cm, self.icd11) if c)
+        return f"{self.label} ({codes})" if codes else self.label
+
+
+class CaseProblem(models.Model):
+    """A presenting problem on a case, optionally naming the partner it concerns."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="problems")
+    problem = models.ForeignKey(PresentingProblem, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "problem", "client"], name="case_problem_unique"),
+        ]
+
+
+class PhaseChange(models.Model):
+    """Every move of a case between phases: who, when and why (the care pathway adds the rules)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="phase_changes")
+    from_phase = models.CharField(max_length=20, choices=Phase.choices, blank=True)
+    to_phase = models.CharField(max_length=20, choices=Phase.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="phasechange_case_idx")]

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tandem.cases import views as case_views
+
+admin.site.site_header = "Tandem set-up"
+
+urlpatterns = [
+    path("", case_views.today, name="today"),
+    path("accounts/", include("tandem.accounts.urls")),
+    path("cases/", include("tandem.cases.urls")),
+    path("access/", include("tandem.access.urls")),
+    path("audit/", include("tandem.audit.urls")),
+    path("setup/", admin.site.urls),
+]
