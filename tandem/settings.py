@@ -151,11 +151,15 @@ AXES_LOCKOUT_CALLABLE = "tandem.accounts.views.locked_out"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_ENABLE_ADMIN = False
+# Axes keeps the failed form in its table: never the second-factor or recovery codes typed.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "recovery_code"]
 
 # --- Sessions: 15 minutes idle, an absolute maximum, never Django's two weeks ---------------------
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 15 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 10 * 60 * 60)
-SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+# A little longer than the idle limit, so that the middleware (not the store) ends an idle session and
+# can say why.
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 300
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -206,6 +210,9 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
 ]
+# In development WhiteNoise serves straight from the finders, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

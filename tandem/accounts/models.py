@@ -21,7 +21,8 @@ class User(AbstractUser):
     """
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLIENT)
-    email = models.EmailField("e-mail address", unique=True, null=True, blank=True)
+    # Unique when present (password reset finds the account by it); null, not "", when absent.
+    email = models.EmailField("e-mail address", unique=True, null=True, blank=True)  # type: ignore[assignment]
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -84,11 +85,13 @@ class WorkingHours(models.Model):
         ordering = ["therapist", "weekday", "starts"]
         verbose_name_plural = "working hours"
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends__gt=models.F("starts")), name="working_hours_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends__gt=models.F("starts")), name="working_hours_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"  # noqa: RUF001
 
 
 class CoTherapyTeam(models.Model):
@@ -101,7 +104,9 @@ class CoTherapyTeam(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=~models.Q(first=models.F("second")), name="team_two_different_therapists"),
+            models.CheckConstraint(
+                condition=~models.Q(first=models.F("second")), name="team_two_different_therapists"
+            ),
             models.UniqueConstraint(fields=["first", "second"], name="team_unique_pair"),
         ]
 
