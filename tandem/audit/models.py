@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.db import models
 
@@ -13,7 +15,11 @@ class AuditEvent(models.Model):
     at = models.DateTimeField()
     # No database-level foreign keys: audit rows must outlive (and never cascade with) what they name.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_label = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=60)
@@ -33,7 +39,19 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
             models.Index(fields=["case", "-at"], name="audit_case_idx"),
             models.Index(fields=["-at"], name="audit_at_idx"),
+            # The audit page sorts by person and by action, and lists the actions in use.
+            models.Index(fields=["actor_label", "-seq"], name="audit_actor_label_idx"),
+            models.Index(fields=["action", "-seq"], name="audit_action_idx"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+    def detail_items(self) -> list[tuple[str, str]]:
+        """`detail` as (key, text) pairs for display; nested values are shown as compact JSON."""
+        if not isinstance(self.detail, dict):
+            return [("", json.dumps(self.detail))]
+        return [
+            (str(key), value if isinstance(value, str) else json.dumps(value, separators=(",", ":")))
+            for key, value in sorted(self.detail.items())
+        ]

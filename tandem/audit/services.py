@@ -1,5 +1,6 @@
 """Appending to and checking the tamper-evident audit chain."""
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -18,12 +19,13 @@ from tandem.audit.models import AuditEvent
 GENESIS = "0" * 64
 # Any fixed number: the advisory lock that serializes appends on PostgreSQL.
 _PG_LOCK_KEY = 0x7A4D_0A1D
+_VERIFY_CHUNK = 2000
 
 
 def _canonical(event: AuditEvent) -> bytes:
     body = [
         event.seq,
-        event.at.astimezone(timezone.UTC).isoformat(timespec="microseconds"),
+        event.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         event.actor_id,
         event.actor_label,
         event.action,
@@ -39,6 +41,24 @@ def _canonical(event: AuditEvent) -> bytes:
 
 def compute_hmac(event: AuditEvent) -> str:
     return hmac.new(settings.AUDIT_HMAC_KEY.encode(), _canonical(event), hashlib.sha256).hexdigest()
+
+
+def _as_stored_ip(ip: str | None) -> str | None:
+    # The HMAC must cover the value as the database gives it back: the field rewrites IPv6 to its
+    # compressed lower-case form ("2001:DB8::0001" reads back as "2001:db8::1").
+    return AuditEvent._meta.get_field("ip").get_prep_value(ip) if ip else None
+
+
+def _as_stored_case_id(case: Any) -> int | None:
+    # Callers pass a Case, a pk, or a pk taken from a URL ("12"); the column reads back an int.
+    value = getattr(case, "pk", case)
+    return int(value) if value is not None and value != "" else None
+
+
+def _as_stored_detail(detail: dict[str, Any] | None) -> Any:
+    # A JSON round trip turns tuples into lists and non-string keys into strings, exactly as the
+    # JSON column will, so the HMAC signed now still matches the row read back later.
+    return json.loads(json.dumps(detail or {}))
 
 
 def audit_record(
@@ -66,9 +86,9 @@ def audit_record(
             action=action,
             target_type=target._meta.label_lower if target is not None else "",
             target_id=str(target.pk) if target is not None else "",
-            case_id=getattr(case, "pk", case),
-            ip=ip if ip is not None else current_ip.get(),
-            detail=detail or {},
+            case_id=_as_stored_case_id(case),
+            ip=_as_stored_ip(ip if ip is not None else current_ip.get()),
+            detail=_as_stored_detail(detail),
             prev_hmac=prev,
         )
         event.hmac = compute_hmac(event)
@@ -83,14 +103,66 @@ class ChainProblem:
     reason: str
 
 
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of one walk: how many events were read, and what did not fit."""
+
+    events: int
+    problems: list[ChainProblem]
+    head_seq: int | None
+    head_hmac: str | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _check(event: AuditEvent, expected_seq: int, prev_hmac: str) -> str | None:
+    if event.seq > expected_seq:
+        if event.seq == expected_seq + 1:
+            return f"sequence gap: event #{expected_seq} is missing (deleted?)"
+        return f"sequence gap: events #{expected_seq} to #{event.seq - 1} are missing (deleted?)"
+    if event.seq < expected_seq:
+        # Only possible before the first real event (seq is unique): a row inserted with seq <= 0.
+        return f"unexpected sequence number: expected #{expected_seq} (inserted?)"
+    if event.prev_hmac != prev_hmac:
+        return "does not link to the previous event"
+    if not hmac.compare_digest(event.hmac, compute_hmac(event)):
+        return "content does not match its HMAC (edited or forged)"
+    return None
+
+
+def _walk() -> Iterator[tuple[AuditEvent, str | None]]:
+    """Every event in seq order with the reason it does not fit (or None), read in chunks."""
+    prev_hmac, expected_seq = GENESIS, 1
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=_VERIFY_CHUNK):
+        yield event, _check(event, expected_seq, prev_hmac)
+        # Carry on from the row as stored, so one bad row is reported once and not blamed on the next.
+        prev_hmac, expected_seq = event.hmac, event.seq + 1
+
+
+def verify_audit_chain(*, stop_at_first: bool = True) -> ChainReport:
+    """Walk the whole chain once and report how many events it holds and what does not fit."""
+    count = 0
+    problems: list[ChainProblem] = []
+    head: AuditEvent | None = None
+    for event, reason in _walk():
+        count += 1
+        if reason is not None:
+            problems.append(ChainProblem(event.seq, event.pk, reason))
+            if stop_at_first:
+                break
+        head = event
+    return ChainReport(
+        events=count,
+        problems=problems,
+        head_seq=head.seq if head else None,
+        head_hmac=head.hmac if head else None,
+    )
+
+
 def audit_chain_problems() -> Iterator[ChainProblem]:
     """Walk the chain in order and yield every event that does not fit (edited, inserted, deleted)."""
-    prev_hmac, expected_seq = GENESIS, 1
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
-        if event.seq != expected_seq:
-            yield ChainProblem(event.seq, event.pk, f"sequence gap: expected #{expected_seq}")
-        elif event.prev_hmac != prev_hmac:
-            yield ChainProblem(event.seq, event.pk, "does not link to the previous event")
-        elif not hmac.compare_digest(event.hmac, compute_hmac(event)):
-            yield ChainProblem(event.seq, event.pk, "content does not match its HMAC")
-        prev_hmac, expected_seq = event.hmac, event.seq + 1
+    for event, reason in _walk():
+        if reason is not None:
+            yield ChainProblem(event.seq, event.pk, reason)

@@ -1,4 +1,8 @@
 from django.urls import path
 
+from tandem.audit import views
+
 app_name = "audit"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.events, name="events"),
+]

@@ -24,14 +24,16 @@ DROP FUNCTION IF EXISTS audit_event_append_only();
 """
 
 
+# params=None: with the default () the SQL is run through %-formatting, which the "%" in the
+# RAISE message breaks.
 def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        schema_editor.execute(CREATE, params=None)
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+        schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):
