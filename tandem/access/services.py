@@ -53,11 +53,11 @@ def staff_cases_visible_to(user: Any) -> CaseQuerySet:
 
 
 def is_assigned(user: Any, case: Case) -> bool:
-    return user.pk is not None and user.pk in {
-        case.therapist_id,
-        case.team.first_id if case.team_id else None,
-        case.team.second_id if case.team_id else None,
-    }
+    if user.pk is None:
+        return False
+    if case.team is not None:
+        return user.pk in (case.team.first_id, case.team.second_id)
+    return user.pk == case.therapist_id
 
 
 def active_break_glass(user: Any, case: Case) -> BreakGlassGrant | None:

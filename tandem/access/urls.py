@@ -1,4 +1,6 @@
 from django.urls import path
 
+from tandem.access import views
+
 app_name = "access"
-urlpatterns: list = []
+urlpatterns = [path("emergency/", views.break_glass, name="break_glass")]

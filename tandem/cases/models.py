@@ -66,7 +66,8 @@ class CaseQuerySet(models.QuerySet["Case"]):
 class Case(models.Model):
     """The unit of care: a couple, or one client whose partner does not attend (and why)."""
 
-    reference = models.CharField(max_length=20, unique=True, editable=False)
+    # Null only between insert and the update that derives it from the row id.
+    reference = models.CharField(max_length=20, unique=True, null=True, editable=False)
     partner_a = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases_as_a")
     partner_b = models.ForeignKey(
         Client, null=True, blank=True, on_delete=models.PROTECT, related_name="cases_as_b"
@@ -102,6 +103,9 @@ class Case(models.Model):
             models.CheckConstraint(
                 condition=~Q(partner_a=models.F("partner_b")), name="case_partners_differ"
             ),
+            models.CheckConstraint(
+                condition=Q(therapist__isnull=True) | Q(team__isnull=True), name="case_therapist_or_team"
+            ),
             # A couple case has no absent-partner reason; an individual case must give one.
             models.CheckConstraint(
                 condition=(Q(partner_b__isnull=True) & ~Q(absent_partner=""))
@@ -111,7 +115,7 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.reference
+        return self.reference or ""
 
     @property
     def is_couple(self) -> bool:
@@ -128,7 +132,7 @@ class Case(models.Model):
 
     @property
     def clinicians(self) -> list:
-        if self.team_id:
+        if self.team is not None:
             return [self.team.first, self.team.second]
         return [self.therapist] if self.therapist_id else []
 

@@ -1,4 +1,14 @@
 from django.urls import path
 
+from tandem.cases import views
+
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("new/", views.case_create, name="create"),
+    path("<int:case_id>/", views.case_detail, name="detail"),
+    path("<int:case_id>/edit/", views.case_edit, name="edit"),
+    path("<int:case_id>/problems/", views.problems_edit, name="problems"),
+    path("<int:case_id>/partner/", views.partner_add, name="partner_add"),
+    path("<int:case_id>/clients/<int:client_id>/", views.client_edit, name="client_edit"),
+]

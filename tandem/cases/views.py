@@ -1,5 +1,197 @@
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.db.models import Q
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from tandem.access.services import (
+    AccessDenied,
+    cases_visible_to,
+    can_create_case,
+    can_edit_case,
+    can_see_clinical,
+    deny,
+    get_case_for,
+    is_assigned,
+)
+from tandem.accounts.models import Role
+from tandem.cases import forms, selectors, services
+from tandem.cases.models import Case, Client
+from tandem.lib.time import local_today
+from tandem.scheduling.models import Appointment, AppointmentStatus
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not request.user.is_practice_staff:  # type: ignore[union-attr]
+        raise Http404("Not found")
 
 
 def today(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("")
+    user: Any = request.user
+    if user.role == Role.CLIENT:
+        return render(request, "cases/client_home.html", {"appointments": _client_appointments(user)})
+    _staff_only(request)
+    now = timezone.now()
+    context = {
+        "nav": "today",
+        "day": local_today(),
+        "appointments": selectors.appointments_on(user=user, day=local_today()),
+        "needing_action": selectors.cases_needing_action(user=user, now=now),
+    }
+    return render(request, "cases/today.html", context)
+
+
+def _client_appointments(user: Any) -> list[Any]:
+    return list(
+        Appointment.objects.filter(
+            case__in=cases_visible_to(user), starts_at__gte=timezone.now(), status=AppointmentStatus.BOOKED
+        ).order_by("starts_at")[:10]
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_list(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    form = forms.CaseFilterForm(request.POST if request.method == "POST" else None)
+    page = None
+    if request.method == "GET" or form.is_valid():
+        data = form.cleaned_data if form.is_bound else {}
+        page = selectors.case_search(
+            user=request.user, name_filter=form.name_filter() if form.is_bound else Q(),
+            phase=data.get("phase", ""), therapist=data.get("therapist"), page=data.get("page") or 1,
+            per_page=forms.PAGE_SIZE,
+        )
+    context = {"nav": "cases", "form": form, "page": page, "can_create": can_create_case(request.user)}
+    template = "cases/_case_results.html" if request.headers.get("HX-Request") else "cases/case_list.html"
+    return render(request, template, context)
+
+
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    clinical = can_see_clinical(request.user, case)
+    context = {
+        "nav": "cases",
+        "case": case,
+        "clinical": clinical,
+        "can_edit": can_edit_case(request.user, case),
+        "assigned": is_assigned(request.user, case),
+        **selectors.case_detail_context(case=case, now=timezone.now()),
+    }
+    if not clinical:
+        context["problems"] = []
+    return render(request, "cases/case_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def case_create(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if not can_create_case(user):
+        raise deny(user, what="case.create", object_id="-")
+    case_form = forms.CaseOpenForm(request.POST or None)
+    form_a = forms.ClientForm(request.POST or None, prefix="a")
+    form_b = forms.ClientForm(request.POST or None, prefix="b", use_required_attribute=False)
+    if request.method == "POST":
+        couple = request.POST.get("kind") != "individual"
+        valid = all([case_form.is_valid(), form_a.is_valid(), form_b.is_valid() if couple else True])
+        if valid:
+            data = case_form.cleaned_data
+            try:
+                case = services.case_open(
+                    actor=user, partner_a=form_a.details(), partner_b=form_b.details() if couple else None,
+                    absent_partner="" if couple else data["absent_partner"],
+                    absent_partner_note="" if couple else data["absent_partner_note"],
+                    therapist=data["therapist"], team=data["team"], phase=data["phase"],
+                )
+            except AccessDenied as refusal:
+                case_form.add_error(None, str(refusal))
+            else:
+                messages.success(request, f"Case {case.reference} opened.")
+                return redirect("cases:detail", case_id=case.pk)
+    context = {"nav": "cases", "case_form": case_form, "form_a": form_a, "form_b": form_b}
+    return render(request, "cases/case_form.html", context, status=400 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def case_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    if not can_edit_case(request.user, case):
+        raise deny(request.user, what="case.edit", object_id=case.pk, case_id=case.pk)
+    initial = {
+        "therapist": case.therapist, "team": case.team, "absent_partner": case.absent_partner,
+        "absent_partner_note": case.absent_partner_note,
+    }
+    form = forms.AssignmentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_update(actor=request.user, case=case, **form.cleaned_data)  # type: ignore[arg-type]
+        except AccessDenied as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Case updated.")
+            return redirect("cases:detail", case_id=case.pk)
+    return _render_form(request, "cases/case_edit.html", {"case": case, "form": form})
+
+
+def _render_form(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    status = 400 if request.method == "POST" else 200
+    return render(request, template, {"nav": "cases", **context}, status=status)
+
+
+def _partner(case: Case, client_id: int) -> Client:
+    for client in case.partners:
+        if client.pk == client_id:
+            return client
+    raise Http404("Not found")
+
+
+@require_http_methods(["GET", "POST"])
+def client_edit(request: HttpRequest, case_id: int, client_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    if not can_edit_case(request.user, case):
+        raise deny(request.user, what="client.edit", object_id=client_id, case_id=case.pk)
+    client = _partner(case, client_id)
+    form = forms.ClientForm(request.POST or None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        # The form validated a copy; the service applies and audits the change.
+        client.refresh_from_db()
+        services.client_update(actor=request.user, case=case, client=client, details=form.details())  # type: ignore[arg-type]
+        messages.success(request, f"Details of {client.full_name} saved.")
+        return redirect("cases:detail", case_id=case.pk)
+    return _render_form(request, "cases/client_edit.html", {"case": case, "client": client, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def partner_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    if not can_edit_case(request.user, case) or case.is_couple:
+        raise deny(request.user, what="case.partner_add", object_id=case.pk, case_id=case.pk)
+    form = forms.ClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.case_add_partner(actor=request.user, case=case, partner=form.details())  # type: ignore[arg-type]
+        messages.success(request, "Partner added: this is now a couple case.")
+        return redirect("cases:detail", case_id=case.pk)
+    return _render_form(request, "cases/partner_add.html", {"case": case, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def problems_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id, clinical=True)
+    current = {f"problem_{p.problem_id}": str(p.client_id or "both") for p in case.problems.all()}
+    form = forms.ProblemsForm(
+        request.POST or None, case=case, initial={"presenting_notes": case.presenting_notes, **current}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_set_problems(
+                actor=request.user, case=case, problems=form.selected(case),  # type: ignore[arg-type]
+                presenting_notes=form.cleaned_data["presenting_notes"],
+            )
+        except AccessDenied as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Presenting problems saved.")
+            return redirect("cases:detail", case_id=case.pk)
+    return _render_form(request, "cases/problems_edit.html", {"case": case, "form": form})

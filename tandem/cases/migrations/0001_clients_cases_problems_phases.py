@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             name='Case',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(editable=False, max_length=20, unique=True)),
+                ('reference', models.CharField(editable=False, max_length=20, null=True, unique=True)),
                 ('absent_partner', models.CharField(blank=True, choices=[('unavailable', 'Partner unavailable'), ('unwilling', 'Partner unwilling to attend'), ('no_partner', 'No current partner')], help_text='For an individual case: why the partner does not attend.', max_length=20)),
                 ('absent_partner_note', models.CharField(blank=True, max_length=300)),
                 ('phase', models.CharField(choices=[('consultation', 'Consultation'), ('intake', 'Intake'), ('assessment', 'Assessment'), ('treatment', 'Treatment'), ('follow_up', 'Follow-up'), ('discharged', 'Discharged'), ('closed', 'Closed without treatment')], default='consultation', max_length=20)),
