@@ -14,10 +14,16 @@ from tandem.practice.models import Location, Practice, Room
 PASSWORD = "violet-harbour-lantern-42"
 
 
-def make_user(username: str, role: str, *, first: str = "", last: str = "", gender: str | None = None) -> User:
+def make_user(
+    username: str, role: str, *, first: str = "", last: str = "", gender: str | None = None
+) -> User:
     user = User.objects.create_user(
-        username=username, password=PASSWORD, role=role, first_name=first or username.title(),
-        last_name=last or "Example", email=f"{username}@staff.tandem.invalid",
+        username=username,
+        password=PASSWORD,
+        role=role,
+        first_name=first or username.title(),
+        last_name=last or "Example",
+        email=f"{username}@staff.tandem.invalid",
     )
     if gender:
         TherapistProfile.objects.create(user=user, gender=gender, credentials="MSc, registered therapist")
@@ -43,9 +49,13 @@ def build_cast() -> Cast:
     location = Location.objects.create(practice=practice, name="Canal Street")
     room = Room.objects.create(location=location, name="Room 1", accessible=True)
     director = make_user("dana.director", Role.DIRECTOR, first="Dana", last="Director")
-    therapist_a = make_user("tess.assigned", Role.THERAPIST, first="Tess", last="Assigned", gender=Gender.FEMALE)
+    therapist_a = make_user(
+        "tess.assigned", Role.THERAPIST, first="Tess", last="Assigned", gender=Gender.FEMALE
+    )
     therapist_b = make_user("theo.other", Role.THERAPIST, first="Theo", last="Other", gender=Gender.MALE)
-    cotherapist = make_user("colin.cotherapist", Role.THERAPIST, first="Colin", last="Cotherapist", gender=Gender.MALE)
+    cotherapist = make_user(
+        "colin.cotherapist", Role.THERAPIST, first="Colin", last="Cotherapist", gender=Gender.MALE
+    )
     coordinator = make_user("cora.coordinator", Role.COORDINATOR, first="Cora", last="Coordinator")
     partner_a = make_user("alex.partner", Role.CLIENT, first="Alex", last="Partner")
     partner_b = make_user("blair.partner", Role.CLIENT, first="Blair", last="Partner")
@@ -53,16 +63,35 @@ def build_cast() -> Cast:
     client_b = Client.objects.create(first_name="Blair", last_name="Partner", user=partner_b)
     team = CoTherapyTeam.objects.create(first=therapist_a, second=cotherapist)
     couple_case = Case.objects.create(
-        reference="T-0001", partner_a=client_a, partner_b=client_b, phase=Phase.ASSESSMENT, team=team,
-        opened_on=dt.date(2026, 9, 1), presenting_notes="Synthetic presenting notes for the couple.",
+        reference="T-0001",
+        partner_a=client_a,
+        partner_b=client_b,
+        phase=Phase.ASSESSMENT,
+        team=team,
+        opened_on=dt.date(2026, 9, 1),
+        presenting_notes="Synthetic presenting notes for the couple.",
     )
     solo = Client.objects.create(first_name="Sam", last_name="Solo")
     solo_case = Case.objects.create(
-        reference="T-0002", partner_a=solo, absent_partner=AbsentPartner.UNWILLING, phase=Phase.INTAKE,
-        therapist=therapist_a, opened_on=dt.date(2026, 10, 1),
+        reference="T-0002",
+        partner_a=solo,
+        absent_partner=AbsentPartner.UNWILLING,
+        phase=Phase.INTAKE,
+        therapist=therapist_a,
+        opened_on=dt.date(2026, 10, 1),
     )
-    return Cast(director, therapist_a, therapist_b, cotherapist, coordinator, partner_a, partner_b,
-                couple_case, solo_case, room)
+    return Cast(
+        director,
+        therapist_a,
+        therapist_b,
+        cotherapist,
+        coordinator,
+        partner_a,
+        partner_b,
+        couple_case,
+        solo_case,
+        room,
+    )
 
 
 def login(client: HttpClient, user: User) -> HttpClient:

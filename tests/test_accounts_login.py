@@ -342,7 +342,6 @@ def test_logging_in_as_someone_else_ends_the_first_session(client, cast):
     assert not is_logged_in(client)
 
 
-
 def test_second_factor_page_is_accessible(client, cast):
     enrol(cast.therapist_a)
     password_step(client, cast.therapist_a)

@@ -104,7 +104,7 @@ def test_values_are_signed_as_the_database_returns_them(cast):
     audit_record(
         actor=cast.director, action="case.view", case=str(cast.couple_case.pk), ip="2001:DB8:0:0::0001"
     )
-    audit_record(actor="system", action="import.run", detail={"ids": (1, 2), 3: "three"})
+    audit_record(actor="system", action="import.run", detail={"ids": (1, 2), 3: "three"})  # type: ignore[dict-item]
     stored = AuditEvent.objects.order_by("seq")
     assert stored[0].ip == "2001:db8::1"
     assert stored[0].case_id == cast.couple_case.pk

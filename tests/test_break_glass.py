@@ -50,7 +50,9 @@ def test_break_glass_needs_reason_and_limit(cast, reason, hours, message):
 
 def test_front_desk_and_clients_cannot_break_glass(client, cast):
     with pytest.raises(AccessDenied):
-        break_glass_open(user=cast.coordinator, case_id=cast.couple_case.pk, reason="A long enough reason here")
+        break_glass_open(
+            user=cast.coordinator, case_id=cast.couple_case.pk, reason="A long enough reason here"
+        )
     login(client, cast.partner_a)
     assert client.get(reverse("access:break_glass")).status_code == 404
 
@@ -58,7 +60,8 @@ def test_front_desk_and_clients_cannot_break_glass(client, cast):
 def test_unknown_reference_says_so_and_grants_nothing(client, cast):
     login(client, cast.therapist_b)
     response = client.post(
-        reverse("access:break_glass"), {"reference": "T-0000-00000", "reason": "A long enough reason here", "hours": "1"}
+        reverse("access:break_glass"),
+        {"reference": "T-0000-00000", "reason": "A long enough reason here", "hours": "1"},
     )
     assert response.status_code == 400
     assert "No case has that reference" in response.content.decode()

@@ -14,9 +14,13 @@ from tandem.scheduling.models import Appointment, AppointmentKind
 from tests.cast import login
 
 COUPLE_POST = {
-    "kind": "couple", "phase": Phase.CONSULTATION,
-    "a-first_name": "Morgan", "a-last_name": "Lindqvist", "a-email": "morgan@example.invalid",
-    "b-first_name": "Ellis", "b-last_name": "Lindqvist",
+    "kind": "couple",
+    "phase": Phase.CONSULTATION,
+    "a-first_name": "Morgan",
+    "a-last_name": "Lindqvist",
+    "a-email": "morgan@example.invalid",
+    "b-first_name": "Ellis",
+    "b-last_name": "Lindqvist",
 }
 
 
@@ -31,15 +35,23 @@ def _more_cases(cast, n: int, prefix: str = "X") -> None:
     for i in range(n):
         a = Client.objects.create(first_name=f"Extra{i}", last_name="Client")
         b = Client.objects.create(first_name=f"Other{i}", last_name="Client")
-        Case.objects.create(reference=f"{prefix}-{i:04d}", partner_a=a, partner_b=b, team=cast.couple_case.team,
-                            opened_on=dt.date(2025, 1, 1) + dt.timedelta(days=i), phase=Phase.TREATMENT)
+        Case.objects.create(
+            reference=f"{prefix}-{i:04d}",
+            partner_a=a,
+            partner_b=b,
+            team=cast.couple_case.team,
+            opened_on=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+            phase=Phase.TREATMENT,
+        )
 
 
 def test_coordinator_opens_a_couple_case_from_the_form(client, cast):
     login(client, cast.coordinator)
     response = client.post(reverse("cases:create"), {**COUPLE_POST, "team": cast.couple_case.team_id})
     case = Case.objects.get(partner_a__last_name="Lindqvist")
-    assert response.status_code == 302 and response["Location"] == reverse("cases:detail", kwargs={"case_id": case.pk})
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "cases:detail", kwargs={"case_id": case.pk}
+    )
     assert case.is_couple and case.team == cast.couple_case.team
 
 
@@ -59,7 +71,10 @@ def test_coordinator_opens_a_couple_case_from_the_form(client, cast):
 def test_invalid_case_input_says_why_and_changes_nothing(client, cast, change, message):
     login(client, cast.coordinator)
     data = {**COUPLE_POST, **change}
-    data = {k: {"THERAPIST": cast.therapist_a.pk, "TEAM": cast.couple_case.team_id}.get(v, v) for k, v in data.items()}
+    data = {
+        k: {"THERAPIST": cast.therapist_a.pk, "TEAM": cast.couple_case.team_id}.get(v, v)
+        for k, v in data.items()
+    }
     before = (Case.objects.count(), Client.objects.count())
     response = client.post(reverse("cases:create"), data)
     assert response.status_code == 400
@@ -69,15 +84,25 @@ def test_invalid_case_input_says_why_and_changes_nothing(client, cast, change, m
 
 def test_individual_case_then_partner_joins_through_the_pages(client, cast):
     login(client, cast.coordinator)
-    client.post(reverse("cases:create"), {
-        "kind": "individual", "phase": Phase.INTAKE, "absent_partner": AbsentPartner.UNAVAILABLE,
-        "absent_partner_note": "Works abroad", "a-first_name": "Rowan", "a-last_name": "Achterberg",
-        "b-first_name": "ignored", "b-last_name": "",
-    })
+    client.post(
+        reverse("cases:create"),
+        {
+            "kind": "individual",
+            "phase": Phase.INTAKE,
+            "absent_partner": AbsentPartner.UNAVAILABLE,
+            "absent_partner_note": "Works abroad",
+            "a-first_name": "Rowan",
+            "a-last_name": "Achterberg",
+            "b-first_name": "ignored",
+            "b-last_name": "",
+        },
+    )
     case = Case.objects.get(partner_a__last_name="Achterberg")
     assert not case.is_couple and case.absent_partner_note == "Works abroad"
-    response = client.post(reverse("cases:partner_add", kwargs={"case_id": case.pk}),
-                           {"first_name": "Sky", "last_name": "Achterberg"})
+    response = client.post(
+        reverse("cases:partner_add", kwargs={"case_id": case.pk}),
+        {"first_name": "Sky", "last_name": "Achterberg"},
+    )
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.is_couple and case.partner_b.first_name == "Sky"
@@ -133,12 +158,19 @@ def test_case_list_query_count_does_not_grow_with_rows(client, cast):
 def test_today_lists_my_appointments_in_the_practice_zone(client, cast):
     start, _ = local_day_bounds(local_today())
     Appointment.objects.create(
-        case=cast.couple_case, kind=AppointmentKind.JOINT_ASSESSMENT, starts_at=start + dt.timedelta(hours=9),
-        ends_at=start + dt.timedelta(hours=10, minutes=30), room=cast.room,
+        case=cast.couple_case,
+        kind=AppointmentKind.JOINT_ASSESSMENT,
+        starts_at=start + dt.timedelta(hours=9),
+        ends_at=start + dt.timedelta(hours=10, minutes=30),
+        room=cast.room,
     ).therapists.set([cast.therapist_a, cast.cotherapist])
     login(client, cast.therapist_a)
     page = client.get(reverse("today")).content.decode()
-    assert "09:00–10:30" in page and "Joint assessment" in page and "Alex Partner &amp; Blair Partner" in page
+    assert (
+        "09:00\u201310:30" in page
+        and "Joint assessment" in page
+        and "Alex Partner &amp; Blair Partner" in page
+    )
     login(client, cast.therapist_b)
     assert "Joint assessment" not in client.get(reverse("today")).content.decode()
 
@@ -150,7 +182,9 @@ def test_today_query_count_does_not_grow_with_appointments(client, cast):
     def add(n: int) -> None:
         for i in range(n):
             appt = Appointment.objects.create(
-                case=cast.couple_case, kind=AppointmentKind.STANDARD, starts_at=start + dt.timedelta(hours=8, minutes=10 * i),
+                case=cast.couple_case,
+                kind=AppointmentKind.STANDARD,
+                starts_at=start + dt.timedelta(hours=8, minutes=10 * i),
                 ends_at=start + dt.timedelta(hours=8, minutes=10 * i + 5),
             )
             appt.therapists.set([cast.therapist_a])
@@ -169,7 +203,9 @@ def test_case_detail_query_count_is_bounded(client, cast):
     def add(days: range) -> None:
         for day in days:
             appt = Appointment.objects.create(
-                case=cast.couple_case, kind=AppointmentKind.STANDARD, starts_at=now + dt.timedelta(days=day),
+                case=cast.couple_case,
+                kind=AppointmentKind.STANDARD,
+                starts_at=now + dt.timedelta(days=day),
                 ends_at=now + dt.timedelta(days=day, hours=1),
             )
             appt.therapists.set([cast.therapist_a, cast.cotherapist])

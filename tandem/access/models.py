@@ -15,5 +15,11 @@ class BreakGlassGrant(models.Model):
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["user", "case", "expires_at"], name="breakglass_active_idx")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("started_at")), name="breakglass_expires_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("started_at")),
+                name="breakglass_expires_after_start",
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"Emergency access by {self.user} to {self.case}"

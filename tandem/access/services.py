@@ -85,7 +85,11 @@ def can_edit_case(user: Any, case: Case) -> bool:
 
 
 def can_create_case(user: Any) -> bool:
-    return user.is_authenticated and user.is_active and user.role in (Role.DIRECTOR, Role.COORDINATOR, Role.THERAPIST)
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role in (Role.DIRECTOR, Role.COORDINATOR, Role.THERAPIST)
+    )
 
 
 def deny(user: Any, *, what: str, object_id: Any, case_id: Any = None) -> Http404:
@@ -134,7 +138,10 @@ def break_glass_open(*, user: Any, case_id: int, reason: str, hours: float = 1.0
             user=user, case=case, reason=reason, started_at=now, expires_at=now + duration
         )
         audit_record(
-            actor=user, action="access.break_glass", target=grant, case=case,
+            actor=user,
+            action="access.break_glass",
+            target=grant,
+            case=case,
             detail={"expires_at": grant.expires_at.isoformat()},
         )
     return grant

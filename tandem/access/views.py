@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -11,10 +11,11 @@ from tandem.access.models import BreakGlassGrant
 from tandem.access.services import AccessDenied, break_glass_open
 from tandem.accounts.models import Role
 from tandem.cases.models import Case
+from tandem.lib.http import AuthedRequest
 
 
 @require_http_methods(["GET", "POST"])
-def break_glass(request: HttpRequest) -> HttpResponse:
+def break_glass(request: AuthedRequest) -> HttpResponse:
     user: Any = request.user
     if user.role not in (Role.DIRECTOR, Role.THERAPIST):
         raise Http404("Not found")
@@ -26,16 +27,24 @@ def break_glass(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 grant = break_glass_open(
-                    user=user, case_id=case.pk, reason=form.cleaned_data["reason"], hours=form.cleaned_data["hours"]
+                    user=user,
+                    case_id=case.pk,
+                    reason=form.cleaned_data["reason"],
+                    hours=form.cleaned_data["hours"],
                 )
             except AccessDenied as refusal:
                 form.add_error(None, str(refusal))
             else:
+                until = timezone.localtime(grant.expires_at)
                 messages.warning(
-                    request, f"Emergency access to {case.reference} until {timezone.localtime(grant.expires_at):%H:%M} is recorded."
+                    request, f"Emergency access to {case.reference} until {until:%H:%M} is recorded."
                 )
                 return redirect("cases:detail", case_id=case.pk)
     grants = BreakGlassGrant.objects.filter(user=user).select_related("case")[:10]
     status = 400 if request.method == "POST" else 200
-    return render(request, "access/break_glass.html", {"nav": "break_glass", "form": form, "grants": grants},
-                  status=status)
+    return render(
+        request,
+        "access/break_glass.html",
+        {"nav": "break_glass", "form": form, "grants": grants},
+        status=status,
+    )

@@ -61,9 +61,9 @@ class SessionLimitsMiddleware:
 def _note_expired_session(request: HttpRequest) -> None:
     """Explain a session that the store already dropped for idleness.
 
-    With the cookie age equal to the idle limit the store's own expiry usually wins the race against the
-    check above, and the browser simply presents a cookie for a session that is gone. Nothing else leaves
-    that trace: a log-out deletes the cookie.
+    Where the store's own expiry is not later than the idle limit (SESSION_COOKIE_AGE is a deployment
+    setting), the store wins the race against the check above and the browser simply presents a cookie
+    for a session that is gone. Nothing else leaves that trace: a log-out deletes the cookie.
     """
     if request.COOKIES.get(settings.SESSION_COOKIE_NAME) and request.session.session_key is None:
         request.session[services.LOGOUT_REASON_KEY] = "idle"

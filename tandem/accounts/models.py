@@ -75,8 +75,15 @@ class WorkingHours(models.Model):
     therapist = models.ForeignKey(TherapistProfile, on_delete=models.CASCADE, related_name="working_hours")
     location = models.ForeignKey("practice.Location", on_delete=models.PROTECT, related_name="+")
     weekday = models.PositiveSmallIntegerField(
-        choices=[(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"),
-                 (5, "Saturday"), (6, "Sunday")]
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
     )
     starts = models.TimeField()
     ends = models.TimeField()

@@ -87,7 +87,9 @@ def needs_second_factor(user: Any) -> bool:
 def username_hash(username: str) -> str:
     """A keyed hash lets an auditor group attempts on one name without the log holding the name."""
     digest = salted_hmac(
-        "tandem.accounts.username", username.strip().casefold(), secret=settings.AUDIT_HMAC_KEY,
+        "tandem.accounts.username",
+        username.strip().casefold(),
+        secret=settings.AUDIT_HMAC_KEY,
         algorithm="sha256",
     )
     return digest.hexdigest()[:32]
@@ -123,7 +125,8 @@ def check_password(*, request: HttpRequest, username: str, password: str) -> Use
     if user is not None:
         return user  # type: ignore[return-value]
     audit_record(
-        actor=None, action="auth.login_failed",
+        actor=None,
+        action="auth.login_failed",
         detail={"stage": "password", "username_hash": username_hash(username)},
     )
     return None
@@ -296,9 +299,7 @@ def regenerate_recovery_codes(*, user: User) -> list[str]:
     """Ten new codes; every earlier one stops working."""
     with transaction.atomic():
         codes = _issue_recovery_codes(user=user)
-        audit_record(
-            actor=user, action="auth.recovery_codes_regenerated", detail={"count": len(codes)}
-        )
+        audit_record(actor=user, action="auth.recovery_codes_regenerated", detail={"count": len(codes)})
     return codes
 
 

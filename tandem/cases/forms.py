@@ -54,11 +54,15 @@ def team_choices() -> Any:
 class AssignmentForm(forms.Form):
     therapist = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="— none —")
     team = forms.ModelChoiceField(
-        queryset=CoTherapyTeam.objects.none(), required=False, empty_label="— none —",
+        queryset=CoTherapyTeam.objects.none(),
+        required=False,
+        empty_label="— none —",
         label="Co-therapy team",
     )
     absent_partner = forms.ChoiceField(
-        choices=[("", "—")] + list(AbsentPartner.choices), required=False, label="Why the partner does not attend",
+        choices=[("", "—"), *AbsentPartner.choices],
+        required=False,
+        label="Why the partner does not attend",
     )
     absent_partner_note = forms.CharField(max_length=300, required=False, label="Note about the partner")
 
@@ -76,11 +80,18 @@ class AssignmentForm(forms.Form):
 
 class CaseOpenForm(AssignmentForm):
     kind = forms.ChoiceField(
-        choices=[("couple", "A couple (both partners attend)"), ("individual", "One client, partner not attending")],
-        widget=forms.RadioSelect, initial="couple", label="Who is the case for?",
+        choices=[
+            ("couple", "A couple (both partners attend)"),
+            ("individual", "One client, partner not attending"),
+        ],
+        widget=forms.RadioSelect,
+        initial="couple",
+        label="Who is the case for?",
     )
     phase = forms.ChoiceField(
-        choices=[(p.value, p.label) for p in OPENING_PHASES], initial=Phase.CONSULTATION, label="Starting phase",
+        choices=[(p.value, p.label) for p in OPENING_PHASES],
+        initial=Phase.CONSULTATION,
+        label="Starting phase",
     )
     field_order = ["kind", "absent_partner", "absent_partner_note", "therapist", "team", "phase"]
 
@@ -95,19 +106,25 @@ class ProblemsForm(forms.Form):
     """Presenting problems as coded checkboxes, each optionally naming the partner it concerns."""
 
     presenting_notes = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000,
-        label="In the clients' words", help_text="What brings them, as they describe it.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=5000,
+        label="In the clients' words",
+        help_text="What brings them, as they describe it.",
     )
 
     def __init__(self, *args: Any, case: Case | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.problems = list(PresentingProblem.objects.all())
         partners = case.partners if case else []
-        self.partner_choices = [("both", "Both / the relationship")] + [(str(c.pk), c.full_name) for c in partners]
+        self.partner_choices = [("both", "Both / the relationship")] + [
+            (str(c.pk), c.full_name) for c in partners
+        ]
         for problem in self.problems:
             self.fields[f"problem_{problem.pk}"] = forms.ChoiceField(
-                label=str(problem), required=False,
-                choices=[("", "Not present")] + self.partner_choices,
+                label=str(problem),
+                required=False,
+                choices=[("", "Not present"), *self.partner_choices],
             )
 
     def selected(self, case: Case) -> list[tuple[PresentingProblem, Client | None]]:
@@ -127,12 +144,17 @@ class CaseFilterForm(forms.Form):
     """The case list's search. Sent by POST: a client's name must not end up in URLs or access logs."""
 
     q = forms.CharField(
-        required=False, max_length=100, label="Name or reference",
+        required=False,
+        max_length=100,
+        label="Name or reference",
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
-    phase = forms.ChoiceField(choices=[("", "Any phase"), ("open", "All open phases")] + list(Phase.choices),
-                              required=False)
-    therapist = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Any therapist")
+    phase = forms.ChoiceField(
+        choices=[("", "Any phase"), ("open", "All open phases"), *Phase.choices], required=False
+    )
+    therapist = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Any therapist"
+    )
     page = forms.IntegerField(required=False, min_value=1, initial=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -147,8 +169,10 @@ class CaseFilterForm(forms.Form):
         by_name = Q()
         for word in q.split()[:4]:
             by_name &= (
-                Q(partner_a__first_name__istartswith=word) | Q(partner_a__last_name__istartswith=word)
-                | Q(partner_b__first_name__istartswith=word) | Q(partner_b__last_name__istartswith=word)
+                Q(partner_a__first_name__istartswith=word)
+                | Q(partner_a__last_name__istartswith=word)
+                | Q(partner_b__first_name__istartswith=word)
+                | Q(partner_b__last_name__istartswith=word)
             )
         condition = Q(reference__iexact=q) | by_name
         return condition

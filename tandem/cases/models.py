@@ -55,9 +55,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.filter(phase__in=OPEN_PHASES)
 
     def with_people(self) -> "CaseQuerySet":
-        return self.select_related(
-            "partner_a", "partner_b", "therapist", "team__first", "team__second"
-        )
+        return self.select_related("partner_a", "partner_b", "therapist", "team__first", "team__second")
 
     def assigned_to(self, user: object) -> "CaseQuerySet":
         return self.filter(Q(therapist=user) | Q(team__first=user) | Q(team__second=user))
@@ -73,7 +71,9 @@ class Case(models.Model):
         Client, null=True, blank=True, on_delete=models.PROTECT, related_name="cases_as_b"
     )
     absent_partner = models.CharField(
-        max_length=20, choices=AbsentPartner.choices, blank=True,
+        max_length=20,
+        choices=AbsentPartner.choices,
+        blank=True,
         help_text="For an individual case: why the partner does not attend.",
     )
     absent_partner_note = models.CharField(max_length=300, blank=True)
@@ -167,6 +167,9 @@ class CaseProblem(models.Model):
             models.UniqueConstraint(fields=["case", "problem", "client"], name="case_problem_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.problem} ({self.case})"
+
 
 class PhaseChange(models.Model):
     """Every move of a case between phases: who, when and why (the care pathway adds the rules)."""
@@ -181,3 +184,6 @@ class PhaseChange(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="phasechange_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.from_phase or 'new'} → {self.to_phase}"

@@ -50,8 +50,9 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
     result: dict[str, list[Case]] = {}
     if user.role in (Role.DIRECTOR, Role.COORDINATOR):
         result["unassigned"] = list(
-            visible.filter(phase__in=OPEN_PHASES, therapist__isnull=True, team__isnull=True)
-            .order_by("opened_on", "id")[:limit]
+            visible.filter(phase__in=OPEN_PHASES, therapist__isnull=True, team__isnull=True).order_by(
+                "opened_on", "id"
+            )[:limit]
         )
     if user.role in (Role.THERAPIST, Role.DIRECTOR):
         mine = visible.assigned_to(user) if user.role == Role.THERAPIST else visible

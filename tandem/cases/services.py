@@ -75,9 +75,15 @@ def case_open(
         client_a = Client.objects.create(**partner_a.as_dict())
         client_b = Client.objects.create(**partner_b.as_dict()) if partner_b else None
         case = Case(
-            partner_a=client_a, partner_b=client_b, absent_partner=absent_partner,
-            absent_partner_note=absent_partner_note, therapist=therapist, team=team, phase=phase,
-            presenting_notes=presenting_notes, opened_on=local_today(),
+            partner_a=client_a,
+            partner_b=client_b,
+            absent_partner=absent_partner,
+            absent_partner_note=absent_partner_note,
+            therapist=therapist,
+            team=team,
+            phase=phase,
+            presenting_notes=presenting_notes,
+            opened_on=local_today(),
         )
         case.save()
         # Derived from the row id, so concurrent openings can never collide.
@@ -86,7 +92,10 @@ def case_open(
         CaseProblem.objects.bulk_create(CaseProblem(case=case, problem=p) for p in problems or [])
         PhaseChange.objects.create(case=case, from_phase="", to_phase=phase, at=timezone.now(), by=actor)
         audit_record(
-            actor=actor, action="case.open", target=case, case=case,
+            actor=actor,
+            action="case.open",
+            target=case,
+            case=case,
             detail={"couple": client_b is not None, "problems": [p.slug for p in problems or []]},
         )
     return case
@@ -114,7 +123,9 @@ def case_update(
     elif not absent_partner:
         raise AccessDenied("For an individual case, say why the partner does not attend.")
     values = {
-        "therapist": therapist, "team": team, "absent_partner": absent_partner,
+        "therapist": therapist,
+        "team": team,
+        "absent_partner": absent_partner,
         "absent_partner_note": absent_partner_note,
     }
     changed = _changed_fields(case, values)
@@ -142,7 +153,9 @@ def client_update(*, actor: User, case: Case, client: Client, details: ClientDet
         for name, value in values.items():
             setattr(client, name, value)
         client.save()
-        audit_record(actor=actor, action="client.update", target=client, case=case, detail={"fields": changed})
+        audit_record(
+            actor=actor, action="client.update", target=client, case=case, detail={"fields": changed}
+        )
     return client
 
 
@@ -159,7 +172,10 @@ def case_add_partner(*, actor: User, case: Case, partner: ClientDetails) -> Case
         case.absent_partner = ""
         case.save(update_fields=["partner_b", "absent_partner", "updated_at"])
         audit_record(
-            actor=actor, action="case.partner_added", target=case, case=case,
+            actor=actor,
+            action="case.partner_added",
+            target=case,
+            case=case,
             detail={"client": client_b.pk, "was_absent": was_absent},
         )
     return case
@@ -173,7 +189,7 @@ def case_set_problems(
     presenting_notes: str,
 ) -> Case:
     """Record the presenting problems (coded, optionally per partner) and the free-text description."""
-    if not can_see_clinical(actor, case) or actor.role != Role.THERAPIST and actor.role != Role.DIRECTOR:
+    if not can_see_clinical(actor, case) or (actor.role != Role.THERAPIST and actor.role != Role.DIRECTOR):
         raise AccessDenied("Only the case's clinicians record presenting problems.")
     partner_ids = {case.partner_a_id, case.partner_b_id}
     if any(client is not None and client.pk not in partner_ids for _, client in problems):
@@ -186,7 +202,10 @@ def case_set_problems(
         case.presenting_notes = presenting_notes
         case.save(update_fields=["presenting_notes", "updated_at"])
         audit_record(
-            actor=actor, action="case.problems_set", target=case, case=case,
+            actor=actor,
+            action="case.problems_set",
+            target=case,
+            case=case,
             detail={"problems": sorted(p.slug for p, _ in problems)},
         )
     return case

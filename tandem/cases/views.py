@@ -1,18 +1,18 @@
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from tandem.access.services import (
     AccessDenied,
-    cases_visible_to,
     can_create_case,
     can_edit_case,
     can_see_clinical,
+    cases_visible_to,
     deny,
     get_case_for,
     is_assigned,
@@ -20,16 +20,17 @@ from tandem.access.services import (
 from tandem.accounts.models import Role
 from tandem.cases import forms, selectors, services
 from tandem.cases.models import Case, Client
+from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
 
-def _staff_only(request: HttpRequest) -> None:
-    if not request.user.is_practice_staff:  # type: ignore[union-attr]
+def _staff_only(request: AuthedRequest) -> None:
+    if not request.user.is_practice_staff:
         raise Http404("Not found")
 
 
-def today(request: HttpRequest) -> HttpResponse:
+def today(request: AuthedRequest) -> HttpResponse:
     user: Any = request.user
     if user.role == Role.CLIENT:
         return render(request, "cases/client_home.html", {"appointments": _client_appointments(user)})
@@ -53,15 +54,18 @@ def _client_appointments(user: Any) -> list[Any]:
 
 
 @require_http_methods(["GET", "POST"])
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: AuthedRequest) -> HttpResponse:
     _staff_only(request)
     form = forms.CaseFilterForm(request.POST if request.method == "POST" else None)
     page = None
     if request.method == "GET" or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
         page = selectors.case_search(
-            user=request.user, name_filter=form.name_filter() if form.is_bound else Q(),
-            phase=data.get("phase", ""), therapist=data.get("therapist"), page=data.get("page") or 1,
+            user=request.user,
+            name_filter=form.name_filter() if form.is_bound else Q(),
+            phase=data.get("phase", ""),
+            therapist=data.get("therapist"),
+            page=data.get("page") or 1,
             per_page=forms.PAGE_SIZE,
         )
     context = {"nav": "cases", "form": form, "page": page, "can_create": can_create_case(request.user)}
@@ -69,7 +73,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     clinical = can_see_clinical(request.user, case)
     context = {
@@ -86,7 +90,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def case_create(request: HttpRequest) -> HttpResponse:
+def case_create(request: AuthedRequest) -> HttpResponse:
     user: Any = request.user
     if not can_create_case(user):
         raise deny(user, what="case.create", object_id="-")
@@ -100,10 +104,14 @@ def case_create(request: HttpRequest) -> HttpResponse:
             data = case_form.cleaned_data
             try:
                 case = services.case_open(
-                    actor=user, partner_a=form_a.details(), partner_b=form_b.details() if couple else None,
+                    actor=user,
+                    partner_a=form_a.details(),
+                    partner_b=form_b.details() if couple else None,
                     absent_partner="" if couple else data["absent_partner"],
                     absent_partner_note="" if couple else data["absent_partner_note"],
-                    therapist=data["therapist"], team=data["team"], phase=data["phase"],
+                    therapist=data["therapist"],
+                    team=data["team"],
+                    phase=data["phase"],
                 )
             except AccessDenied as refusal:
                 case_form.add_error(None, str(refusal))
@@ -115,18 +123,20 @@ def case_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def case_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     if not can_edit_case(request.user, case):
         raise deny(request.user, what="case.edit", object_id=case.pk, case_id=case.pk)
     initial = {
-        "therapist": case.therapist, "team": case.team, "absent_partner": case.absent_partner,
+        "therapist": case.therapist,
+        "team": case.team,
+        "absent_partner": case.absent_partner,
         "absent_partner_note": case.absent_partner_note,
     }
     form = forms.AssignmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.case_update(actor=request.user, case=case, **form.cleaned_data)  # type: ignore[arg-type]
+            services.case_update(actor=request.user, case=case, **form.cleaned_data)
         except AccessDenied as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -148,7 +158,7 @@ def _partner(case: Case, client_id: int) -> Client:
 
 
 @require_http_methods(["GET", "POST"])
-def client_edit(request: HttpRequest, case_id: int, client_id: int) -> HttpResponse:
+def client_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     if not can_edit_case(request.user, case):
         raise deny(request.user, what="client.edit", object_id=client_id, case_id=case.pk)
@@ -157,27 +167,27 @@ def client_edit(request: HttpRequest, case_id: int, client_id: int) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         # The form validated a copy; the service applies and audits the change.
         client.refresh_from_db()
-        services.client_update(actor=request.user, case=case, client=client, details=form.details())  # type: ignore[arg-type]
+        services.client_update(actor=request.user, case=case, client=client, details=form.details())
         messages.success(request, f"Details of {client.full_name} saved.")
         return redirect("cases:detail", case_id=case.pk)
     return _render_form(request, "cases/client_edit.html", {"case": case, "client": client, "form": form})
 
 
 @require_http_methods(["GET", "POST"])
-def partner_add(request: HttpRequest, case_id: int) -> HttpResponse:
+def partner_add(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     if not can_edit_case(request.user, case) or case.is_couple:
         raise deny(request.user, what="case.partner_add", object_id=case.pk, case_id=case.pk)
     form = forms.ClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.case_add_partner(actor=request.user, case=case, partner=form.details())  # type: ignore[arg-type]
+        services.case_add_partner(actor=request.user, case=case, partner=form.details())
         messages.success(request, "Partner added: this is now a couple case.")
         return redirect("cases:detail", case_id=case.pk)
     return _render_form(request, "cases/partner_add.html", {"case": case, "form": form})
 
 
 @require_http_methods(["GET", "POST"])
-def problems_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+def problems_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id, clinical=True)
     current = {f"problem_{p.problem_id}": str(p.client_id or "both") for p in case.problems.all()}
     form = forms.ProblemsForm(
@@ -186,7 +196,9 @@ def problems_edit(request: HttpRequest, case_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.case_set_problems(
-                actor=request.user, case=case, problems=form.selected(case),  # type: ignore[arg-type]
+                actor=request.user,
+                case=case,
+                problems=form.selected(case),
                 presenting_notes=form.cleaned_data["presenting_notes"],
             )
         except AccessDenied as refusal:

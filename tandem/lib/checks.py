@@ -26,7 +26,5 @@ def tandem_security(app_configs: Any, **kwargs: Any) -> list[Warning]:
             )
         )
     if settings.SESSION_IDLE_SECONDS > 30 * 60:
-        problems.append(
-            Warning("Sessions stay alive for more than 30 idle minutes.", id="tandem.W003")
-        )
+        problems.append(Warning("Sessions stay alive for more than 30 idle minutes.", id="tandem.W003"))
     return problems

@@ -4,8 +4,7 @@ from django.http import HttpRequest, HttpResponse
 
 # No page of Tandem needs these browser features; denying them limits what injected code could do.
 _PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), "
-    "browsing-topics=()"
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
 )
 
 

@@ -42,9 +42,13 @@ class Appointment(models.Model):
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IN_PERSON)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    room = models.ForeignKey("practice.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey(
+        "practice.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     therapists = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="appointments")
-    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AppointmentQuerySet.as_manager()
@@ -56,5 +60,10 @@ class Appointment(models.Model):
             models.Index(fields=["case", "starts_at"], name="appointment_case_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M}"

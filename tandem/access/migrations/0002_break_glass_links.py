@@ -6,32 +6,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('access', '0001_break_glass_grants'),
-        ('cases', '0001_clients_cases_problems_phases'),
+        ("access", "0001_break_glass_grants"),
+        ("cases", "0001_clients_cases_problems_phases"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='breakglassgrant',
-            name='case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='break_glass_grants', to='cases.case'),
+            model_name="breakglassgrant",
+            name="case",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="break_glass_grants",
+                to="cases.case",
+            ),
         ),
         migrations.AddField(
-            model_name='breakglassgrant',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='break_glass', to=settings.AUTH_USER_MODEL),
+            model_name="breakglassgrant",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="break_glass",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='breakglassgrant',
-            index=models.Index(fields=['user', 'case', 'expires_at'], name='breakglass_active_idx'),
+            model_name="breakglassgrant",
+            index=models.Index(fields=["user", "case", "expires_at"], name="breakglass_active_idx"),
         ),
         migrations.AddConstraint(
-            model_name='breakglassgrant',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('started_at'))), name='breakglass_expires_after_start'),
+            model_name="breakglassgrant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_at__gt", models.F("started_at"))),
+                name="breakglass_expires_after_start",
+            ),
         ),
     ]

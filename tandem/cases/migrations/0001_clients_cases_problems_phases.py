@@ -6,125 +6,296 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_users_roles_therapists_teams'),
+        ("accounts", "0001_users_roles_therapists_teams"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PresentingProblem',
+            name="PresentingProblem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('label', models.CharField(max_length=120)),
-                ('icd10cm', models.CharField(blank=True, max_length=12, verbose_name='ICD-10-CM')),
-                ('icd11', models.CharField(blank=True, max_length=12, verbose_name='ICD-11')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True)),
+                ("label", models.CharField(max_length=120)),
+                ("icd10cm", models.CharField(blank=True, max_length=12, verbose_name="ICD-10-CM")),
+                ("icd11", models.CharField(blank=True, max_length=12, verbose_name="ICD-11")),
+                ("sort_order", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'ordering': ['sort_order', 'label'],
+                "ordering": ["sort_order", "label"],
             },
         ),
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=80)),
-                ('last_name', models.CharField(max_length=80)),
-                ('preferred_name', models.CharField(blank=True, max_length=80)),
-                ('pronouns', models.CharField(blank=True, max_length=40)),
-                ('date_of_birth', models.DateField(blank=True, null=True)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='client', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=80)),
+                ("last_name", models.CharField(max_length=80)),
+                ("preferred_name", models.CharField(blank=True, max_length=80)),
+                ("pronouns", models.CharField(blank=True, max_length=40)),
+                ("date_of_birth", models.DateField(blank=True, null=True)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="client",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name'],
+                "ordering": ["last_name", "first_name"],
             },
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(editable=False, max_length=20, null=True, unique=True)),
-                ('absent_partner', models.CharField(blank=True, choices=[('unavailable', 'Partner unavailable'), ('unwilling', 'Partner unwilling to attend'), ('no_partner', 'No current partner')], help_text='For an individual case: why the partner does not attend.', max_length=20)),
-                ('absent_partner_note', models.CharField(blank=True, max_length=300)),
-                ('phase', models.CharField(choices=[('consultation', 'Consultation'), ('intake', 'Intake'), ('assessment', 'Assessment'), ('treatment', 'Treatment'), ('follow_up', 'Follow-up'), ('discharged', 'Discharged'), ('closed', 'Closed without treatment')], default='consultation', max_length=20)),
-                ('presenting_notes', models.TextField(blank=True)),
-                ('opened_on', models.DateField()),
-                ('closed_on', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='accounts.cotherapyteam')),
-                ('therapist', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to=settings.AUTH_USER_MODEL)),
-                ('partner_a', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases_as_a', to='cases.client')),
-                ('partner_b', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases_as_b', to='cases.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(editable=False, max_length=20, null=True, unique=True)),
+                (
+                    "absent_partner",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("unavailable", "Partner unavailable"),
+                            ("unwilling", "Partner unwilling to attend"),
+                            ("no_partner", "No current partner"),
+                        ],
+                        help_text="For an individual case: why the partner does not attend.",
+                        max_length=20,
+                    ),
+                ),
+                ("absent_partner_note", models.CharField(blank=True, max_length=300)),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("consultation", "Consultation"),
+                            ("intake", "Intake"),
+                            ("assessment", "Assessment"),
+                            ("treatment", "Treatment"),
+                            ("follow_up", "Follow-up"),
+                            ("discharged", "Discharged"),
+                            ("closed", "Closed without treatment"),
+                        ],
+                        default="consultation",
+                        max_length=20,
+                    ),
+                ),
+                ("presenting_notes", models.TextField(blank=True)),
+                ("opened_on", models.DateField()),
+                ("closed_on", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="accounts.cotherapyteam",
+                    ),
+                ),
+                (
+                    "therapist",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "partner_a",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases_as_a",
+                        to="cases.client",
+                    ),
+                ),
+                (
+                    "partner_b",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases_as_b",
+                        to="cases.client",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-opened_on', '-id'],
+                "ordering": ["-opened_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PhaseChange',
+            name="PhaseChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_phase', models.CharField(blank=True, choices=[('consultation', 'Consultation'), ('intake', 'Intake'), ('assessment', 'Assessment'), ('treatment', 'Treatment'), ('follow_up', 'Follow-up'), ('discharged', 'Discharged'), ('closed', 'Closed without treatment')], max_length=20)),
-                ('to_phase', models.CharField(choices=[('consultation', 'Consultation'), ('intake', 'Intake'), ('assessment', 'Assessment'), ('treatment', 'Treatment'), ('follow_up', 'Follow-up'), ('discharged', 'Discharged'), ('closed', 'Closed without treatment')], max_length=20)),
-                ('at', models.DateTimeField()),
-                ('reason', models.TextField(blank=True)),
-                ('by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phase_changes', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_phase",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("consultation", "Consultation"),
+                            ("intake", "Intake"),
+                            ("assessment", "Assessment"),
+                            ("treatment", "Treatment"),
+                            ("follow_up", "Follow-up"),
+                            ("discharged", "Discharged"),
+                            ("closed", "Closed without treatment"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_phase",
+                    models.CharField(
+                        choices=[
+                            ("consultation", "Consultation"),
+                            ("intake", "Intake"),
+                            ("assessment", "Assessment"),
+                            ("treatment", "Treatment"),
+                            ("follow_up", "Follow-up"),
+                            ("discharged", "Discharged"),
+                            ("closed", "Closed without treatment"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phase_changes",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CaseProblem',
+            name="CaseProblem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='problems', to='cases.case')),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.client')),
-                ('problem', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.presentingproblem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="problems", to="cases.case"
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.client",
+                    ),
+                ),
+                (
+                    "problem",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.presentingproblem",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(fields=['last_name', 'first_name'], name='client_name_idx'),
+            model_name="client",
+            index=models.Index(fields=["last_name", "first_name"], name="client_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['phase', '-opened_on'], name='case_phase_idx'),
+            model_name="case",
+            index=models.Index(fields=["phase", "-opened_on"], name="case_phase_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['therapist', 'phase'], name='case_therapist_idx'),
+            model_name="case",
+            index=models.Index(fields=["therapist", "phase"], name="case_therapist_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['-opened_on', '-id'], name='case_opened_idx'),
+            model_name="case",
+            index=models.Index(fields=["-opened_on", "-id"], name="case_opened_idx"),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('partner_a', models.F('partner_b')), _negated=True), name='case_partners_differ'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("partner_a", models.F("partner_b")), _negated=True),
+                name="case_partners_differ",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('partner_b__isnull', True), models.Q(('absent_partner', ''), _negated=True)), models.Q(('partner_b__isnull', False), ('absent_partner', '')), _connector='OR'), name='case_absent_reason_iff_individual'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("partner_b__isnull", True), models.Q(("absent_partner", ""), _negated=True)),
+                    models.Q(("partner_b__isnull", False), ("absent_partner", "")),
+                    _connector="OR",
+                ),
+                name="case_absent_reason_iff_individual",
+            ),
         ),
         migrations.AddIndex(
-            model_name='phasechange',
-            index=models.Index(fields=['case', 'at'], name='phasechange_case_idx'),
+            model_name="phasechange",
+            index=models.Index(fields=["case", "at"], name="phasechange_case_idx"),
         ),
         migrations.AddConstraint(
-            model_name='caseproblem',
-            constraint=models.UniqueConstraint(fields=('case', 'problem', 'client'), name='case_problem_unique'),
+            model_name="caseproblem",
+            constraint=models.UniqueConstraint(
+                fields=("case", "problem", "client"), name="case_problem_unique"
+            ),
         ),
     ]

@@ -5,16 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_users_roles_therapists_teams'),
-        ('cases', '0002_presenting_problem_codes'),
+        ("accounts", "0001_users_roles_therapists_teams"),
+        ("cases", "0002_presenting_problem_codes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('therapist__isnull', True), ('team__isnull', True), _connector='OR'), name='case_therapist_or_team'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("therapist__isnull", True), ("team__isnull", True), _connector="OR"),
+                name="case_therapist_or_team",
+            ),
         ),
     ]

@@ -6,34 +6,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0001_clients_cases_problems_phases'),
-        ('practice', '0001_practice_locations_rooms'),
+        ("cases", "0001_clients_cases_problems_phases"),
+        ("practice", "0001_practice_locations_rooms"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('consultation', 'Free consultation'), ('joint_assessment', 'Joint assessment'), ('individual_assessment', 'Individual assessment'), ('intensive', 'Intensive session'), ('standard', 'Standard session'), ('conjunctive', 'Conjunctive individual'), ('follow_up_visit', 'Follow-up visit'), ('follow_up_call', 'Follow-up phone call')], max_length=30)),
-                ('mode', models.CharField(choices=[('in_person', 'In person'), ('phone', 'Phone'), ('video', 'Video')], default='in_person', max_length=20)),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('booked', 'Booked'), ('attended', 'Attended'), ('cancelled', 'Cancelled'), ('no_show', 'Did not attend')], default='booked', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='cases.case')),
-                ('room', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='practice.room')),
-                ('therapists', models.ManyToManyField(related_name='appointments', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("consultation", "Free consultation"),
+                            ("joint_assessment", "Joint assessment"),
+                            ("individual_assessment", "Individual assessment"),
+                            ("intensive", "Intensive session"),
+                            ("standard", "Standard session"),
+                            ("conjunctive", "Conjunctive individual"),
+                            ("follow_up_visit", "Follow-up visit"),
+                            ("follow_up_call", "Follow-up phone call"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("in_person", "In person"), ("phone", "Phone"), ("video", "Video")],
+                        default="in_person",
+                        max_length=20,
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booked"),
+                            ("attended", "Attended"),
+                            ("cancelled", "Cancelled"),
+                            ("no_show", "Did not attend"),
+                        ],
+                        default="booked",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="practice.room",
+                    ),
+                ),
+                (
+                    "therapists",
+                    models.ManyToManyField(related_name="appointments", to=settings.AUTH_USER_MODEL),
+                ),
             ],
             options={
-                'ordering': ['starts_at'],
-                'indexes': [models.Index(fields=['starts_at'], name='appointment_start_idx'), models.Index(fields=['case', 'starts_at'], name='appointment_case_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='appointment_ends_after_start')],
+                "ordering": ["starts_at"],
+                "indexes": [
+                    models.Index(fields=["starts_at"], name="appointment_start_idx"),
+                    models.Index(fields=["case", "starts_at"], name="appointment_case_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                        name="appointment_ends_after_start",
+                    )
+                ],
             },
         ),
     ]
