@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 
@@ -26,9 +28,14 @@ class AppointmentStatus(models.TextChoices):
     NO_SHOW = "no_show", "Did not attend"
 
 
+# No session lasts longer (an intensive day is at most two hours); booking services must refuse more.
+LONGEST_APPOINTMENT = timedelta(hours=12)
+
+
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
-    def between(self, start: object, end: object) -> "AppointmentQuerySet":
-        return self.filter(starts_at__lt=end, ends_at__gt=start)
+    def between(self, start: datetime, end: datetime) -> "AppointmentQuerySet":
+        # The lower bound on starts_at lets the index skip the years of history before `start`.
+        return self.filter(starts_at__gte=start - LONGEST_APPOINTMENT, starts_at__lt=end, ends_at__gt=start)
 
     def for_therapist(self, user: object) -> "AppointmentQuerySet":
         return self.filter(therapists=user)
