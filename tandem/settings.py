@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "tandem.access",
     "tandem.audit",
     "tandem.scheduling",
+    "tandem.planning",
+    "tandem.measures",
 ]
 
 MIDDLEWARE = [
