@@ -48,17 +48,18 @@ def test_staff_pages_have_no_inline_script_and_are_not_cached(client, cast):
         assert "no-store" in response["Cache-Control"], url
 
 
-def test_deploy_check_is_clean_in_production_mode():
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "x" * 60 + "production-like-secret",
-        "AUDIT_HMAC_KEY": "y" * 48,
-        "ALLOWED_HOSTS": "clinic.example.org",
-    }
-    env.pop("TANDEM_STAFF_MFA_REQUIRED", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 60 + "production-like-secret",
+    "AUDIT_HMAC_KEY": "y" * 48,
+    "ALLOWED_HOSTS": "clinic.example.org",
+}
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a fresh process: settings are read once, at start-up."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         capture_output=True,
@@ -66,42 +67,29 @@ def test_deploy_check_is_clean_in_production_mode():
         timeout=60,
         check=False,
     )
+
+
+def _production_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TANDEM_STAFF_MFA_REQUIRED"}
+    return {**env, **PRODUCTION, **overrides}
+
+
+def test_deploy_check_is_clean_in_production_mode():
+    result = _manage(_production_env(), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_deploy_check_warns_when_staff_mfa_is_off():
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "x" * 60 + "production-like-secret",
-        "AUDIT_HMAC_KEY": "y" * 48,
-        "ALLOWED_HOSTS": "clinic.example.org",
-        "TANDEM_STAFF_MFA_REQUIRED": "0",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = _manage(
+        _production_env(TANDEM_STAFF_MFA_REQUIRED="0"), "check", "--deploy", "--fail-level", "WARNING"
     )
     assert result.returncode != 0 and "tandem.W001" in result.stderr + result.stdout
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "AUDIT_HMAC_KEY"])
 def test_production_refuses_to_start_without_its_secrets(missing):
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "s" * 60, "AUDIT_HMAC_KEY": "a" * 48}
+    env = _production_env()
     env.pop(missing)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _manage(env, "check")
     assert result.returncode != 0 and missing in result.stderr
