@@ -52,6 +52,10 @@ INSTALLED_APPS = [
     "tandem.scheduling",
     "tandem.planning",
     "tandem.measures",
+    "tandem.pathway",
+    "tandem.homework",
+    "tandem.portal",
+    "tandem.notify",
 ]
 
 MIDDLEWARE = [
