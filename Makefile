@@ -49,6 +49,7 @@ migrate: deps
 	$(DEMO_ENV) $(PY) manage.py createcachetable
 
 seed: migrate
+	$(DEMO_ENV) $(PY) manage.py load_instruments
 	$(DEMO_ENV) $(PY) manage.py seed_demo
 
 run: seed
