@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/", include("tandem.cases.urls")),
     path("access/", include("tandem.access.urls")),
     path("audit/", include("tandem.audit.urls")),
+    path("scheduling/", include("tandem.scheduling.urls")),
     path("pathway/", include("tandem.pathway.urls")),
     path("homework/", include("tandem.homework.urls")),
     path("portal/", include("tandem.portal.urls")),

@@ -41,7 +41,14 @@ from tandem.cases.models import (
 )
 from tandem.cases.services import case_reference
 from tandem.practice.models import Location, Practice, Room
-from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus, Mode
+from tandem.scheduling.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Mode,
+    Occupancy,
+    ResourceKind,
+)
 
 DEMO_PRACTICE_NAME = "Larkspur Relationship Clinic (demo)"
 DEMO_PASSWORD = "tandem-demo-2026"  # noqa: S105 -- published on purpose: printed at start-up
@@ -339,6 +346,28 @@ def slot_of(moment: dt.datetime, zone: ZoneInfo) -> int:
 def _slots_between(starts: dt.datetime, ends: dt.datetime) -> int:
     # +1 covers a session that starts off the half-hour grid (booked by hand in the app).
     return math.ceil((ends - starts).total_seconds() / 60 / SLOT) + 1
+
+
+def occupancies(
+    appointment: Appointment, clinicians: Sequence[int], partners: Sequence[int | None]
+) -> list[Occupancy]:
+    """The occupancy rows the booking services would write (none for a cancelled appointment)."""
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return []
+    held = [(ResourceKind.THERAPIST, pk) for pk in clinicians]
+    held += [(ResourceKind.CLIENT, pk) for pk in partners if pk is not None]
+    if appointment.room_id is not None:
+        held.append((ResourceKind.ROOM, appointment.room_id))
+    return [
+        Occupancy(
+            appointment=appointment,
+            resource_kind=kind,
+            resource_id=pk,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+        )
+        for kind, pk in held
+    ]
 
 
 # --- Plans ----------------------------------------------------------------------------------------
@@ -1023,6 +1052,16 @@ class Builder:
                 for user_id in b.clinicians
             ]
             through.objects.bulk_create(links, batch_size=BATCH)
+            _bulk(
+                Occupancy,
+                [
+                    occupancy
+                    for row, b in zip(rows, chunk, strict=True)
+                    for occupancy in occupancies(
+                        row, b.clinicians, (cases[b.case].partner_a_id, cases[b.case].partner_b_id)
+                    )
+                ],
+            )
 
     def _client_login(self, plans: list[CasePlan], cases: list[Case]) -> None:
         """The client log-in is one partner of a couple that the demo therapist is treating now."""
@@ -1162,6 +1201,8 @@ def ensure_today(*, now: dt.datetime | None = None, seed: int = DEFAULT_SEED) ->
                 status=AppointmentStatus.ATTENDED if ends_at <= now else AppointmentStatus.BOOKED,
             )
             appointment.therapists.add(*clinicians)
+            partners = Case.objects.values_list("partner_a_id", "partner_b_id").get(pk=case_id)
+            Occupancy.objects.bulk_create(occupancies(appointment, clinicians, partners))
             cases_today.add(case_id)
             for user_id in clinicians:
                 have[user_id] = have.get(user_id, 0) + 1
@@ -1185,6 +1226,7 @@ def counts() -> dict[str, int]:
         "case problems": CaseProblem.objects.count,
         "appointments": Appointment.objects.count,
         "appointment therapists": through.objects.count,
+        "occupancy rows": Occupancy.objects.count,
     }
     return {name: count() for name, count in sources.items()}
 

@@ -40,3 +40,49 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.location})"
+
+
+class TeamRule(models.TextChoices):
+    MIXED_GENDER = "mixed_gender", "One female and one male therapist"
+    ANY_PAIR = "any_pair", "Any two therapists"
+    SINGLE_ALLOWED = "single_allowed", "Any two therapists, or one alone"
+
+
+class PracticePolicy(models.Model):
+    """The clinic's booking rules: one row, read through `current()` (defaults until someone saves one)."""
+
+    team_rule = models.CharField(max_length=20, choices=TeamRule.choices, default=TeamRule.MIXED_GENDER)
+    intensive_days = models.PositiveSmallIntegerField(default=10)
+    intensive_minutes = models.PositiveSmallIntegerField(
+        default=120, help_text="The longest an intensive day may be."
+    )
+    intensive_weekdays_only = models.BooleanField(
+        default=True, help_text="Intensive blocks skip Saturdays and Sundays."
+    )
+    late_cancel_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="A cancellation closer to the start than this is flagged as late."
+    )
+
+    class Meta:
+        verbose_name_plural = "practice policy"
+
+    def __str__(self) -> str:
+        return "Practice policy"
+
+    @classmethod
+    def current(cls) -> "PracticePolicy":
+        # Unsaved defaults when nobody has set a policy: reading the rules must never write.
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class PracticeClosure(models.Model):
+    """A local day on which the practice is closed (public holiday, training day)."""
+
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d}: {self.reason}"

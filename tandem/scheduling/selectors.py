@@ -1,0 +1,35 @@
+"""Reads for scheduling, always scoped through the permission layer."""
+
+from typing import Any
+
+from django.db import connection
+
+from tandem.access.services import deny, staff_cases_visible_to
+from tandem.scheduling.models import Appointment
+
+
+def appointment_for(user: Any, appointment_id: Any) -> Appointment:
+    """The appointment if its case is visible to this staff user; otherwise 404 (audited)."""
+    try:
+        pk = int(appointment_id)
+    except (TypeError, ValueError):
+        raise deny(user, what="appointment", object_id=appointment_id) from None
+    appointment = (
+        Appointment.objects.filter(pk=pk, case__in=staff_cases_visible_to(user))
+        .select_related("case__team", "room")
+        .first()
+    )
+    if appointment is None:
+        raise deny(user, what="appointment", object_id=pk)
+    return appointment
+
+
+def overlapping_occupancy() -> list[tuple[int, int]]:
+    """Pairs of occupancy row ids that hold one resource over overlapping time: always empty."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.id, b.id FROM scheduling_occupancy a JOIN scheduling_occupancy b"
+            " ON a.resource_kind = b.resource_kind AND a.resource_id = b.resource_id AND a.id < b.id"
+            " AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at"
+        )
+        return [(a, b) for a, b in cursor.fetchall()]
