@@ -1,0 +1,88 @@
+"""Intensive planner benchmark: first-come-first-served baseline against the CP-SAT planner.
+
+    .venv/bin/python bench/planner.py [--time-limit SECONDS] [INSTANCE.json ...]
+
+By default it plans ../shared/specs/examples/{medium,large}.json (relative to the repository root),
+checks every plan with ../shared/tools/check_plan.py and prints one row per instance and method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tandem.planning import baseline, core  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+EXAMPLES = SHARED / "specs" / "examples"
+CHECKER = SHARED / "tools" / "check_plan.py"
+
+
+def check(instance: Path, plan: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(plan, f)
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed interpreter and paths, no shell
+            [sys.executable, str(CHECKER), str(instance), f.name, "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        Path(f.name).unlink()
+    score = json.loads(done.stdout.strip().splitlines()[-1])
+    return done.returncode == 0, score
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds for the solver (default 60)")
+    parser.add_argument(
+        "instances", nargs="*", type=Path, default=[EXAMPLES / "medium.json", EXAMPLES / "large.json"]
+    )
+    args = parser.parse_args()
+
+    header = (
+        f"{'instance':<12} {'couples':>7} {'method':<8} {'weight':>9} {'w. wait':>8} {'bound':>6} "
+        f"{'seconds':>8} check"
+    )
+    print(header)
+    print("-" * len(header))
+    ok_all = True
+    for path in args.instances:
+        instance = json.loads(path.read_text())
+        total = sum(c.get("weight", 1) for c in instance["couples"])
+        t0 = time.monotonic()
+        base_plan = baseline.plan(instance)
+        base_seconds = time.monotonic() - t0
+        result, stats = core.plan_with_stats(instance, time_limit=args.time_limit)
+        rows = [
+            ("baseline", base_plan, "", base_seconds),
+            ("cp-sat", result, str(stats.weight_bound), stats.seconds),
+        ]
+        for method, plan, bound, seconds in rows:
+            ok, score = check(path, plan)
+            ok_all &= ok
+            print(
+                f"{path.stem:<12} {len(instance['couples']):>7} {method:<8} "
+                f"{score['weight_scheduled']:>4}/{total:<4} {score['weighted_wait_days']:>8} {bound:>6} "
+                f"{seconds:>8.1f} {'OK' if ok else 'INVALID'}"
+            )
+        gain = 100.0 * (stats.weight - stats.baseline_weight) / max(1, stats.baseline_weight)
+        print(f"{'':<12} cp-sat vs baseline: {gain:+.1f}% weight, status {stats.status}")
+    return 0 if ok_all else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
