@@ -52,8 +52,11 @@ seed: migrate
 	$(DEMO_ENV) $(PY) manage.py load_instruments
 	$(DEMO_ENV) $(PY) manage.py seed_demo
 
+# The reminder worker runs beside the server and stops with it (Ctrl-C).
 run: seed
-	@echo "Serving Tandem on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@echo "Serving Tandem on http://$(HOST):$(PORT)/ with the reminder worker beside it (Ctrl-C stops both)"
+	@$(DEMO_ENV) $(PY) manage.py notify_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: dev-deps

@@ -239,6 +239,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tandem <no-reply@tandem.inva
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 PRACTICE_NAME = env_str("PRACTICE_NAME", "Tandem")
+# Links in e-mails (invitations, reminders) point here: e-mails never carry clinical content, only a link.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Logging: never request bodies or clinical content --------------------------------------------
 LOGGING = {

@@ -216,7 +216,8 @@ def test_case_detail_query_count_is_bounded(client, cast):
     assert _count_queries(client, "get", url) == few
 
 
-def test_client_sees_only_their_own_home(client, cast):
+def test_client_is_sent_to_their_portal(client, cast):
     login(client, cast.partner_a)
-    response = client.get(reverse("today"))
+    response = client.get(reverse("today"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("portal:home")
     assert response.status_code == 200 and "Your next appointments" in response.content.decode()

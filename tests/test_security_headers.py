@@ -70,7 +70,7 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 
 def _production_env(**overrides: str) -> dict[str, str]:
-    # The browser tests' conftest allows async-unsafe ORM use in this process; check --deploy must not inherit it.
+    # The browser tests' conftest allows async-unsafe ORM use here; check --deploy must not inherit it.
     ignored = {"TANDEM_STAFF_MFA_REQUIRED", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in ignored}
     return {**env, **PRODUCTION, **overrides}

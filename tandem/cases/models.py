@@ -180,6 +180,8 @@ class PhaseChange(models.Model):
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(blank=True)
+    # Set only when a therapist moved the case past a rule that would have blocked it: kept and shown.
+    override_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["at", "id"]

@@ -10,6 +10,7 @@ from tandem.access.services import staff_cases_visible_to
 from tandem.accounts.models import Role
 from tandem.cases.models import OPEN_PHASES, Case, CaseQuerySet, Phase
 from tandem.lib.time import local_day_bounds
+from tandem.pathway import selectors as pathway_selectors
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
 
@@ -65,7 +66,7 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
     return result
 
 
-def case_detail_context(*, case: Case, now: dt.datetime) -> dict[str, Any]:
+def case_detail_context(*, case: Case, now: dt.datetime, user: Any, clinical: bool) -> dict[str, Any]:
     """Everything the case page shows beyond the case row itself, in a fixed number of queries."""
     appointments = (
         case.appointments.exclude(status=AppointmentStatus.CANCELLED)
@@ -76,7 +77,8 @@ def case_detail_context(*, case: Case, now: dt.datetime) -> dict[str, Any]:
     return {
         "upcoming": list(appointments.filter(starts_at__gte=now)[:10]),
         "recent": list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:10]),
-        "phase_changes": list(case.phase_changes.select_related("by").order_by("-at", "-id")[:20]),
         "problems": list(case.problems.select_related("problem", "client").order_by("problem__sort_order")),
         "grants": list(case.break_glass_grants.select_related("user").order_by("-started_at")[:10]),
+        "timeline": pathway_selectors.case_timeline(case=case, clinical=clinical),
+        **pathway_selectors.case_pathway(case=case, user=user, clinical=clinical),
     }

@@ -12,7 +12,6 @@ from tandem.access.services import (
     can_create_case,
     can_edit_case,
     can_see_clinical,
-    cases_visible_to,
     deny,
     get_case_for,
     is_assigned,
@@ -22,7 +21,7 @@ from tandem.cases import forms, selectors, services
 from tandem.cases.models import Case, Client
 from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
-from tandem.scheduling.models import Appointment, AppointmentStatus
+from tandem.pathway import selectors as pathway_selectors
 
 
 def _staff_only(request: AuthedRequest) -> None:
@@ -33,7 +32,7 @@ def _staff_only(request: AuthedRequest) -> None:
 def today(request: AuthedRequest) -> HttpResponse:
     user: Any = request.user
     if user.role == Role.CLIENT:
-        return render(request, "cases/client_home.html", {"appointments": _client_appointments(user)})
+        return redirect("portal:home")
     _staff_only(request)
     now = timezone.now()
     context = {
@@ -41,16 +40,9 @@ def today(request: AuthedRequest) -> HttpResponse:
         "day": local_today(),
         "appointments": selectors.appointments_on(user=user, day=local_today()),
         "needing_action": selectors.cases_needing_action(user=user, now=now),
+        "pathway": pathway_selectors.today_items(user=user, now=now),
     }
     return render(request, "cases/today.html", context)
-
-
-def _client_appointments(user: Any) -> list[Any]:
-    return list(
-        Appointment.objects.filter(
-            case__in=cases_visible_to(user), starts_at__gte=timezone.now(), status=AppointmentStatus.BOOKED
-        ).order_by("starts_at")[:10]
-    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -82,7 +74,7 @@ def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
         "clinical": clinical,
         "can_edit": can_edit_case(request.user, case),
         "assigned": is_assigned(request.user, case),
-        **selectors.case_detail_context(case=case, now=timezone.now()),
+        **selectors.case_detail_context(case=case, now=timezone.now(), user=request.user, clinical=clinical),
     }
     if not clinical:
         context["problems"] = []

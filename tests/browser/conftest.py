@@ -1,10 +1,12 @@
 """Playwright journeys in Debian's chromium against pytest-django's live server."""
 
+import importlib
 import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.apps import apps
 from playwright.sync_api import Browser, Page, sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
@@ -50,3 +52,18 @@ def phone(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# Rows that data migrations load. A transactional test empties every table when it ends (Django's
+# serialized rollback did not bring them back reliably here), so journeys load them again first.
+DATA_MIGRATIONS = [
+    ("tandem.cases.migrations.0002_presenting_problem_codes", "load"),
+    ("tandem.homework.migrations.0002_starter_exercises", "load"),
+    ("tandem.pathway.migrations.0002_seed_specialist_types", "seed"),
+]
+
+
+@pytest.fixture
+def migration_data(transactional_db: None) -> None:
+    for module, function in DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)

@@ -28,7 +28,7 @@ def log_in(page: Page, base: str, username: str, device: TOTPDevice) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Today")
 
 
-def test_coordinator_opens_case_and_outsider_cannot_see_it(live_server, desktop: Page):
+def test_coordinator_opens_case_and_outsider_cannot_see_it(live_server, migration_data, desktop: Page):
     cast = build_cast()
     coordinator_device = TOTPDevice.objects.create(user=cast.coordinator, name="phone", confirmed=True)
     outsider_device = TOTPDevice.objects.create(user=cast.therapist_b, name="phone", confirmed=True)

@@ -1,0 +1,26 @@
+from typing import Any
+
+from django import forms
+
+from tandem.notify.models import Preference
+
+
+class PreferenceForm(forms.ModelForm):
+    class Meta:
+        model = Preference
+        fields = ["email", "appointment_reminders", "homework_nudges", "quiet_start", "quiet_end"]
+        widgets = {
+            "quiet_start": forms.TimeInput(attrs={"type": "time"}),
+            "quiet_end": forms.TimeInput(attrs={"type": "time"}),
+        }
+        help_texts = {
+            "email": "E-mails never say what an appointment or exercise is about: only that there is "
+            "something to see, with a link to log in.",
+            "quiet_start": "No e-mails between these times (for example 22:00 to 08:00).",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
+            raise forms.ValidationError("Give both the start and the end of the quiet hours, or neither.")
+        return data

@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Preference(models.Model):
+    """How a client wants to be reminded. No row means the defaults: e-mail on, no quiet hours."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_pref"
+    )
+    email = models.BooleanField("Send me e-mails", default=True)
+    appointment_reminders = models.BooleanField("Remind me of appointments the day before", default=True)
+    homework_nudges = models.BooleanField("Nudge me the day before an exercise is due", default=True)
+    quiet_start = models.TimeField("Quiet from", null=True, blank=True)
+    quiet_end = models.TimeField("Quiet until", null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user_id}"
+
+
+class JobKind(models.TextChoices):
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+    HOMEWORK_NUDGE = "homework_nudge", "Homework nudge"
+    MESSAGE_NOTICE = "message_notice", "New message notice"
+
+
+class Job(models.Model):
+    """One notification to send. `key` makes scheduling idempotent; the claim makes sending happen once."""
+
+    kind = models.CharField(max_length=30, choices=JobKind.choices)
+    key = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    skipped = models.CharField(max_length=100, blank=True, help_text="Why it was not sent, if it was not.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="job_pending_idx",
+                condition=Q(sent_at__isnull=True, skipped=""),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

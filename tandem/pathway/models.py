@@ -1,0 +1,281 @@
+"""The care pathway's records: intake, consent, assessment, referrals, treatment plans, follow-up."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from tandem.lib.time import local_today
+
+
+class EnteredBy(models.TextChoices):
+    STAFF = "staff", "Entered by staff"
+    CLIENT = "client", "Filled in by the client"
+
+
+class SafetyAnswer(models.TextChoices):
+    NO = "no", "No"
+    YES = "yes", "Yes"
+    UNSURE = "unsure", "Unsure / prefers not to say"
+
+
+class IntakeRecord(models.Model):
+    """One partner's own intake: a separate row per partner, so that (through the portal, later) each
+    partner fills in and sees only their part, never the other's."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="intake_records")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="intake_records")
+    details_confirmed = models.BooleanField(
+        default=False, help_text="Contact details and date of birth were checked with this person."
+    )
+    relationship_history = models.TextField(blank=True)
+    presenting_concerns = models.TextField(blank=True, help_text="In their own words.")
+    medications = models.TextField(blank=True, help_text="Current medications.")
+    conditions = models.TextField(blank=True, help_text="Conditions relevant to sexual function.")
+    safety_afraid_of_partner = models.CharField(max_length=10, choices=SafetyAnswer.choices, blank=True)
+    safety_pressured_into_sex = models.CharField(max_length=10, choices=SafetyAnswer.choices, blank=True)
+    safety_self_harm_thoughts = models.CharField(max_length=10, choices=SafetyAnswer.choices, blank=True)
+    safety_notes = models.TextField(blank=True)
+    entered_by = models.CharField(max_length=10, choices=EnteredBy.choices, default=EnteredBy.STAFF)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "client"], name="intake_one_per_partner")]
+
+    def __str__(self) -> str:
+        return f"Intake of {self.client} ({self.case})"
+
+    SAFETY_FIELDS = ("safety_afraid_of_partner", "safety_pressured_into_sex", "safety_self_harm_thoughts")
+
+    @property
+    def is_complete(self) -> bool:
+        return (
+            self.details_confirmed
+            and bool(self.presenting_concerns.strip())
+            and all(getattr(self, name) for name in self.SAFETY_FIELDS)
+        )
+
+    @property
+    def safety_flagged(self) -> bool:
+        return any(
+            getattr(self, name) in (SafetyAnswer.YES, SafetyAnswer.UNSURE) for name in self.SAFETY_FIELDS
+        )
+
+
+class TreatmentConsent(models.Model):
+    """A partner's consent to treatment, against the version of the consent text they were given."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="treatment_consents")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="treatment_consents")
+    version = models.CharField(max_length=40)
+    given_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["given_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Consent of {self.client} ({self.version})"
+
+
+class AssessmentFindings(models.Model):
+    """Psychological and physical contributing factors found for one partner."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="assessment_findings")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="+")
+    psychological = models.TextField(blank=True)
+    physical = models.TextField(blank=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name_plural = "assessment findings"
+        constraints = [models.UniqueConstraint(fields=["case", "client"], name="findings_one_per_partner")]
+
+    def __str__(self) -> str:
+        return f"Findings for {self.client} ({self.case})"
+
+
+class AssessmentSessionFor(models.Model):
+    """Which partner an individual assessment session was for. Appointments have no attendee yet; until
+    they do, the therapist says so here (an individual case's only client needs no such row)."""
+
+    appointment = models.OneToOneField(
+        "scheduling.Appointment", on_delete=models.CASCADE, related_name="assessment_for"
+    )
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="+")
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.appointment} for {self.client}"
+
+
+class SpecialistType(models.Model):
+    """The clinic's list of specialists and adjunct services it refers to (editable in the admin)."""
+
+    slug = models.SlugField(unique=True)
+    label = models.CharField(max_length=120)
+    adjunct = models.BooleanField(
+        default=False, help_text="An adjunct treatment rather than a medical check."
+    )
+    active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Urgency(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    SOON = "soon", "Soon"
+    URGENT = "urgent", "Urgent"
+
+
+class ReferralStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    APPOINTMENT_MADE = "appointment_made", "Appointment made"
+    RESULT_RECEIVED = "result_received", "Result received"
+
+
+class PhysicalCause(models.TextChoices):
+    RULED_IN = "ruled_in", "Physical cause ruled in"
+    RULED_OUT = "ruled_out", "Physical cause ruled out"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+
+
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def awaiting_result(self) -> "ReferralQuerySet":
+        return self.exclude(status=ReferralStatus.RESULT_RECEIVED)
+
+    def overdue(self) -> "ReferralQuerySet":
+        return self.awaiting_result().filter(due_on__lt=local_today())
+
+
+class Referral(models.Model):
+    """A referral of one partner to a specialist, tracked until its result is back."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="referrals")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="referrals")
+    specialist_type = models.ForeignKey(SpecialistType, on_delete=models.PROTECT, related_name="referrals")
+    reason = models.TextField()
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    status = models.CharField(max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.SENT)
+    sent_at = models.DateTimeField()
+    # A local day: the result is expected back by then (from the urgency, see pathway.policy).
+    due_on = models.DateField()
+    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    appointment_on = models.DateField(null=True, blank=True)
+    appointment_recorded_at = models.DateTimeField(null=True, blank=True)
+    finding = models.TextField(blank=True)
+    physical_cause = models.CharField(max_length=20, choices=PhysicalCause.choices, blank=True)
+    result_recorded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [models.Index(fields=["status", "due_on"], name="referral_status_due_idx")]
+        constraints = [
+            # "Result received" without the result is what the referral loop exists to prevent.
+            models.CheckConstraint(
+                condition=~Q(status="result_received") | (~Q(physical_cause="") & ~Q(finding="")),
+                name="referral_result_needs_finding",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral to {self.specialist_type} ({self.case})"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status != ReferralStatus.RESULT_RECEIVED and self.due_on < local_today()
+
+
+class TreatmentFormat(models.TextChoices):
+    INTENSIVE = "intensive", "Intensive (co-therapy team, daily sessions)"
+    STANDARD = "standard", "Standard (weekly sessions)"
+    INDIVIDUAL = "individual", "Individual"
+
+
+class TreatmentPlan(models.Model):
+    """One version of a case's treatment plan. A change is a new row: earlier versions stay as they were."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="treatment_plans")
+    version = models.PositiveIntegerField()
+    format = models.CharField(max_length=20, choices=TreatmentFormat.choices)
+    sessions_per_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    conjunctive_client = models.ForeignKey(
+        "cases.Client",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The partner who also has conjunctive individual therapy, if any.",
+    )
+    goals = models.TextField()
+    focus_areas = models.TextField(blank=True)
+    change_note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "version"], name="plan_unique_version"),
+            models.CheckConstraint(
+                condition=~Q(format="standard") | Q(sessions_per_week__in=[1, 2]),
+                name="plan_standard_has_frequency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan v{self.version} ({self.case})"
+
+
+class FollowUpMode(models.TextChoices):
+    VISIT = "visit", "Office visit"
+    PHONE = "phone", "Telephone contact"
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", "To do"
+    DONE = "done", "Done"
+
+
+class FollowUpTaskQuerySet(models.QuerySet["FollowUpTask"]):
+    def open(self) -> "FollowUpTaskQuerySet":
+        return self.filter(status=FollowUpStatus.OPEN)
+
+
+class FollowUpTask(models.Model):
+    """One follow-up contact owed to a case after treatment, due on a local day."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="follow_ups")
+    label = models.CharField(max_length=80)
+    mode = models.CharField(max_length=10, choices=FollowUpMode.choices)
+    due_on = models.DateField()
+    # The date the schedule first gave, kept when the task is rescheduled.
+    planned_on = models.DateField()
+    status = models.CharField(max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    objects = FollowUpTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["status", "due_on"], name="followup_status_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.case})"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == FollowUpStatus.OPEN and self.due_on < local_today()

@@ -1,0 +1,298 @@
+"""Reads behind the pathway parts of the case page, the Today page and the discharge summary."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from tandem.access.services import staff_cases_visible_to
+from tandem.accounts.models import Role
+from tandem.cases.models import Case, Client, Phase
+from tandem.lib.time import local_today, practice_zone
+from tandem.pathway import policy
+from tandem.pathway.models import (
+    AssessmentFindings,
+    FollowUpStatus,
+    FollowUpTask,
+    IntakeRecord,
+    Referral,
+    TreatmentConsent,
+    TreatmentPlan,
+)
+from tandem.pathway.rules import TRANSITIONS, Transition, assessment_gaps, blockers
+from tandem.pathway.services import is_case_clinician, may_move
+from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
+
+
+@dataclass(frozen=True)
+class NextStep:
+    transition: Transition
+    hard: list[str]
+    soft: list[str]
+    can_override: bool
+
+
+@dataclass(frozen=True)
+class PartnerIntake:
+    client: Client
+    intake: Any
+    consent: Any
+    findings: Any
+
+
+def next_steps(*, case: Case, user: Any, clinical: bool) -> list[NextStep]:
+    """The moves this user may make from the case's phase, each with what blocks it now. Blockers of a
+    clinical move are shown only to someone who may see the clinical record."""
+    steps = []
+    for step in TRANSITIONS.get(case.phase, ()):
+        if not may_move(user, case, step):
+            continue
+        hard, soft = blockers(case, step) if clinical else ([], [])
+        steps.append(NextStep(step, hard, soft, can_override=is_case_clinician(user, case)))
+    return steps
+
+
+def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
+    """The pathway sections of the case page, in a fixed number of queries. Without clinical access only
+    consent dates and follow-up dates are shown (what the front desk chases and books)."""
+    consents = {
+        c.client_id: c for c in TreatmentConsent.objects.filter(case=case).select_related("recorded_by")
+    }
+    follow_ups = list(
+        FollowUpTask.objects.filter(case=case).select_related("done_by").order_by("due_on", "id")
+    )
+    context: dict[str, Any] = {
+        "next_steps": next_steps(case=case, user=user, clinical=clinical),
+        "follow_ups": follow_ups,
+        "consents": consents,
+        "pathway_clinician": is_case_clinician(user, case),
+    }
+    if not clinical:
+        context["partner_records"] = [PartnerIntake(c, None, consents.get(c.pk), None) for c in case.partners]
+        return context
+    intakes = {r.client_id: r for r in IntakeRecord.objects.filter(case=case)}
+    findings = {f.client_id: f for f in AssessmentFindings.objects.filter(case=case)}
+    plans = list(
+        TreatmentPlan.objects.filter(case=case)
+        .select_related("created_by", "conjunctive_client")
+        .order_by("-version")
+    )
+    individual_sessions = list(
+        case.appointments.filter(kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("assessment_for__client")
+        .order_by("starts_at")
+    )
+    context.update(
+        {
+            "partner_records": [
+                PartnerIntake(c, intakes.get(c.pk), consents.get(c.pk), findings.get(c.pk))
+                for c in case.partners
+            ],
+            "assessment_gaps": assessment_gaps(case) if case.phase == Phase.ASSESSMENT else [],
+            "individual_sessions": individual_sessions,
+            "referrals": list(
+                Referral.objects.filter(case=case)
+                .select_related("specialist_type", "client", "referred_by")
+                .order_by("-sent_at")
+            ),
+            "plan": plans[0] if plans else None,
+            "plan_history": plans[1:],
+        }
+    )
+    return context
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str
+    title: str
+    detail: str = ""
+    by: Any = None
+
+
+def _local_noon(day: dt.date) -> dt.datetime:
+    # A day-only event (a specialist appointment) sorts in the middle of its local day.
+    return dt.datetime.combine(day, dt.time(12), tzinfo=practice_zone())
+
+
+def case_timeline(*, case: Case, clinical: bool) -> list[TimelineEntry]:
+    """Every phase change and session, and (for clinical readers) every referral event, plan version and
+    follow-up done, oldest first. One query per kind of event, however long the history."""
+    entries: list[TimelineEntry] = []
+    for change in case.phase_changes.select_related("by"):
+        title = (
+            f"{change.get_from_phase_display()} → {change.get_to_phase_display()}"
+            if change.from_phase
+            else f"Opened in {change.get_to_phase_display().lower()}"
+        )
+        detail = ""
+        if clinical:
+            detail = change.reason
+            if change.override_reason:
+                detail = f"{detail} Rule overridden: {change.override_reason}".strip()
+        entries.append(TimelineEntry(change.at, "phase", title, detail, change.by))
+    for appt in case.appointments.exclude(status=AppointmentStatus.CANCELLED).order_by("starts_at"):
+        entries.append(
+            TimelineEntry(appt.starts_at, "session", appt.get_kind_display(), appt.get_status_display())
+        )
+    if clinical:
+        for ref in Referral.objects.filter(case=case).select_related(
+            "specialist_type", "client", "referred_by"
+        ):
+            about = f"{ref.specialist_type.label} for {ref.client.full_name}"
+            entries.append(
+                TimelineEntry(ref.sent_at, "referral", f"Referral sent: {about}", "", ref.referred_by)
+            )
+            if ref.appointment_on and ref.appointment_recorded_at:
+                entries.append(
+                    TimelineEntry(
+                        _local_noon(ref.appointment_on), "referral", f"Specialist appointment: {about}"
+                    )
+                )
+            if ref.result_recorded_at:
+                entries.append(
+                    TimelineEntry(
+                        ref.result_recorded_at,
+                        "referral",
+                        f"Referral result: {about}",
+                        f"{ref.get_physical_cause_display()}: {ref.finding}",
+                    )
+                )
+        for plan in TreatmentPlan.objects.filter(case=case).select_related("created_by"):
+            entries.append(
+                TimelineEntry(
+                    plan.created_at,
+                    "plan",
+                    f"Treatment plan version {plan.version}: {plan.get_format_display()}",
+                    plan.change_note,
+                    plan.created_by,
+                )
+            )
+        for task in (
+            FollowUpTask.objects.filter(case=case)
+            .filter(status=FollowUpStatus.DONE)
+            .select_related("done_by")
+        ):
+            if task.done_at:
+                entries.append(
+                    TimelineEntry(task.done_at, "follow_up", f"{task.label} done", task.outcome, task.done_by)
+                )
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+def _my_cases(user: Any) -> Any:
+    visible = staff_cases_visible_to(user)
+    return visible.assigned_to(user) if user.role == Role.THERAPIST else visible
+
+
+def overdue_referrals(*, user: Any, limit: int = 20) -> list[Referral]:
+    """Referrals past their due date without a result: for the case's therapists and the director."""
+    if user.role not in (Role.THERAPIST, Role.DIRECTOR):
+        return []
+    return list(
+        Referral.objects.overdue()
+        .filter(case__in=_my_cases(user))
+        .select_related("case__partner_a", "case__partner_b", "client", "specialist_type")
+        .order_by("due_on", "id")[:limit]
+    )
+
+
+def follow_ups_due(*, user: Any, limit: int = 20) -> list[FollowUpTask]:
+    """Open follow-ups due within the coming week or overdue: therapists see their own cases; the front
+    desk (who book the visits and calls) and the director see the practice's."""
+    if user.role not in (Role.THERAPIST, Role.DIRECTOR, Role.COORDINATOR):
+        return []
+    horizon = local_today() + dt.timedelta(days=policy.FOLLOW_UP_DUE_SOON_DAYS)
+    tasks: QuerySet[FollowUpTask] = (
+        FollowUpTask.objects.open()
+        .filter(case__in=_my_cases(user), due_on__lte=horizon)
+        .select_related("case__partner_a", "case__partner_b")
+        .order_by("due_on", "id")
+    )
+    return list(tasks[:limit])
+
+
+def cases_without_plan(*, user: Any, limit: int = 20) -> list[Case]:
+    """Cases in treatment that have no treatment plan yet."""
+    if user.role not in (Role.THERAPIST, Role.DIRECTOR):
+        return []
+    return list(
+        _my_cases(user)
+        .with_people()
+        .filter(phase=Phase.TREATMENT, treatment_plans__isnull=True)
+        .order_by("opened_on", "id")[:limit]
+    )
+
+
+def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list[Case]:
+    """Cases in assessment whose required sessions are neither attended nor booked ahead: for a couple
+    the joint interview and two individual sessions, for an individual case one session."""
+    if user.role not in (Role.THERAPIST, Role.DIRECTOR):
+        return []
+    counts = Q(appointments__status=AppointmentStatus.ATTENDED) | Q(
+        appointments__status=AppointmentStatus.BOOKED, appointments__starts_at__gte=now
+    )
+    cases = (
+        _my_cases(user)
+        .with_people()
+        .filter(phase=Phase.ASSESSMENT)
+        .annotate(
+            joint=Count(
+                "appointments", filter=counts & Q(appointments__kind=AppointmentKind.JOINT_ASSESSMENT)
+            ),
+            individual=Count(
+                "appointments", filter=counts & Q(appointments__kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
+            ),
+        )
+        .filter(
+            (Q(partner_b__isnull=False) & (Q(joint__lt=1) | Q(individual__lt=2)))
+            | (Q(partner_b__isnull=True) & Q(joint__lt=1, individual__lt=1))
+        )
+        .order_by("opened_on", "id")
+    )
+    return list(cases[:limit])
+
+
+def discharge_summary(*, case: Case) -> dict[str, Any]:
+    """What the discharge summary shows: phases with their dates, sessions attended, referrals and results."""
+    changes = list(case.phase_changes.select_related("by"))
+    phases = []
+    for i, change in enumerate(changes):
+        ended = changes[i + 1].at if i + 1 < len(changes) else None
+        phases.append(
+            {"phase": change.get_to_phase_display(), "started": change.at, "ended": ended, "change": change}
+        )
+    attended = (
+        Appointment.objects.filter(case=case, status=AppointmentStatus.ATTENDED)
+        .values_list("kind", flat=True)
+        .order_by()
+    )
+    by_kind: dict[str, int] = {}
+    for kind in attended:
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    labels = dict(AppointmentKind.choices)
+    return {
+        "phases": phases,
+        "sessions_total": sum(by_kind.values()),
+        "sessions_by_kind": [(labels[k], n) for k, n in sorted(by_kind.items(), key=lambda kv: -kv[1])],
+        "referrals": list(
+            Referral.objects.filter(case=case).select_related("specialist_type", "client").order_by("sent_at")
+        ),
+        "plan": TreatmentPlan.objects.filter(case=case).select_related("conjunctive_client").first(),
+        "follow_ups": list(FollowUpTask.objects.filter(case=case).order_by("due_on", "id")),
+    }
+
+
+def today_items(*, user: Any, now: dt.datetime) -> dict[str, Any]:
+    """The pathway's part of the Today page; None where the list is not this user's to act on."""
+    clinical_role = user.role in (Role.THERAPIST, Role.DIRECTOR)
+    return {
+        "assessment_unbooked": assessment_unbooked(user=user, now=now) if clinical_role else None,
+        "referrals_overdue": overdue_referrals(user=user) if clinical_role else None,
+        "follow_ups_due": follow_ups_due(user=user) if user.is_practice_staff else None,
+        "plans_missing": cases_without_plan(user=user) if clinical_role else None,
+    }

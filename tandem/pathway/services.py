@@ -1,0 +1,472 @@
+"""Writes along the care pathway. Each is one transaction that also writes its audit event."""
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from tandem.access.services import AccessDenied, can_edit_case, is_assigned
+from tandem.accounts.models import Role, User
+from tandem.audit.services import audit_record
+from tandem.cases.models import Case, Client, Phase, PhaseChange
+from tandem.lib.time import local_today
+from tandem.pathway import policy
+from tandem.pathway.models import (
+    AssessmentFindings,
+    AssessmentSessionFor,
+    FollowUpMode,
+    FollowUpStatus,
+    FollowUpTask,
+    IntakeRecord,
+    PhysicalCause,
+    Referral,
+    ReferralStatus,
+    SpecialistType,
+    TreatmentConsent,
+    TreatmentFormat,
+    TreatmentPlan,
+    Urgency,
+)
+from tandem.pathway.rules import Transition, blockers, transition_for
+from tandem.scheduling.models import Appointment, AppointmentKind
+
+
+class TransitionBlocked(AccessDenied):
+    """A pathway rule is not met; `problems` are the plain sentences, `overridable` whether a therapist may
+    still move the case on with a written reason."""
+
+    def __init__(self, problems: list[str], *, overridable: bool) -> None:
+        self.problems = problems
+        self.overridable = overridable
+        super().__init__(" ".join(problems))
+
+
+def is_case_clinician(user: Any, case: Case) -> bool:
+    """May write clinical records and make clinical moves: the director, or a therapist of the case.
+    (Emergency access lets a therapist read, not steer the case.)"""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
+
+
+def _require_clinician(actor: User, case: Case, what: str) -> None:
+    if not is_case_clinician(actor, case):
+        raise AccessDenied(f"Only the case's therapists or the clinical director can {what}.")
+
+
+def _require_partner(case: Case, client: Client) -> None:
+    if client.pk not in (case.partner_a_id, case.partner_b_id):
+        raise AccessDenied("That person is not a partner in this case.")
+
+
+def may_move(actor: User, case: Case, step: Transition) -> bool:
+    return is_case_clinician(actor, case) if step.clinical else can_edit_case(actor, case)
+
+
+# --- phases ----------------------------------------------------------------------------------------------
+
+
+def case_transition(
+    *,
+    actor: User,
+    case: Case,
+    to_phase: str,
+    reason: str = "",
+    override_reason: str = "",
+    follow_up_mode: str = FollowUpMode.VISIT,
+) -> PhaseChange:
+    """Move a case one step along the pathway, if its rules are met (or overridden with a written reason)."""
+    step = transition_for(case.phase, to_phase)
+    if step is None:
+        labels = dict(Phase.choices)
+        raise AccessDenied(
+            f"A case in {labels[case.phase].lower()} cannot move to {labels.get(to_phase, to_phase).lower()}."
+        )
+    if not may_move(actor, case, step):
+        raise AccessDenied(f"Only the case's therapists or the clinical director can {step.verb.lower()}.")
+    reason, override_reason = reason.strip(), override_reason.strip()
+    if step.needs_reason and not reason:
+        raise AccessDenied("Write why the case is closed.")
+    if follow_up_mode not in FollowUpMode.values:
+        raise AccessDenied("Choose an office visit or telephone contact for the follow-up.")
+    with transaction.atomic():
+        # The row lock makes two people moving the same case at once take turns (PostgreSQL).
+        current = Case.objects.select_for_update().get(pk=case.pk)
+        if current.phase != case.phase:
+            raise AccessDenied("Someone else has just moved this case; reload the page.")
+        hard, soft = blockers(case, step)
+        if hard:
+            raise TransitionBlocked(hard, overridable=False)
+        if not soft:
+            override_reason = ""  # nothing was overridden: keep the record honest
+        elif not override_reason:
+            raise TransitionBlocked(soft, overridable=True)
+        elif not is_case_clinician(actor, case):
+            raise AccessDenied("Only the case's therapists or the clinical director can override a rule.")
+        elif len(override_reason) < policy.OVERRIDE_REASON_MIN:
+            raise AccessDenied(
+                f"Write the reason for the override in a sentence (at least {policy.OVERRIDE_REASON_MIN} "
+                "characters)."
+            )
+        now = timezone.now()
+        change = PhaseChange.objects.create(
+            case=case,
+            from_phase=case.phase,
+            to_phase=to_phase,
+            at=now,
+            by=actor,
+            reason=reason,
+            override_reason=override_reason,
+        )
+        case.phase = to_phase
+        update = ["phase", "updated_at"]
+        if to_phase in (Phase.DISCHARGED, Phase.CLOSED):
+            case.closed_on = local_today()
+            update.append("closed_on")
+        case.save(update_fields=update)
+        created = (
+            _follow_up_schedule(case, mode=follow_up_mode, now=now) if to_phase == Phase.FOLLOW_UP else []
+        )
+        audit_record(
+            actor=actor,
+            action="case.phase_change",
+            target=change,
+            case=case,
+            detail={
+                "from": change.from_phase,
+                "to": to_phase,
+                "overridden": soft if override_reason else [],
+                "follow_ups": len(created),
+            },
+        )
+    return change
+
+
+def _follow_up_schedule(case: Case, *, mode: str, now: dt.datetime) -> list[FollowUpTask]:
+    # Due dates are local days counted from the practice's today, whatever the UTC date is.
+    start = local_today()
+    tasks = [
+        FollowUpTask(
+            case=case,
+            label=step.label,
+            mode=mode,
+            due_on=step.due_from(start),
+            planned_on=step.due_from(start),
+            created_at=now,
+        )
+        for step in policy.FOLLOW_UP_SCHEDULE
+    ]
+    return FollowUpTask.objects.bulk_create(tasks)
+
+
+# --- intake and consent ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeDetails:
+    details_confirmed: bool = False
+    relationship_history: str = ""
+    presenting_concerns: str = ""
+    medications: str = ""
+    conditions: str = ""
+    safety_afraid_of_partner: str = ""
+    safety_pressured_into_sex: str = ""
+    safety_self_harm_thoughts: str = ""
+    safety_notes: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def intake_save(*, actor: User, case: Case, client: Client, details: IntakeDetails) -> IntakeRecord:
+    """Record one partner's intake as staff took it down (the portal will let each partner fill their own)."""
+    _require_partner(case, client)
+    _require_clinician(actor, case, "record an intake")
+    with transaction.atomic():
+        record, created = IntakeRecord.objects.update_or_create(
+            case=case,
+            client=client,
+            defaults={**details.as_dict(), "updated_at": timezone.now(), "updated_by": actor},
+        )
+        audit_record(
+            actor=actor,
+            action="intake.create" if created else "intake.update",
+            target=record,
+            case=case,
+            detail={
+                "client": client.pk,
+                "complete": record.is_complete,
+                "safety_flag": record.safety_flagged,
+            },
+        )
+    return record
+
+
+def consent_record(
+    *, actor: User, case: Case, client: Client, version: str = policy.CONSENT_VERSION
+) -> TreatmentConsent:
+    """A partner consented to treatment (on paper or in person, with the front desk or the therapist)."""
+    _require_partner(case, client)
+    if not can_edit_case(actor, case):
+        raise AccessDenied("You cannot record consent for this case.")
+    version = version.strip()
+    if not version:
+        raise AccessDenied("Say which version of the consent text was given.")
+    with transaction.atomic():
+        consent = TreatmentConsent.objects.create(
+            case=case, client=client, version=version, given_at=timezone.now(), recorded_by=actor
+        )
+        audit_record(
+            actor=actor,
+            action="consent.treatment",
+            target=consent,
+            case=case,
+            detail={"client": client.pk, "version": version},
+        )
+    return consent
+
+
+# --- assessment ------------------------------------------------------------------------------------------
+
+
+def assessment_session_set_partner(
+    *, actor: User, case: Case, appointment: Appointment, client: Client
+) -> AssessmentSessionFor:
+    """Say which partner an individual assessment session was for."""
+    _require_partner(case, client)
+    _require_clinician(actor, case, "change the assessment")
+    if appointment.case_id != case.pk or appointment.kind != AppointmentKind.INDIVIDUAL_ASSESSMENT:
+        raise AccessDenied("That is not an individual assessment session of this case.")
+    with transaction.atomic():
+        link, _ = AssessmentSessionFor.objects.update_or_create(
+            appointment=appointment, defaults={"client": client, "set_by": actor}
+        )
+        audit_record(
+            actor=actor,
+            action="assessment.session_for",
+            target=appointment,
+            case=case,
+            detail={"client": client.pk},
+        )
+    return link
+
+
+def findings_save(
+    *, actor: User, case: Case, client: Client, psychological: str, physical: str
+) -> AssessmentFindings:
+    """The psychological and physical contributing factors the assessment found for one partner."""
+    _require_partner(case, client)
+    _require_clinician(actor, case, "record assessment findings")
+    with transaction.atomic():
+        findings, created = AssessmentFindings.objects.update_or_create(
+            case=case,
+            client=client,
+            defaults={
+                "psychological": psychological.strip(),
+                "physical": physical.strip(),
+                "updated_at": timezone.now(),
+                "updated_by": actor,
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="assessment.findings",
+            target=findings,
+            case=case,
+            detail={"client": client.pk, "created": created},
+        )
+    return findings
+
+
+# --- referrals -------------------------------------------------------------------------------------------
+
+
+def referral_create(
+    *,
+    actor: User,
+    case: Case,
+    client: Client,
+    specialist_type: SpecialistType,
+    reason: str,
+    urgency: str = Urgency.ROUTINE,
+) -> Referral:
+    """Refer one partner to a specialist; the result is due back by a date that follows the urgency."""
+    _require_partner(case, client)
+    _require_clinician(actor, case, "make a referral")
+    reason = reason.strip()
+    if not reason:
+        raise AccessDenied("Write the reason for the referral: it goes into the letter.")
+    if urgency not in Urgency.values:
+        raise AccessDenied("Choose the urgency of the referral.")
+    if not specialist_type.active:
+        raise AccessDenied("The practice no longer refers to that specialist type.")
+    with transaction.atomic():
+        referral = Referral.objects.create(
+            case=case,
+            client=client,
+            specialist_type=specialist_type,
+            reason=reason,
+            urgency=urgency,
+            sent_at=timezone.now(),
+            due_on=local_today() + dt.timedelta(days=policy.REFERRAL_DUE_DAYS[urgency]),
+            referred_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="referral.create",
+            target=referral,
+            case=case,
+            detail={"client": client.pk, "specialist": specialist_type.slug, "urgency": urgency},
+        )
+    return referral
+
+
+def referral_mark_appointment(*, actor: User, referral: Referral, appointment_on: dt.date) -> Referral:
+    """The specialist has given the client an appointment."""
+    _require_clinician(actor, referral.case, "update a referral")
+    if referral.status != ReferralStatus.SENT:
+        raise AccessDenied("The appointment can only be recorded while the referral is waiting for one.")
+    with transaction.atomic():
+        referral.status = ReferralStatus.APPOINTMENT_MADE
+        referral.appointment_on = appointment_on
+        referral.appointment_recorded_at = timezone.now()
+        referral.save(update_fields=["status", "appointment_on", "appointment_recorded_at"])
+        audit_record(
+            actor=actor,
+            action="referral.appointment_made",
+            target=referral,
+            case=referral.case,
+            detail={"appointment_on": appointment_on.isoformat()},
+        )
+    return referral
+
+
+def referral_record_result(*, actor: User, referral: Referral, finding: str, physical_cause: str) -> Referral:
+    """The specialist's result is back: the finding and whether a physical cause was ruled in or out.
+    (A result may arrive without the appointment having been recorded.)"""
+    _require_clinician(actor, referral.case, "record a referral result")
+    finding = finding.strip()
+    if referral.status == ReferralStatus.RESULT_RECEIVED:
+        raise AccessDenied("The result of this referral is already recorded.")
+    if not finding:
+        raise AccessDenied("Write the specialist's finding: a referral cannot be closed without its result.")
+    if physical_cause not in PhysicalCause.values:
+        raise AccessDenied(
+            "Say whether a physical cause was ruled in, ruled out, or the result is inconclusive."
+        )
+    with transaction.atomic():
+        referral.status = ReferralStatus.RESULT_RECEIVED
+        referral.finding = finding
+        referral.physical_cause = physical_cause
+        referral.result_recorded_at = timezone.now()
+        referral.save(update_fields=["status", "finding", "physical_cause", "result_recorded_at"])
+        audit_record(
+            actor=actor,
+            action="referral.result",
+            target=referral,
+            case=referral.case,
+            detail={"physical_cause": physical_cause},
+        )
+    return referral
+
+
+# --- treatment plan --------------------------------------------------------------------------------------
+
+
+def plan_save(
+    *,
+    actor: User,
+    case: Case,
+    format: str,
+    goals: str,
+    focus_areas: str = "",
+    sessions_per_week: int | None = None,
+    conjunctive_client: Client | None = None,
+    change_note: str = "",
+) -> TreatmentPlan:
+    """Write a new version of the case's treatment plan; every earlier version stays as it was."""
+    _require_clinician(actor, case, "change the treatment plan")
+    goals = goals.strip()
+    if format not in TreatmentFormat.values:
+        raise AccessDenied("Choose the treatment format.")
+    if not goals:
+        raise AccessDenied("Write at least one goal of the treatment.")
+    if format == TreatmentFormat.STANDARD and sessions_per_week not in (1, 2):
+        raise AccessDenied("A standard format has one or two sessions a week.")
+    if format != TreatmentFormat.STANDARD:
+        sessions_per_week = None
+    if format == TreatmentFormat.INTENSIVE and not case.is_couple:
+        raise AccessDenied("An intensive is for a couple; choose standard or individual for this case.")
+    if conjunctive_client is not None:
+        _require_partner(case, conjunctive_client)
+        if not case.is_couple:
+            raise AccessDenied(
+                "Conjunctive individual therapy runs beside couple sessions: this is an individual case."
+            )
+    with transaction.atomic():
+        # Locking the case serializes two concurrent saves, so version numbers never collide.
+        Case.objects.select_for_update().only("pk").get(pk=case.pk)
+        last = TreatmentPlan.objects.filter(case=case).aggregate(v=Max("version"))["v"] or 0
+        plan = TreatmentPlan.objects.create(
+            case=case,
+            version=last + 1,
+            format=format,
+            sessions_per_week=sessions_per_week,
+            conjunctive_client=conjunctive_client,
+            goals=goals,
+            focus_areas=focus_areas.strip(),
+            change_note=change_note.strip(),
+            created_at=timezone.now(),
+            created_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="plan.version",
+            target=plan,
+            case=case,
+            detail={"version": plan.version, "format": format},
+        )
+    return plan
+
+
+# --- follow-up -------------------------------------------------------------------------------------------
+
+
+def followup_complete(*, actor: User, task: FollowUpTask, outcome: str = "") -> FollowUpTask:
+    """The follow-up contact took place."""
+    _require_clinician(actor, task.case, "record a follow-up")
+    if task.status != FollowUpStatus.OPEN:
+        raise AccessDenied("This follow-up is already done.")
+    with transaction.atomic():
+        task.status = FollowUpStatus.DONE
+        task.done_at = timezone.now()
+        task.done_by = actor
+        task.outcome = outcome.strip()
+        task.save(update_fields=["status", "done_at", "done_by", "outcome"])
+        audit_record(actor=actor, action="followup.done", target=task, case=task.case)
+    return task
+
+
+def followup_reschedule(*, actor: User, task: FollowUpTask, due_on: dt.date) -> FollowUpTask:
+    """Move a follow-up to another day (the first planned day is kept)."""
+    if not can_edit_case(actor, task.case):
+        raise AccessDenied("You cannot change this case.")
+    if task.status != FollowUpStatus.OPEN:
+        raise AccessDenied("This follow-up is already done.")
+    if due_on < local_today():
+        raise AccessDenied("Choose today or a later day.")
+    with transaction.atomic():
+        previous = task.due_on
+        task.due_on = due_on
+        task.save(update_fields=["due_on"])
+        audit_record(
+            actor=actor,
+            action="followup.reschedule",
+            target=task,
+            case=task.case,
+            detail={"from": previous.isoformat(), "to": due_on.isoformat()},
+        )
+    return task

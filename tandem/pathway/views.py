@@ -1,0 +1,390 @@
+"""The pathway's pages: each gets the case through the permission layer, calls one service, redirects."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for
+from tandem.cases.models import Case, Client, Phase
+from tandem.lib.http import AuthedRequest
+from tandem.pathway import forms, selectors, services
+from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
+from tandem.pathway.rules import blockers, transition_for
+from tandem.practice.models import Practice
+from tandem.scheduling.models import Appointment
+
+
+def _posted(request: AuthedRequest) -> Any:
+    # Not `request.POST or None`: a form with only optional fields may be posted empty, and is still posted.
+    return request.POST if request.method == "POST" else None
+
+
+def _back(case: Case) -> HttpResponse:
+    return redirect("cases:detail", case_id=case.pk)
+
+
+def _partner(case: Case, client_id: int) -> Client:
+    for client in case.partners:
+        if client.pk == client_id:
+            return client
+    raise Http404("Not found")
+
+
+def _clinician_case(request: AuthedRequest, case_id: int, what: str) -> Case:
+    """The case for a clinical write: readable clinically, and the user one of its clinicians."""
+    case = get_case_for(request.user, case_id, clinical=True)
+    if not services.is_case_clinician(request.user, case):
+        raise deny(request.user, what=what, object_id=case.pk, case_id=case.pk)
+    return case
+
+
+def _form_page(
+    request: AuthedRequest,
+    *,
+    case: Case,
+    form: django_forms.BaseForm,
+    title: str,
+    intro: str = "",
+    submit: str = "Save",
+) -> HttpResponse:
+    status = 400 if request.method == "POST" else 200
+    context = {"nav": "cases", "case": case, "form": form, "title": title, "intro": intro, "submit": submit}
+    return render(request, "pathway/form.html", context, status=status)
+
+
+def _attempt(form: django_forms.BaseForm, action: Callable[[], Any]) -> bool:
+    """Run a service; a refusal becomes the form's error, in the service's own words."""
+    try:
+        action()
+    except AccessDenied as refusal:
+        form.add_error(None, str(refusal))
+        return False
+    return True
+
+
+@require_http_methods(["GET", "POST"])
+def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    step = transition_for(case.phase, to_phase)
+    if step is None or not services.may_move(request.user, case, step):
+        raise deny(request.user, what=f"case.transition.{to_phase}", object_id=case.pk, case_id=case.pk)
+    hard, soft = blockers(case, step)
+    clinician = services.is_case_clinician(request.user, case)
+    form = forms.TransitionForm(
+        _posted(request),
+        needs_reason=step.needs_reason,
+        overridable=bool(soft) and clinician,
+        follow_up=to_phase == Phase.FOLLOW_UP,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        moved = _attempt(
+            form,
+            lambda: services.case_transition(
+                actor=request.user,
+                case=case,
+                to_phase=to_phase,
+                reason=data.get("reason", ""),
+                override_reason=data.get("override_reason", ""),
+                follow_up_mode=data.get("follow_up_mode") or "visit",
+            ),
+        )
+        if moved:
+            messages.success(request, f"The case is now in {Phase(to_phase).label.lower()}.")
+            return _back(case)
+    context = {
+        "nav": "cases",
+        "case": case,
+        "step": step,
+        "form": form,
+        "hard": hard,
+        "soft": soft,
+        "clinician": clinician,
+    }
+    return render(
+        request, "pathway/transition.html", context, status=400 if request.method == "POST" else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def intake_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
+    case = _clinician_case(request, case_id, "intake")
+    client = _partner(case, client_id)
+    record = IntakeRecord.objects.filter(case=case, client=client).first()
+    form = forms.IntakeForm(_posted(request), instance=record)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form,
+            lambda: services.intake_save(
+                actor=request.user, case=case, client=client, details=form.details()
+            ),
+        )
+    ):
+        messages.success(request, f"Intake of {client.full_name} saved.")
+        return _back(case)
+    return _form_page(
+        request,
+        case=case,
+        form=form,
+        title=f"Intake of {client.full_name}",
+        intro="Only this partner's answers: the other partner's intake is kept apart.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def consent_add(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    if not can_edit_case(request.user, case):
+        raise deny(request.user, what="consent", object_id=case.pk, case_id=case.pk)
+    client = _partner(case, client_id)
+    form = forms.ConsentForm(_posted(request))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form,
+            lambda: services.consent_record(
+                actor=request.user, case=case, client=client, version=form.cleaned_data["version"]
+            ),
+        )
+    ):
+        messages.success(request, f"Consent to treatment of {client.full_name} recorded.")
+        return _back(case)
+    return _form_page(
+        request,
+        case=case,
+        form=form,
+        title=f"Consent to treatment: {client.full_name}",
+        submit="Record consent",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def findings_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
+    case = _clinician_case(request, case_id, "findings")
+    client = _partner(case, client_id)
+    current = AssessmentFindings.objects.filter(case=case).filter(client=client).first()
+    initial = {"psychological": current.psychological, "physical": current.physical} if current else None
+    form = forms.FindingsForm(_posted(request), initial=initial)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form,
+            lambda: services.findings_save(actor=request.user, case=case, client=client, **form.cleaned_data),
+        )
+    ):
+        messages.success(request, f"Assessment findings for {client.full_name} saved.")
+        return _back(case)
+    return _form_page(request, case=case, form=form, title=f"Assessment findings: {client.full_name}")
+
+
+@require_http_methods(["POST"])
+def session_for(request: AuthedRequest, case_id: int, appointment_id: int) -> HttpResponse:
+    case = _clinician_case(request, case_id, "assessment.session_for")
+    appointment = Appointment.objects.filter(case=case, pk=appointment_id).first()
+    if appointment is None:
+        raise deny(request.user, what="appointment", object_id=appointment_id, case_id=case.pk)
+    form = forms.SessionForForm(request.POST, case=case)
+    if form.is_valid():
+        client = forms.partner_from(case, form.cleaned_data["client"])
+        if _attempt(
+            form,
+            lambda: services.assessment_session_set_partner(
+                actor=request.user, case=case, appointment=appointment, client=client
+            ),
+        ):
+            messages.success(
+                request, f"Session of {appointment.starts_at:%d %b} noted as for {client.full_name}."
+            )
+            return _back(case)
+    messages.error(request, " ".join(str(e) for e in form.errors.get("__all__", [])) or "Choose a partner.")
+    return _back(case)
+
+
+@require_http_methods(["GET", "POST"])
+def referral_new(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = _clinician_case(request, case_id, "referral.create")
+    form = forms.ReferralForm(_posted(request), case=case)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+
+        def create() -> None:
+            services.referral_create(
+                actor=request.user,
+                case=case,
+                client=forms.partner_from(case, data["client"]),
+                specialist_type=data["specialist_type"],
+                reason=data["reason"],
+                urgency=data["urgency"],
+            )
+
+        if _attempt(form, create):
+            messages.success(request, "Referral recorded. Print the letter from the case page.")
+            return _back(case)
+    return _form_page(request, case=case, form=form, title="Refer to a specialist", submit="Make referral")
+
+
+def _referral(request: AuthedRequest, case_id: int, referral_id: int, *, write: bool) -> Referral:
+    case = (
+        _clinician_case(request, case_id, "referral")
+        if write
+        else get_case_for(request.user, case_id, clinical=True)
+    )
+    referral = (
+        Referral.objects.filter(case=case, pk=referral_id)
+        .select_related("client", "specialist_type", "referred_by")
+        .first()
+    )
+    if referral is None:
+        raise deny(request.user, what="referral", object_id=referral_id, case_id=case.pk)
+    referral.case = case
+    return referral
+
+
+@require_http_methods(["GET", "POST"])
+def referral_appointment(request: AuthedRequest, case_id: int, referral_id: int) -> HttpResponse:
+    referral = _referral(request, case_id, referral_id, write=True)
+    form = forms.ReferralAppointmentForm(_posted(request))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form,
+            lambda: services.referral_mark_appointment(
+                actor=request.user, referral=referral, appointment_on=form.cleaned_data["appointment_on"]
+            ),
+        )
+    ):
+        messages.success(request, "Specialist appointment recorded.")
+        return _back(referral.case)
+    title = f"Appointment with the {referral.specialist_type.label.lower()} for {referral.client.full_name}"
+    return _form_page(request, case=referral.case, form=form, title=title)
+
+
+@require_http_methods(["GET", "POST"])
+def referral_result(request: AuthedRequest, case_id: int, referral_id: int) -> HttpResponse:
+    referral = _referral(request, case_id, referral_id, write=True)
+    form = forms.ReferralResultForm(_posted(request))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form,
+            lambda: services.referral_record_result(
+                actor=request.user, referral=referral, **form.cleaned_data
+            ),
+        )
+    ):
+        messages.success(request, "Referral result recorded.")
+        return _back(referral.case)
+    title = f"Result from the {referral.specialist_type.label.lower()} for {referral.client.full_name}"
+    return _form_page(request, case=referral.case, form=form, title=title, submit="Record result")
+
+
+def referral_letter(request: AuthedRequest, case_id: int, referral_id: int) -> HttpResponse:
+    """The printable letter: the referred client, the reason and who refers — nothing about the partner or
+    other problems."""
+    referral = _referral(request, case_id, referral_id, write=False)
+    context = {
+        "referral": referral,
+        "client": referral.client,
+        "practice": Practice.objects.order_by("pk").first(),
+    }
+    return render(request, "pathway/referral_letter.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def plan_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = _clinician_case(request, case_id, "plan")
+    current = TreatmentPlan.objects.filter(case=case).order_by("-version").first()
+    initial = None
+    if current is not None:
+        initial = {
+            "format": current.format,
+            "sessions_per_week": current.sessions_per_week,
+            "conjunctive_client": str(current.conjunctive_client_id or ""),
+            "goals": current.goals,
+            "focus_areas": current.focus_areas,
+        }
+    form = forms.PlanForm(_posted(request), case=case, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        conjunctive = data.get("conjunctive_client")
+
+        def save() -> None:
+            services.plan_save(
+                actor=request.user,
+                case=case,
+                format=data["format"],
+                sessions_per_week=data["sessions_per_week"],
+                conjunctive_client=forms.partner_from(case, conjunctive) if conjunctive else None,
+                goals=data["goals"],
+                focus_areas=data["focus_areas"],
+                change_note=data["change_note"],
+            )
+
+        if _attempt(form, save):
+            messages.success(request, "Treatment plan saved as a new version.")
+            return _back(case)
+    intro = "Saving writes a new version; earlier versions stay in the history." if current else ""
+    return _form_page(request, case=case, form=form, title="Treatment plan", intro=intro)
+
+
+def _follow_up(request: AuthedRequest, case: Case, task_id: int) -> FollowUpTask:
+    task = FollowUpTask.objects.filter(case=case, pk=task_id).first()
+    if task is None:
+        raise deny(request.user, what="follow_up", object_id=task_id, case_id=case.pk)
+    task.case = case
+    return task
+
+
+@require_http_methods(["GET", "POST"])
+def follow_up_done(request: AuthedRequest, case_id: int, task_id: int) -> HttpResponse:
+    case = _clinician_case(request, case_id, "follow_up.done")
+    task = _follow_up(request, case, task_id)
+    form = forms.FollowUpDoneForm(_posted(request))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form, lambda: services.followup_complete(actor=request.user, task=task, **form.cleaned_data)
+        )
+    ):
+        messages.success(request, f"{task.label} recorded as done.")
+        return _back(case)
+    return _form_page(request, case=case, form=form, title=f"{task.label} done", submit="Record as done")
+
+
+@require_http_methods(["GET", "POST"])
+def follow_up_reschedule(request: AuthedRequest, case_id: int, task_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    if not can_edit_case(request.user, case):
+        raise deny(request.user, what="follow_up.reschedule", object_id=task_id, case_id=case.pk)
+    task = _follow_up(request, case, task_id)
+    form = forms.FollowUpRescheduleForm(_posted(request), initial={"due_on": task.due_on})
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form, lambda: services.followup_reschedule(actor=request.user, task=task, **form.cleaned_data)
+        )
+    ):
+        messages.success(request, f"{task.label} moved to {task.due_on:%d %B %Y}.")
+        return _back(case)
+    return _form_page(request, case=case, form=form, title=f"Reschedule the {task.label.lower()}")
+
+
+def discharge_summary(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id, clinical=True)
+    if case.phase != Phase.DISCHARGED:
+        raise deny(request.user, what="discharge_summary", object_id=case.pk, case_id=case.pk)
+    context = {"nav": "cases", "case": case, **selectors.discharge_summary(case=case)}
+    return render(request, "pathway/discharge_summary.html", context)

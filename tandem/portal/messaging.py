@@ -1,0 +1,107 @@
+"""Secure messages between one client and the case's clinicians: sending, reading, and who may do which.
+
+A conversation is (case, client): each partner has their own, and the other partner never sees it.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import Http404
+from django.utils import timezone
+
+from tandem.access.services import AccessDenied, can_see_clinical, cases_visible_to, is_assigned
+from tandem.accounts.models import Role, User
+from tandem.audit.services import audit_record
+from tandem.cases.models import Case, Client
+from tandem.notify.services import message_notice_schedule
+from tandem.portal.models import Message
+
+MAX_LENGTH = 5000
+
+
+def staff_may_write(user: Any, case: Case) -> bool:
+    """The case's own therapists and the director answer; emergency access only reads."""
+    if not can_see_clinical(user, case):
+        return False
+    return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
+
+
+def message_send(*, actor: User, case: Case, client: Client, body: str) -> Message:
+    """Add a message to a client's conversation: by the client themself, or by one of their clinicians."""
+    body = body.strip()
+    if not body:
+        raise AccessDenied("Write a message first.")
+    if len(body) > MAX_LENGTH:
+        raise AccessDenied(f"A message is at most {MAX_LENGTH} characters.")
+    if client.pk not in (case.partner_a_id, case.partner_b_id):
+        raise AccessDenied("That person is not a client of this case.")
+    from_client = actor.role == Role.CLIENT
+    if from_client and (client.user_id is None or client.user_id != actor.pk):
+        raise AccessDenied("You can only write in your own conversation.")
+    if not from_client and not staff_may_write(actor, case):
+        raise AccessDenied("Only the case's therapists or the clinical director can answer.")
+    with transaction.atomic():
+        message = Message.objects.create(
+            case=case, client=client, sender=actor, from_client=from_client, body=body, sent_at=timezone.now()
+        )
+        if not from_client:
+            message_notice_schedule(user=client.user, message_id=message.pk, now=message.sent_at)
+        # The audit trail records that a message was sent, never what it says.
+        audit_record(
+            actor=actor,
+            action="message.send",
+            target=message,
+            case=case,
+            detail={"client": client.pk, "from_client": from_client},
+        )
+    return message
+
+
+def conversation_read(*, reader: User, case: Case, client: Client) -> list[Message]:
+    """The conversation in order; the other side's unread messages are marked read by this look."""
+    messages = list(Message.objects.filter(case=case, client=client).select_related("sender"))
+    unread = [m.pk for m in messages if m.read_at is None and m.from_client != (reader.role == Role.CLIENT)]
+    if unread:
+        now = timezone.now()
+        Message.objects.filter(pk__in=unread).update(read_at=now)
+        for m in messages:
+            if m.pk in unread:
+                m.read_at = now
+    return messages
+
+
+def client_conversations(*, user: Any) -> list[tuple[Case, Client]]:
+    """Each case of this client with the client row that is theirs (normally one)."""
+    if user.role != Role.CLIENT:
+        return []
+    result = []
+    for case in cases_visible_to(user).with_people().order_by("-opened_on", "-id"):
+        mine = next((c for c in case.partners if c.user_id == user.pk), None)
+        if mine is not None:
+            result.append((case, mine))
+    return result
+
+
+def client_conversation(*, user: Any, case_id: Any) -> tuple[Case, Client]:
+    for case, client in client_conversations(user=user):
+        if str(case.pk) == str(case_id):
+            return case, client
+    raise Http404("Not found")
+
+
+def unread_for_client(*, user: Any) -> int:
+    if user.role != Role.CLIENT:
+        return 0
+    return Message.objects.filter(client__user=user, from_client=False, read_at__isnull=True).count()
+
+
+def unread_by_client(*, case: Case) -> dict[int, int]:
+    """Per partner of the case: messages from them the clinicians have not read yet."""
+    rows = (
+        Message.objects.filter(case=case)
+        .values("client_id")
+        .annotate(unread=Count("id", filter=Q(from_client=True, read_at__isnull=True)))
+        .order_by()
+    )
+    return {r["client_id"]: r["unread"] for r in rows}

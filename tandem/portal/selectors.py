@@ -1,0 +1,64 @@
+"""What a client sees in their portal: only their own cases, their own and the couple's homework."""
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+
+from tandem.access.services import cases_visible_to
+from tandem.accounts.models import Role
+from tandem.cases.models import Case, Client
+from tandem.homework.selectors import client_assignments
+from tandem.portal.messaging import client_conversations, unread_for_client
+from tandem.portal.models import Invitation
+from tandem.scheduling.models import Appointment, AppointmentStatus
+
+
+def upcoming_appointments(*, user: Any, now: dt.datetime, limit: int = 10) -> list[Appointment]:
+    if user.role != Role.CLIENT:
+        return []
+    return list(
+        Appointment.objects.filter(
+            case__in=cases_visible_to(user), starts_at__gte=now, status=AppointmentStatus.BOOKED
+        ).order_by("starts_at")[:limit]
+    )
+
+
+def client_appointment(*, user: Any, appointment_id: int) -> Appointment | None:
+    """One booked appointment of this client's cases (for add-to-calendar), or None."""
+    if user.role != Role.CLIENT:
+        return None
+    return (
+        Appointment.objects.filter(
+            case__in=cases_visible_to(user), status=AppointmentStatus.BOOKED, pk=appointment_id
+        )
+        .select_related("room__location")
+        .first()
+    )
+
+
+def portal_home(*, user: Any, now: dt.datetime) -> dict[str, Any]:
+    assignments = client_assignments(user=user)
+    return {
+        "conversations": client_conversations(user=user),
+        "unread": unread_for_client(user=user),
+        "appointments": upcoming_appointments(user=user, now=now),
+        "active": [a for a in assignments if a.assignment.is_active],
+        "finished": [a for a in assignments if not a.assignment.is_active],
+    }
+
+
+def pending_invitations(*, clients: list[Client], now: dt.datetime) -> dict[int, Invitation]:
+    """The latest usable invitation of each client, by client id."""
+    rows: QuerySet[Invitation] = Invitation.objects.filter(
+        client__in=clients, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).order_by("client_id", "-created_at")
+    latest: dict[int, Invitation] = {}
+    for invitation in rows:
+        latest.setdefault(invitation.client_id, invitation)
+    return latest
+
+
+def case_portal_status(*, case: Case, now: dt.datetime) -> list[tuple[Client, Invitation | None]]:
+    pending = pending_invitations(clients=case.partners, now=now)
+    return [(client, pending.get(client.pk)) for client in case.partners]

@@ -1,0 +1,144 @@
+"""Portal accounts by invitation: a single-use, expiring e-mailed link; the client sets their own password."""
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from tandem.access.services import AccessDenied, can_edit_case
+from tandem.accounts.models import Role, User
+from tandem.audit.services import audit_record
+from tandem.cases.models import Case, Client
+from tandem.portal.models import Invitation
+
+INVITATION_DAYS = 7
+USED = "This link has been used already. Log in with your e-mail address and password."
+
+
+class InvitationInvalid(Exception):
+    """The link cannot be used (unknown, used, expired, replaced); the message is fit to show."""
+
+
+def token_hash(token: str) -> str:
+    # Keyed, so that rows read from a copy of the database cannot be turned back into working links.
+    return salted_hmac("tandem.portal.invitation", token, algorithm="sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class SentInvitation:
+    invitation: Invitation
+    link: str
+
+
+def _send(*, to: str, link: str, expires_at: dt.datetime) -> None:
+    context = {"link": link, "expires_at": expires_at, "practice": settings.PRACTICE_NAME}
+    subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
+    body = render_to_string("portal/email/invitation.txt", context)
+    send_mail(subject, body, None, [to])
+
+
+def client_invite(*, actor: User, case: Case, client: Client, link_for: Any) -> SentInvitation:
+    """E-mail one partner a link to set up their portal account; any earlier unused link stops working.
+
+    `link_for(token)` turns the token into the absolute link (the view knows the host).
+    """
+    if not can_edit_case(actor, case):
+        raise AccessDenied("You cannot invite the clients of this case.")
+    if client.pk not in (case.partner_a_id, case.partner_b_id):
+        raise AccessDenied("That person is not a partner in this case.")
+    if client.user_id is not None:
+        raise AccessDenied(f"{client.full_name} already has a portal account.")
+    email = (client.email or "").strip().lower()
+    if not email:
+        raise AccessDenied(f"Add an e-mail address for {client.full_name} first.")
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccessDenied("That e-mail address already belongs to an account. Use another address.")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(client=client, used_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        invitation = Invitation.objects.create(
+            client=client,
+            case=case,
+            email=email,
+            token_hash=token_hash(token),
+            created_by=actor,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=INVITATION_DAYS),
+        )
+        audit_record(
+            actor=actor, action="portal.invite", target=invitation, case=case, detail={"client": client.pk}
+        )
+        link = link_for(token)
+        # Only once the invitation is stored: a rolled-back invite must not send a working-looking link.
+        transaction.on_commit(lambda: _send(to=email, link=link, expires_at=invitation.expires_at))
+    return SentInvitation(invitation, link)
+
+
+def invitation_by_token(token: str) -> Invitation:
+    """The invitation behind a link if it can still be used; otherwise InvitationInvalid saying why."""
+    invitation = Invitation.objects.select_related("client").filter(token_hash=token_hash(token)).first()
+    if invitation is None:
+        raise InvitationInvalid("This link is not valid. Check that you copied the whole link.")
+    if invitation.used_at is not None or invitation.client.user_id is not None:
+        raise InvitationInvalid(USED)
+    if invitation.revoked_at is not None:
+        raise InvitationInvalid("This link was replaced by a newer one. Use the link in the latest e-mail.")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationInvalid("This link has expired. Ask the practice to send you a new one.")
+    return invitation
+
+
+def new_portal_user(invitation: Invitation) -> User:
+    """The account the invitation would create, unsaved (password validators compare against it)."""
+    client = invitation.client
+    return User(
+        username=invitation.email,
+        email=invitation.email,
+        first_name=client.first_name,
+        last_name=client.last_name,
+        role=Role.CLIENT,
+    )
+
+
+def invitation_accept(*, token: str, password: str) -> User:
+    """Create the client's own account with the password they chose; the link then stops working."""
+    with transaction.atomic():
+        found = invitation_by_token(token)
+        # Locked and checked again: two tabs submitting the same link create one account.
+        invitation = Invitation.objects.select_for_update().select_related("client").get(pk=found.pk)
+        client = Client.objects.select_for_update().get(pk=invitation.client_id)
+        if invitation.used_at is not None or client.user_id is not None:
+            raise InvitationInvalid(USED)
+        if (
+            User.objects.filter(username__iexact=invitation.email).exists()
+            or User.objects.filter(email__iexact=invitation.email).exists()
+        ):
+            raise InvitationInvalid("An account with this e-mail address exists. Contact the practice.")
+        user = new_portal_user(invitation)
+        validate_password(password, user)
+        user.set_password(password)
+        user.save()
+        client.user = user
+        client.save(update_fields=["user", "updated_at"])
+        invitation.used_at = timezone.now()
+        invitation.user = user
+        invitation.save(update_fields=["used_at", "user"])
+        audit_record(
+            actor=user,
+            action="portal.invitation_accepted",
+            target=invitation,
+            case=invitation.case_id,
+            detail={"client": client.pk},
+        )
+    return user
