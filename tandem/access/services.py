@@ -15,7 +15,7 @@ from django.utils import timezone
 from tandem.access.models import BreakGlassGrant
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
-from tandem.cases.models import Case, CaseQuerySet
+from tandem.cases.models import Case, CaseQuerySet, Client
 
 BREAK_GLASS_MAX = timedelta(hours=4)
 
@@ -117,6 +117,14 @@ def get_case_for(user: Any, case_id: Any, *, clinical: bool = False, audit_view:
             case=case,
         )
     return case
+
+
+def get_partner_of(case: Case, client_id: Any) -> Client:
+    """One partner of a case the caller already may see; any other client id answers 404."""
+    for client in case.partners:
+        if client.pk == client_id:
+            return client
+    raise Http404("Not found")
 
 
 def break_glass_open(*, user: Any, case_id: int, reason: str, hours: float = 1.0) -> BreakGlassGrant:

@@ -14,11 +14,11 @@ from tandem.access.services import (
     can_see_clinical,
     deny,
     get_case_for,
+    get_partner_of,
     is_assigned,
 )
 from tandem.accounts.models import Role
 from tandem.cases import forms, selectors, services
-from tandem.cases.models import Case, Client
 from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.pathway import selectors as pathway_selectors
@@ -142,19 +142,12 @@ def _render_form(request: HttpRequest, template: str, context: dict[str, Any]) -
     return render(request, template, {"nav": "cases", **context}, status=status)
 
 
-def _partner(case: Case, client_id: int) -> Client:
-    for client in case.partners:
-        if client.pk == client_id:
-            return client
-    raise Http404("Not found")
-
-
 @require_http_methods(["GET", "POST"])
 def client_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     if not can_edit_case(request.user, case):
         raise deny(request.user, what="client.edit", object_id=client_id, case_id=case.pk)
-    client = _partner(case, client_id)
+    client = get_partner_of(case, client_id)
     form = forms.ClientForm(request.POST or None, instance=client)
     if request.method == "POST" and form.is_valid():
         # The form validated a copy; the service applies and audits the change.

@@ -5,12 +5,12 @@ from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for
-from tandem.cases.models import Case, Client, Phase
+from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for, get_partner_of
+from tandem.cases.models import Case, Phase
 from tandem.lib.http import AuthedRequest
 from tandem.pathway import forms, selectors, services
 from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
@@ -26,13 +26,6 @@ def _posted(request: AuthedRequest) -> Any:
 
 def _back(case: Case) -> HttpResponse:
     return redirect("cases:detail", case_id=case.pk)
-
-
-def _partner(case: Case, client_id: int) -> Client:
-    for client in case.partners:
-        if client.pk == client_id:
-            return client
-    raise Http404("Not found")
 
 
 def _clinician_case(request: AuthedRequest, case_id: int, what: str) -> Case:
@@ -114,7 +107,7 @@ def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 def intake_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
     case = _clinician_case(request, case_id, "intake")
-    client = _partner(case, client_id)
+    client = get_partner_of(case, client_id)
     record = IntakeRecord.objects.filter(case=case, client=client).first()
     form = forms.IntakeForm(_posted(request), instance=record)
     if (
@@ -143,7 +136,7 @@ def consent_add(request: AuthedRequest, case_id: int, client_id: int) -> HttpRes
     case = get_case_for(request.user, case_id)
     if not can_edit_case(request.user, case):
         raise deny(request.user, what="consent", object_id=case.pk, case_id=case.pk)
-    client = _partner(case, client_id)
+    client = get_partner_of(case, client_id)
     form = forms.ConsentForm(_posted(request))
     if (
         request.method == "POST"
@@ -169,7 +162,7 @@ def consent_add(request: AuthedRequest, case_id: int, client_id: int) -> HttpRes
 @require_http_methods(["GET", "POST"])
 def findings_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
     case = _clinician_case(request, case_id, "findings")
-    client = _partner(case, client_id)
+    client = get_partner_of(case, client_id)
     current = AssessmentFindings.objects.filter(case=case).filter(client=client).first()
     initial = {"psychological": current.psychological, "physical": current.physical} if current else None
     form = forms.FindingsForm(_posted(request), initial=initial)
