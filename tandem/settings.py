@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "tandem.homework",
     "tandem.portal",
     "tandem.notify",
+    "tandem.records",
+    "tandem.public",
 ]
 
 MIDDLEWARE = [

@@ -15,5 +15,7 @@ urlpatterns = [
     path("pathway/", include("tandem.pathway.urls")),
     path("homework/", include("tandem.homework.urls")),
     path("portal/", include("tandem.portal.urls")),
+    path("records/", include("tandem.records.urls")),
+    path("", include("tandem.public.urls")),
     path("setup/", admin.site.urls),
 ]
