@@ -7,7 +7,7 @@ from django.test import Client as HttpClient
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, User
+from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, User, WorkingHours
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.practice.models import Location, Practice, Room
 
@@ -61,6 +61,19 @@ def build_cast() -> Cast:
     partner_b = make_user("blair.partner", Role.CLIENT, first="Blair", last="Partner")
     client_a = Client.objects.create(first_name="Alex", last_name="Partner", user=partner_a)
     client_b = Client.objects.create(first_name="Blair", last_name="Partner", user=partner_b)
+    # Bookings must fall in working hours: the cast works 07:00-21:00 every day, so tests about other
+    # rules can book freely; tests of the hours themselves replace these rows.
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            therapist=therapist.therapist_profile,
+            location=location,
+            weekday=weekday,
+            starts=dt.time(7),
+            ends=dt.time(21),
+        )
+        for therapist in (therapist_a, therapist_b, cotherapist)
+        for weekday in range(7)
+    )
     team = CoTherapyTeam.objects.create(first=therapist_a, second=cotherapist)
     couple_case = Case.objects.create(
         reference="T-0001",

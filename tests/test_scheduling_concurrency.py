@@ -174,6 +174,10 @@ def build_requests() -> list[Request]:
     room_3 = Room.objects.create(location=location, name="Room 3")
     fiona = make_user("fiona.female", Role.THERAPIST, first="Fiona", last="Female", gender=Gender.FEMALE)
     mark = make_user("mark.male", Role.THERAPIST, first="Mark", last="Male", gender=Gender.MALE)
+    for hours in cast.therapist_a.therapist_profile.working_hours.all():
+        for extra in (fiona, mark):
+            hours.pk, hours.therapist = None, extra.therapist_profile
+            hours.save()
     couple = Case.objects.with_people().get(pk=cast.couple_case.pk)
     solo = Case.objects.with_people().get(pk=cast.solo_case.pk)
     theo_couple = new_case("T-C3", therapist=cast.therapist_b, couple=True)

@@ -288,6 +288,9 @@ def test_a_time_that_does_not_exist_is_refused(cast):
 # --- The team rule --------------------------------------------------------------------------------
 def same_gender_case(cast):
     male = make_user("mo.male", Role.THERAPIST, first="Mo", last="Male", gender=Gender.MALE)
+    for hours in cast.therapist_b.therapist_profile.working_hours.all():
+        hours.pk, hours.therapist = None, male.therapist_profile
+        hours.save()
     team = CoTherapyTeam.objects.create(first=cast.therapist_b, second=male)
     case = other_case(cast, None)
     Case.objects.filter(pk=case.pk).update(therapist=None, team=team)

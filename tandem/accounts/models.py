@@ -64,6 +64,9 @@ class TherapistProfile(models.Model):
     licence_body = models.CharField(max_length=120, blank=True)
     licence_expires = models.DateField(null=True, blank=True)
     bio = models.TextField(blank=True)
+    offers_consultation = models.BooleanField(
+        default=False, help_text="Clients may book a free consultation with this therapist online."
+    )
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_gender_display()})"

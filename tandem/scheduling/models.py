@@ -21,6 +21,89 @@ class Mode(models.TextChoices):
     VIDEO = "video", "Video"
 
 
+# Used when the clinic has not edited a type in the admin: (default minutes, longest minutes, modes).
+# The intensive's longest day is further capped by PracticePolicy.intensive_minutes.
+_ALL_MODES = (Mode.IN_PERSON, Mode.PHONE, Mode.VIDEO)
+TYPE_DEFAULTS: dict[str, tuple[int, int, tuple[str, ...]]] = {
+    AppointmentKind.CONSULTATION: (20, 30, (Mode.PHONE, Mode.VIDEO)),
+    AppointmentKind.JOINT_ASSESSMENT: (90, 120, _ALL_MODES),
+    AppointmentKind.INDIVIDUAL_ASSESSMENT: (60, 120, _ALL_MODES),
+    AppointmentKind.INTENSIVE: (120, 120, (Mode.IN_PERSON,)),
+    AppointmentKind.STANDARD: (60, 120, _ALL_MODES),
+    AppointmentKind.CONJUNCTIVE: (60, 120, _ALL_MODES),
+    AppointmentKind.FOLLOW_UP_VISIT: (60, 120, _ALL_MODES),
+    AppointmentKind.FOLLOW_UP_CALL: (30, 45, (Mode.PHONE, Mode.VIDEO)),
+}
+
+
+class AppointmentType(models.Model):
+    """A clinic's settings for one kind of appointment: its usual and longest length and its modes.
+
+    Kinds without a row use TYPE_DEFAULTS; read through `for_kind()`, which never writes.
+    """
+
+    kind = models.CharField(max_length=30, choices=AppointmentKind.choices, unique=True)
+    default_minutes = models.PositiveSmallIntegerField(help_text="Used when no end time is given.")
+    max_minutes = models.PositiveSmallIntegerField(help_text="Longer bookings are refused.")
+    in_person = models.BooleanField(default=True)
+    phone = models.BooleanField(default=False)
+    video = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(default_minutes__gt=0, max_minutes__gte=models.F("default_minutes")),
+                name="appointment_type_lengths",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        chosen = ((Mode.IN_PERSON, self.in_person), (Mode.PHONE, self.phone), (Mode.VIDEO, self.video))
+        return tuple(mode for mode, allowed in chosen if allowed)
+
+    @classmethod
+    def for_kind(cls, kind: str) -> "AppointmentType":
+        found = cls.objects.filter(kind=kind).first()
+        if found is not None:
+            return found
+        default, longest, modes = TYPE_DEFAULTS[kind]
+        return cls(
+            kind=kind,
+            default_minutes=default,
+            max_minutes=longest,
+            in_person=Mode.IN_PERSON in modes,
+            phone=Mode.PHONE in modes,
+            video=Mode.VIDEO in modes,
+        )
+
+
+class TimeOff(models.Model):
+    """A therapist's leave or other absence; bookings in it are refused. The reason stays private."""
+
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True, help_text="Private: never shown when booking.")
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name_plural = "time off"
+        indexes = [models.Index(fields=["therapist", "starts_at"], name="time_off_therapist_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="time_off_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Time off {self.starts_at:%Y-%m-%d %H:%M}"
+
+
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
     ATTENDED = "attended", "Attended"
@@ -142,15 +225,20 @@ class Occupancy(models.Model):
 class ChangeKind(models.TextChoices):
     MOVED = "moved", "Moved"
     CANCELLED = "cancelled", "Cancelled"
+    ATTENDANCE = "attendance", "Attendance recorded"
 
 
 class AppointmentChange(models.Model):
-    """A move or cancellation: who, when, why, what it was before, and whether it came late."""
+    """A move, cancellation or attendance record: who, when, why, what it was before, and whether it
+    came late. An attendance row keeps the status before and after, so a corrected record shows both."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="changes")
     kind = models.CharField(max_length=20, choices=ChangeKind.choices)
     at = models.DateTimeField()
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty only when the client made the change themself with their signed link (free consultation).
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     reason = models.TextField()
     late = models.BooleanField(default=False)
     old_starts_at = models.DateTimeField()
@@ -163,9 +251,43 @@ class AppointmentChange(models.Model):
     new_room = models.ForeignKey(
         "practice.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Filled only for attendance: the appointment's status before and after the record.
+    old_status = models.CharField(max_length=20, choices=AppointmentStatus.choices, blank=True, default="")
+    new_status = models.CharField(max_length=20, choices=AppointmentStatus.choices, blank=True, default="")
 
     class Meta:
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.appointment_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class FeedDetail(models.TextChoices):
+    NONE = "none", "Times, room and appointment type only"
+    REFERENCE = "reference", "Also the case reference (T-…)"
+    NAMES = "names", "Also the clients' names"
+
+
+class CalendarFeed(models.Model):
+    """A therapist's private iCalendar feed. Only a keyed hash of its secret token is stored.
+
+    One row per therapist: rotating replaces the hash, revoking clears it (a revoked feed has no hash,
+    so no token can ever match it again).
+    """
+
+    therapist = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    detail = models.CharField(max_length=20, choices=FeedDetail.choices, default=FeedDetail.NONE)
+    created_at = models.DateTimeField()
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of user {self.therapist_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.token_hash is not None and self.revoked_at is None

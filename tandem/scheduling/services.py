@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -20,10 +20,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tandem.access.services import AccessDenied, can_edit_case
-from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, Gender, Role, User
+from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, Gender, Role, User, WorkingHours
 from tandem.audit.services import audit_record
 from tandem.cases.models import OPEN_PHASES, Case, Client
 from tandem.lib.time import practice_zone
+from tandem.measures.later import measures_schedule_later
 from tandem.practice.models import PracticeClosure, PracticePolicy, Room, TeamRule
 from tandem.scheduling.models import (
     LONGEST_APPOINTMENT,
@@ -32,11 +33,13 @@ from tandem.scheduling.models import (
     AppointmentKind,
     AppointmentSeries,
     AppointmentStatus,
+    AppointmentType,
     ChangeKind,
     Mode,
     Occupancy,
     ResourceKind,
     SeriesKind,
+    TimeOff,
 )
 
 # The most appointments one series call may write (two a week for a year).
@@ -47,6 +50,8 @@ MAX_INTENSIVE_DAYS = 31
 # each other's rows were broken up by the deadlock detector. Either way another booking won.
 _RACE_SQLSTATES = {"23P01", "40P01"}
 _RACE_MESSAGE = "Another booking for the same time was made at the same moment. Please try again."
+# A client booking a free consultation online must leave the practice this much time to prepare.
+CONSULTATION_NOTICE = dt.timedelta(hours=2)
 
 
 class BookingError(Exception):
@@ -183,13 +188,6 @@ def _closures(first: dt.date, last: dt.date) -> dict[dt.date, str]:
     return dict(PracticeClosure.objects.filter(date__range=(first, last)).values_list("date", "reason"))
 
 
-def _check_not_closed(starts_at: dt.datetime) -> None:
-    day = timezone.localdate(starts_at, practice_zone())
-    reason = _closures(day, day).get(day)
-    if reason is not None:
-        raise BookingInvalid(f"The practice is closed on {_day(day)} ({reason}).")
-
-
 def _check_no_self_overlap(periods: list[Period]) -> None:
     ordered = sorted(periods)
     for (_, end), (start, _) in itertools.pairwise(ordered):
@@ -202,6 +200,90 @@ def _reason(reason: str) -> str:
     if not reason:
         raise BookingInvalid("Give a reason.")
     return reason
+
+
+def _check_type(kind: str, mode: str, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    """The clinic's settings for the kind: modes it may be held in, and its longest length."""
+    kind_type = AppointmentType.for_kind(kind)
+    if mode not in kind_type.modes:
+        allowed = " or ".join(Mode(m).label.lower() for m in kind_type.modes) or "no mode"
+        raise BookingInvalid(f"A {kind_type.get_kind_display().lower()} is held {allowed}.")
+    longest = _longest_minutes(kind_type)
+    if ends_at - starts_at > dt.timedelta(minutes=longest):
+        raise BookingInvalid(f"A {kind_type.get_kind_display().lower()} lasts at most {longest} minutes.")
+
+
+def _longest_minutes(kind_type: AppointmentType) -> int:
+    if kind_type.kind == AppointmentKind.INTENSIVE:
+        return min(kind_type.max_minutes, PracticePolicy.current().intensive_minutes)
+    return kind_type.max_minutes
+
+
+def default_minutes(kind: str) -> int:
+    """How long an appointment of this kind lasts when no end is given."""
+    kind_type = AppointmentType.for_kind(kind)
+    return min(kind_type.default_minutes, _longest_minutes(kind_type))
+
+
+def _end_or_default(kind: str, starts_at: dt.datetime, ends_at: dt.datetime | None) -> dt.datetime:
+    if ends_at is not None:
+        return ends_at
+    if kind not in AppointmentKind.values:
+        raise BookingInvalid(f"Unknown appointment type {kind!r}.")
+    return starts_at + dt.timedelta(minutes=default_minutes(kind))
+
+
+def _long_day(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def check_rules(therapists: Sequence[User], periods: Sequence[Period], *, room: Room | None = None) -> None:
+    """Raise BookingInvalid unless every therapist works (and is not away) for every period, and the
+    practice is open on each day. Three queries whatever the number of periods.
+
+    Working hours are wall-clock times on the practice's local day; a period must fit inside one block
+    of the therapist's hours (at the room's location when there is a room).
+    """
+    if not periods:
+        return
+    zone = practice_zone()
+    ordered = sorted(periods)
+    first = timezone.localdate(ordered[0][0], zone)
+    last = timezone.localdate(ordered[-1][1], zone)
+    closed = _closures(first, last)
+    for start, _ in ordered:
+        day = timezone.localdate(start, zone)
+        if day in closed:
+            raise BookingInvalid(f"The practice is closed on {_day(day)} ({closed[day]}).")
+    ids = [t.pk for t in therapists]
+    blocks: dict[tuple[int, int], list[tuple[dt.time, dt.time, int]]] = {}
+    for user_id, weekday, starts, ends, location_id in WorkingHours.objects.filter(
+        therapist__user_id__in=ids
+    ).values_list("therapist__user_id", "weekday", "starts", "ends", "location_id"):
+        blocks.setdefault((user_id, weekday), []).append((starts, ends, location_id))
+    away: dict[int, list[Period]] = {}
+    for user_id, off_start, off_end in TimeOff.objects.filter(
+        therapist_id__in=ids, starts_at__lt=ordered[-1][1], ends_at__gt=ordered[0][0]
+    ).values_list("therapist_id", "starts_at", "ends_at"):
+        away.setdefault(user_id, []).append((off_start, off_end))
+    for start, end in ordered:
+        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        day = local_start.date()
+        for therapist in therapists:
+            fitting = [
+                location
+                for begin, finish, location in blocks.get((therapist.pk, day.weekday()), [])
+                if local_end.date() == day and begin <= local_start.time() and local_end.time() <= finish
+            ]
+            if not fitting or (room is not None and room.location_id not in fitting):
+                # Working then, but elsewhere: name the room's location, so the mismatch is plain.
+                where = f" at {room.location}" if fitting and room is not None else ""
+                raise BookingInvalid(
+                    f"{therapist} does not work{where} on {_long_day(day)} at {local_start:%H:%M}."
+                )
+            for off_start, off_end in away.get(therapist.pk, []):
+                if off_start < end and start < off_end:
+                    raise BookingInvalid(f"{therapist} is on leave on {_when(off_start, off_end)}.")
 
 
 # --- Local time -----------------------------------------------------------------------------------
@@ -227,9 +309,15 @@ def _when(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
     return f"{start:%a} {start.day} {start:%B}{year} {start:%H:%M}–{end_text}"  # noqa: RUF001
 
 
-def clinic_days(first_day: dt.date, count: int, *, weekdays_only: bool) -> list[dt.date]:
-    """`count` consecutive clinic days from `first_day`: closures (and weekends, if so) are skipped."""
-    closed = set(_closures(first_day, first_day + dt.timedelta(days=count * 3 + 60)))
+def clinic_days(
+    first_day: dt.date, count: int, *, weekdays_only: bool, closed: Collection[dt.date] | None = None
+) -> list[dt.date]:
+    """`count` consecutive clinic days from `first_day`: closures (and weekends, if so) are skipped.
+
+    `closed` spares the query when the caller has loaded the closures already (availability search).
+    """
+    if closed is None:
+        closed = set(_closures(first_day, first_day + dt.timedelta(days=count * 3 + 60)))
     days: list[dt.date] = []
     day = first_day
     while len(days) < count:
@@ -357,6 +445,7 @@ def _write(
         for therapist in therapists
     )
     _occupy(claim, appointments)
+    measures_schedule_later(case_id=case.pk)
     return appointments
 
 
@@ -367,21 +456,26 @@ def appointment_book(
     case: Case,
     kind: str,
     starts_at: dt.datetime,
-    ends_at: dt.datetime,
     therapists: Sequence[User],
+    ends_at: dt.datetime | None = None,
     room: Room | None = None,
     mode: str = Mode.IN_PERSON,
     clients: Sequence[Client] | None = None,
 ) -> Appointment:
-    """Book one appointment for the case's partners (or the `clients` named) with one or two therapists."""
+    """Book one appointment for the case's partners (or the `clients` named) with one or two therapists.
+
+    Without `ends_at` the appointment lasts the kind's default length.
+    """
     _check_actor(actor, case)
     _check_case_open(case)
     _check_kind_mode(kind, mode)
+    ends_at = _end_or_default(kind, starts_at, ends_at)
     _check_period(starts_at, ends_at, now=timezone.now())
+    _check_type(kind, mode, starts_at, ends_at)
     _check_room(mode, room)
     people = _check_therapists(case, therapists)
     attending = _check_clients(case, clients)
-    _check_not_closed(starts_at)
+    check_rules(people, [(starts_at, ends_at)], room=room)
 
     def work(claim: _Claim) -> Appointment:
         _claim_people(claim, people, room, attending)
@@ -399,6 +493,73 @@ def appointment_book(
     return _guarded(work)
 
 
+def consultation_offered_by(therapist: User) -> bool:
+    profile = getattr(therapist, "therapist_profile", None)
+    return (
+        therapist.is_active
+        and therapist.role in CLINICAL_ROLES
+        and profile is not None
+        and profile.offers_consultation
+    )
+
+
+def consultation_slot_aligned(therapist: User, starts_at: dt.datetime, minutes: int) -> bool:
+    """Whether `starts_at` is where consultation_slots puts a slot: a whole number of slot lengths from
+    the start of one of the therapist's working blocks that day (so bookings stay back to back)."""
+    local = starts_at.astimezone(practice_zone())
+    wall = local.hour * 60 + local.minute
+    if local.second or local.microsecond:
+        return False
+    for starts in WorkingHours.objects.filter(therapist__user=therapist, weekday=local.weekday()).values_list(
+        "starts", flat=True
+    ):
+        offset = wall - (starts.hour * 60 + starts.minute)
+        if offset >= 0 and offset % minutes == 0:
+            return True
+    return False
+
+
+def consultation_book(*, case: Case, therapist: User, starts_at: dt.datetime, mode: str) -> Appointment:
+    """Book a free consultation from the public site: a system booking (no staff actor), by phone or
+    video, of the default length, only in a slot that consultation_slots offers.
+
+    Every rule is checked again here (the slot list the client saw may be minutes old), and the
+    occupancy rows go through the same transaction and constraint as every other booking.
+    """
+    kind = AppointmentKind.CONSULTATION
+    _check_case_open(case)
+    if mode not in (Mode.PHONE, Mode.VIDEO) or mode not in AppointmentType.for_kind(kind).modes:
+        raise BookingInvalid("Choose a phone or video consultation.")
+    if timezone.is_naive(starts_at):
+        raise BookingInvalid("Give the start with its UTC offset.")
+    minutes = default_minutes(kind)
+    ends_at = starts_at + dt.timedelta(minutes=minutes)
+    now = timezone.now()
+    if starts_at < now + CONSULTATION_NOTICE:
+        raise BookingInvalid("That time is too soon: choose a consultation at least two hours ahead.")
+    if not consultation_offered_by(therapist):
+        raise BookingInvalid(f"{therapist} does not offer free consultations.")
+    people = _check_therapists(case, [therapist])
+    check_rules(people, [(starts_at, ends_at)])
+    if not consultation_slot_aligned(therapist, starts_at, minutes):
+        raise BookingInvalid("That time is not one of the consultation slots offered.")
+
+    def work(claim: _Claim) -> Appointment:
+        _claim_people(claim, people, None, case.partners)
+        claim.periods = [(starts_at, ends_at)]
+        (appointment,) = _write(claim, case=case, kind=kind, mode=mode, room=None, therapists=people)
+        audit_record(
+            actor=None,
+            action="appointment.book_consultation",
+            target=appointment,
+            case=case,
+            detail={"mode": mode, "starts_at": starts_at.isoformat(), "therapist": therapist.pk},
+        )
+        return appointment
+
+    return _guarded(work)
+
+
 def series_book(
     *,
     actor: User,
@@ -407,8 +568,8 @@ def series_book(
     therapists: Sequence[User],
     first_day: dt.date,
     start_time: dt.time,
-    minutes: int,
     weekdays: Sequence[int],
+    minutes: int | None = None,
     until: dt.date | None = None,
     count: int | None = None,
     room: Room | None = None,
@@ -422,11 +583,13 @@ def series_book(
     _check_room(mode, room)
     people = _check_therapists(case, therapists)
     days = _series_days(first_day, weekdays, until=until, count=count)
-    length = dt.timedelta(minutes=minutes)
+    length = dt.timedelta(minutes=default_minutes(kind) if minutes is None else minutes)
     periods = [(start, start + length) for start in (local_start(day, start_time) for day in days)]
     now = timezone.now()
     for start, end in periods:
         _check_period(start, end, now=now)
+    _check_type(kind, mode, periods[0][0], periods[0][1])
+    check_rules(people, periods, room=room)
     return _book_block(
         actor=actor,
         case=case,
@@ -506,6 +669,7 @@ def intensive_book(
     now = timezone.now()
     for start, end in periods:
         _check_period(start, end, now=now)
+    check_rules(people, periods, room=room)
     return _book_block(
         actor=actor,
         case=case,
@@ -594,7 +758,6 @@ def appointment_move(
     _check_actor(actor, appointment.case)
     reason = _reason(reason)
     _check_period(starts_at, ends_at, now=timezone.now())
-    _check_not_closed(starts_at)
 
     def work(claim: _Claim) -> Appointment:
         current = _locked(appointment)
@@ -604,6 +767,8 @@ def appointment_move(
             policy = PracticePolicy.current()
             if ends_at - starts_at > dt.timedelta(minutes=policy.intensive_minutes):
                 raise BookingInvalid(f"An intensive day lasts at most {policy.intensive_minutes} minutes.")
+        _check_type(current.kind, current.mode, starts_at, ends_at)
+        check_rules(list(current.therapists.order_by("pk")), [(starts_at, ends_at)], room=new_room)
         _held_by(current, claim, new_room)
         claim.periods = [(starts_at, ends_at)]
         claim.exclude_appointment = current.pk
@@ -626,6 +791,7 @@ def appointment_move(
         current.occupancies.all().delete()
         current.starts_at, current.ends_at, current.room = starts_at, ends_at, new_room
         current.save(update_fields=["starts_at", "ends_at", "room"])
+        measures_schedule_later(case_id=current.case_id)
         _occupy(claim, [current])
         change.save()
         audit_record(
@@ -663,6 +829,7 @@ def appointment_cancel(
         current.status = AppointmentStatus.CANCELLED
         current.save(update_fields=["status"])
         current.occupancies.all().delete()
+        measures_schedule_later(case_id=current.case_id)
         AppointmentChange.objects.create(
             appointment=current,
             kind=ChangeKind.CANCELLED,
@@ -681,6 +848,46 @@ def appointment_cancel(
             case=current.case,
             detail={"late": late, "starts_at": current.starts_at.isoformat()},
         )
+    return current
+
+
+def consultation_cancel(
+    *, appointment: Appointment, reason: str, now: dt.datetime | None = None
+) -> Appointment:
+    """The visitor cancels their free consultation with their signed link: a system path (no staff
+    actor) that still keeps the change history and frees the slot in one transaction."""
+    if appointment.kind != AppointmentKind.CONSULTATION:
+        raise BookingInvalid("Only a free consultation can be cancelled from the public site.")
+    reason = _reason(reason)
+    now = now or timezone.now()
+    notice = dt.timedelta(hours=PracticePolicy.current().late_cancel_hours)
+    with transaction.atomic():
+        current = _locked(appointment)
+        if current.starts_at <= now:
+            raise BookingInvalid("This consultation has already started.")
+        late = current.starts_at - now < notice
+        current.status = AppointmentStatus.CANCELLED
+        current.save(update_fields=["status"])
+        current.occupancies.all().delete()
+        AppointmentChange.objects.create(
+            appointment=current,
+            kind=ChangeKind.CANCELLED,
+            at=now,
+            by=None,
+            reason=reason,
+            late=late,
+            old_starts_at=current.starts_at,
+            old_ends_at=current.ends_at,
+            old_room=current.room,
+        )
+        audit_record(
+            actor=None,
+            action="appointment.cancel",
+            target=current,
+            case=current.case,
+            detail={"late": late, "starts_at": current.starts_at.isoformat(), "by": "client link"},
+        )
+        measures_schedule_later(case_id=current.case_id)
     return current
 
 
@@ -706,3 +913,79 @@ def team_form(*, actor: User, first: User, second: User) -> CoTherapyTeam:
             team.save(update_fields=["active"])
         audit_record(actor=actor, action="team.form", target=team, detail={"members": [first.pk, second.pk]})
     return team
+
+
+# --- Attendance -----------------------------------------------------------------------------------
+ATTENDANCE_STATUSES = (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW)
+MAX_ATTENDANCE_NOTE = 1000
+
+
+def may_record_attendance(user: Any, case: Case, therapist_ids: Collection[int]) -> bool:
+    """Whether `user` may say if a session of `case` took place: the front desk and the director (as
+    for booking), the case's own therapists, and whoever held this session (`therapist_ids`), who may
+    no longer be assigned to the case (a consultation before assignment, a change of team)."""
+    if not getattr(user, "is_practice_staff", False) or not user.is_active:
+        return False
+    return user.pk in therapist_ids or can_edit_case(user, case)
+
+
+def appointment_record_attendance(
+    *,
+    actor: User,
+    appointment: Appointment,
+    status: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Record that a session took place or that the client did not come, once it has started.
+
+    A recorded status may be corrected (a click on the wrong button): every record, the first and each
+    correction, is an AppointmentChange row with the status before and after, so history is kept.
+    Recording the status it already has changes nothing. A missed session keeps its occupancy: the
+    time was held, and freeing it after the fact would only let a booking slip into the past.
+    """
+    if status not in ATTENDANCE_STATUSES:
+        raise BookingInvalid("Record either that the session took place or that nobody came.")
+    therapist_ids = set(appointment.therapists.values_list("pk", flat=True))
+    if not may_record_attendance(actor, appointment.case, therapist_ids):
+        raise AccessDenied("You cannot record attendance for this appointment.")
+    note = note.strip()
+    if len(note) > MAX_ATTENDANCE_NOTE:
+        raise BookingInvalid(f"Keep the note under {MAX_ATTENDANCE_NOTE} characters.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("case", "room")
+            .get(pk=appointment.pk)
+        )
+        if current.status == AppointmentStatus.CANCELLED:
+            raise BookingInvalid("This appointment was cancelled: there is no attendance to record.")
+        if current.starts_at > now:
+            raise BookingInvalid("This appointment has not started yet: record attendance once it has.")
+        if current.status == status:
+            return current
+        before = current.status
+        current.status = status
+        current.save(update_fields=["status"])
+        AppointmentChange.objects.create(
+            appointment=current,
+            kind=ChangeKind.ATTENDANCE,
+            at=now,
+            by=actor,
+            reason=note,
+            old_starts_at=current.starts_at,
+            old_ends_at=current.ends_at,
+            old_room=current.room,
+            old_status=before,
+            new_status=status,
+        )
+        audit_record(
+            actor=actor,
+            action="appointment.attendance",
+            target=current,
+            case=current.case,
+            detail={"from": before, "to": status, "correction": before != AppointmentStatus.BOOKED},
+        )
+        measures_schedule_later(case_id=current.case_id)
+    return current

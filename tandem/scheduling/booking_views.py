@@ -1,0 +1,132 @@
+"""The intensive availability page: the earliest blocks for a case, and one button to book each."""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from tandem.access.services import AccessDenied, can_edit_case, get_case_for
+from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
+from tandem.cases.models import Case
+from tandem.lib.http import AuthedRequest
+from tandem.lib.time import local_today
+from tandem.practice.models import PracticePolicy, Room
+from tandem.scheduling import services
+from tandem.scheduling.availability import IntensiveOption, intensive_options
+
+OPTIONS_SHOWN = 10
+
+
+class SearchForm(forms.Form):
+    first_day = forms.DateField(
+        label="Earliest first day", widget=forms.DateInput(attrs={"type": "date"}), required=True
+    )
+    daily_minutes = forms.IntegerField(label="Minutes a day", min_value=15)
+
+    def __init__(self, *args: object, longest: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["daily_minutes"]
+        assert isinstance(field, forms.IntegerField)
+        field.max_value = longest
+        field.widget.attrs.update({"max": longest, "step": 15})
+        field.help_text = f"At most {longest} minutes, the practice's longest intensive day."
+        self.fields["first_day"].error_messages["invalid"] = "Give a date such as 2027-03-01."
+
+
+class BookForm(forms.Form):
+    """The hidden fields of one option's button; the booking service checks everything again."""
+
+    first_day = forms.DateField()
+    start_time = forms.TimeField()
+    minutes = forms.IntegerField(min_value=1)
+    room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True))
+    team = forms.ModelChoiceField(
+        queryset=CoTherapyTeam.objects.select_related(
+            "first__therapist_profile", "second__therapist_profile"
+        ),
+        required=False,
+    )
+    therapist = forms.ModelChoiceField(queryset=User.objects.filter(role__in=CLINICAL_ROLES), required=False)
+
+
+def _search(case: Case, form: SearchForm) -> list[IntensiveOption]:
+    if not form.is_valid():
+        return []
+    try:
+        return intensive_options(
+            case=case,
+            first_day=form.cleaned_data["first_day"],
+            daily_minutes=form.cleaned_data["daily_minutes"],
+            limit=OPTIONS_SHOWN,
+        )
+    except services.BookingInvalid as refusal:
+        form.add_error(None, str(refusal))
+        return []
+
+
+@require_http_methods(["GET", "POST"])
+def availability(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id, audit_view=request.method == "GET")
+    if not can_edit_case(request.user, case):
+        raise PermissionDenied("Only the front desk, the director and the case's therapists book for a case.")
+    policy = PracticePolicy.current()
+    longest = policy.intensive_minutes
+    refusal = ""
+    status = 200
+    if request.method == "POST":
+        book = BookForm(request.POST)
+        search = SearchForm(
+            {"first_day": request.POST.get("search_first_day"), "daily_minutes": request.POST.get("minutes")},
+            longest=longest,
+        )
+        if not book.is_valid():
+            refusal, status = "That option could not be read: search again and choose one.", 400
+        else:
+            data = book.cleaned_data
+            try:
+                series = services.intensive_book(
+                    actor=request.user,
+                    case=case,
+                    room=data["room"],
+                    first_day=data["first_day"],
+                    start_time=data["start_time"],
+                    team=data["team"],
+                    therapist=data["therapist"] if data["team"] is None else None,
+                    minutes=data["minutes"],
+                )
+            except (services.BookingConflict, services.BookingInvalid, AccessDenied) as error:
+                refusal = f"Not booked: {error} Nothing was booked; choose another option."
+                status = 409 if isinstance(error, services.BookingConflict) else 400
+            else:
+                messages.success(
+                    request,
+                    f"Intensive booked for {case.reference}: {series.appointments.count()} days from "
+                    f"{data['first_day']:%a} {data['first_day'].day} {data['first_day']:%B} at "
+                    f"{data['start_time']:%H:%M} in {data['room'].name}.",
+                )
+                query = f"first_day={data['first_day']:%Y-%m-%d}&daily_minutes={data['minutes']}"
+                return redirect(f"{reverse('scheduling:availability', args=[case.pk])}?{query}")
+    else:
+        search = SearchForm(
+            request.GET or {"first_day": local_today() + dt.timedelta(days=1), "daily_minutes": longest},
+            longest=longest,
+        )
+    options = _search(case, search)
+    context = {
+        "nav": "cases",
+        "case": case,
+        "form": search,
+        "options": options,
+        "refusal": refusal,
+        "days": policy.intensive_days,
+        "weekdays_only": policy.intensive_weekdays_only,
+        "searched_first_day": search.cleaned_data.get("first_day") if search.is_valid() else None,
+    }
+    if search.errors and status == 200:
+        status = 400
+    return render(request, "scheduling/availability.html", context, status=status)

@@ -1,0 +1,375 @@
+"""Reads for the calendar pages: one local day or one Monday-to-Sunday week, in the practice zone.
+
+A day is local midnight to local midnight, so the two days a year on which the clocks change last 23
+and 25 hours. Everything a page shows is gathered in a fixed handful of queries (appointments with
+their therapists, the cases the viewer may open, working hours, time off, closures), however many
+appointments, therapists or rooms there are; the page then only reads plain values.
+
+Who sees what: every member of staff may see every calendar (booking needs it). The case reference
+(and the link to the case) is shown only where the viewer may open that case at all; anywhere else an
+appointment reads "Busy" with its type, times, room and therapists. Cancelled appointments are left
+out: they hold no time, and their history lives on the case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from tandem.access.services import deny, staff_cases_visible_to
+from tandem.accounts.models import CLINICAL_ROLES, Role, User, WorkingHours
+from tandem.lib.time import local_day_bounds, local_today, practice_zone
+from tandem.practice.models import PracticeClosure, Room
+from tandem.scheduling.models import Appointment, AppointmentStatus, TimeOff
+
+SPANS = ("day", "week")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One appointment as one day shows it: only plain values, nothing left to query."""
+
+    pk: int
+    start: dt.datetime
+    end: dt.datetime
+    start_label: str
+    end_label: str
+    kind: str
+    kind_label: str
+    mode: str
+    mode_label: str
+    room_label: str
+    therapists: tuple[str, ...]
+    case_id: int | None
+    case_reference: str | None
+    status: str = AppointmentStatus.BOOKED
+    status_label: str = ""
+    # Started, not cancelled, and the viewer may say whether it took place (see services).
+    can_record: bool = False
+
+    @property
+    def busy(self) -> bool:
+        return self.case_reference is None
+
+    @property
+    def recorded(self) -> bool:
+        return self.status in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Working hours or time off on one day, with the person's name where the page shows several."""
+
+    who: str
+    start_label: str
+    end_label: str
+    start: dt.datetime
+    end: dt.datetime
+    where: str = ""
+    all_day: bool = False
+
+
+@dataclass
+class Day:
+    date: dt.date
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    is_today: bool
+    closure: str | None = None
+    working: list[Block] = field(default_factory=list)
+    away: list[Block] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def hours(self) -> int:
+        return round((self.ends_at - self.starts_at).total_seconds() / 3600)
+
+    @property
+    def iso(self) -> str:
+        return self.date.isoformat()
+
+
+@dataclass
+class Calendar:
+    scope: str
+    span: str
+    anchor: dt.date
+    days: list[Day]
+    therapist: User | None = None
+    room: Room | None = None
+
+    @property
+    def first(self) -> dt.date:
+        return self.days[0].date
+
+    @property
+    def last(self) -> dt.date:
+        return self.days[-1].date
+
+    @property
+    def previous(self) -> dt.date:
+        return self.anchor - dt.timedelta(days=1 if self.span == "day" else 7)
+
+    @property
+    def next(self) -> dt.date:
+        return self.anchor + dt.timedelta(days=1 if self.span == "day" else 7)
+
+    @property
+    def count(self) -> int:
+        return sum(len(day.entries) for day in self.days)
+
+
+# --- Who may look ---------------------------------------------------------------------------------
+def check_viewer(user: Any) -> None:
+    """Calendars are for practice staff; anyone else gets the 404 (audited)."""
+    if not getattr(user, "is_practice_staff", False):
+        raise deny(user, what="calendar", object_id="")
+
+
+def calendar_therapists() -> QuerySet[User]:
+    return User.objects.filter(is_active=True, role__in=CLINICAL_ROLES).order_by("last_name", "first_name")
+
+
+def calendar_rooms() -> QuerySet[Room]:
+    return Room.objects.select_related("location").filter(active=True)
+
+
+def therapist_for_calendar(user: Any, therapist_id: Any) -> User:
+    check_viewer(user)
+    therapist = calendar_therapists().filter(pk=therapist_id).first()
+    if therapist is None:
+        raise deny(user, what="calendar.therapist", object_id=therapist_id)
+    return therapist
+
+
+def room_for_calendar(user: Any, room_id: Any) -> Room:
+    check_viewer(user)
+    room = Room.objects.select_related("location").filter(pk=room_id).first()
+    if room is None:
+        raise deny(user, what="calendar.room", object_id=room_id)
+    return room
+
+
+# --- Dates ----------------------------------------------------------------------------------------
+def parse_day(value: str | None) -> dt.date:
+    """The day asked for (YYYY-MM-DD), or today in the practice zone when absent or unreadable."""
+    if value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    return local_today()
+
+
+def parse_span(value: str | None) -> str:
+    return value if value in SPANS else "week"
+
+
+def span_days(anchor: dt.date, span: str) -> list[dt.date]:
+    if span == "day":
+        return [anchor]
+    monday = anchor - dt.timedelta(days=anchor.weekday())
+    return [monday + dt.timedelta(days=n) for n in range(7)]
+
+
+# --- Building -------------------------------------------------------------------------------------
+def _hhmm(moment: dt.datetime, day: dt.date) -> str:
+    # An appointment running over midnight shows the other day's date next to its time.
+    if moment.date() == day:
+        return f"{moment:%H:%M}"
+    return f"{moment:%a} {moment.day} {moment:%b} {moment:%H:%M}"
+
+
+def _appointments(
+    first: dt.datetime, last: dt.datetime, *, therapist: User | None, room: Room | None
+) -> list[Appointment]:
+    therapists = Prefetch("therapists", queryset=User.objects.order_by("last_name", "first_name"))
+    rows = (
+        Appointment.objects.between(first, last)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("case", "room__location")
+        # Only what the page shows: the case's clinical text never leaves the database here.
+        .only(
+            "case",
+            "room",
+            "room__location",
+            "kind",
+            "mode",
+            "starts_at",
+            "ends_at",
+            "status",
+            "case__reference",
+            "room__name",
+            "room__location__name",
+        )
+        .prefetch_related(therapists)
+        .order_by("starts_at", "pk")
+    )
+    if therapist is not None:
+        rows = rows.filter(therapists=therapist)
+    if room is not None:
+        rows = rows.filter(room=room)
+    return list(rows)
+
+
+def _entry(
+    appointment: Appointment,
+    day: dt.date,
+    visible: set[int],
+    *,
+    viewer: Any = None,
+    editable: Collection[int] = (),
+    now: dt.datetime | None = None,
+) -> Entry:
+    zone = practice_zone()
+    start, end = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
+    room = appointment.room
+    shown = appointment.case_id in visible
+    held_by = [t.pk for t in appointment.therapists.all()]
+    # The same rule as services.may_record_attendance, read from values already loaded.
+    can_record = (
+        shown
+        and now is not None
+        and appointment.starts_at <= now
+        and (appointment.case_id in editable or getattr(viewer, "pk", None) in held_by)
+    )
+    return Entry(
+        pk=appointment.pk,
+        start=start,
+        end=end,
+        start_label=_hhmm(start, day),
+        end_label=_hhmm(end, day),
+        kind=appointment.kind,
+        kind_label=appointment.get_kind_display(),
+        mode=appointment.mode,
+        mode_label=appointment.get_mode_display(),
+        room_label=f"{room.name}, {room.location.name}" if room is not None else "",
+        therapists=tuple(str(t) for t in appointment.therapists.all()),
+        case_id=appointment.case_id if shown else None,
+        case_reference=(appointment.case.reference or "") if shown else None,
+        status=appointment.status,
+        status_label=appointment.get_status_display(),
+        can_record=can_record,
+    )
+
+
+def _visible_and_editable(viewer: Any, case_ids: set[int]) -> tuple[set[int], set[int]]:
+    """The cases the viewer may open, and among them those whose sessions they may record (the front
+    desk and the director all; a therapist those assigned to them), in one query."""
+    if not case_ids:
+        return set(), set()
+    rows = (
+        staff_cases_visible_to(viewer)
+        .filter(pk__in=case_ids)
+        .values_list("pk", "therapist_id", "team__first", "team__second")
+    )
+    visible: set[int] = set()
+    editable: set[int] = set()
+    everyone = getattr(viewer, "role", None) in (Role.DIRECTOR, Role.COORDINATOR)
+    for pk, therapist_id, first_id, second_id in rows:
+        visible.add(pk)
+        # As access.is_assigned: a case with a team belongs to the team's two therapists.
+        assigned = (first_id, second_id) if first_id is not None else (therapist_id,)
+        if everyone or viewer.pk in assigned:
+            editable.add(pk)
+    return visible, editable
+
+
+def _working(therapist: User | None) -> dict[int, list[WorkingHours]]:
+    rows = WorkingHours.objects.select_related("therapist__user", "location").filter(
+        therapist__user__is_active=True
+    )
+    if therapist is not None:
+        rows = rows.filter(therapist__user=therapist)
+    by_weekday: dict[int, list[WorkingHours]] = defaultdict(list)
+    for row in rows.order_by("weekday", "starts", "therapist__user__last_name"):
+        by_weekday[row.weekday].append(row)
+    return by_weekday
+
+
+def _work_block(row: WorkingHours, day: dt.date) -> Block:
+    zone = practice_zone()
+    return Block(
+        who=str(row.therapist.user),
+        start_label=f"{row.starts:%H:%M}",
+        end_label=f"{row.ends:%H:%M}",
+        start=dt.datetime.combine(day, row.starts, tzinfo=zone),
+        end=dt.datetime.combine(day, row.ends, tzinfo=zone),
+        where=row.location.name,
+    )
+
+
+def _time_off(first: dt.datetime, last: dt.datetime, therapist: User | None) -> list[TimeOff]:
+    # The reason is private to the therapist and the director's set-up: never read here.
+    rows = TimeOff.objects.filter(starts_at__lt=last, ends_at__gt=first).select_related("therapist")
+    if therapist is not None:
+        rows = rows.filter(therapist=therapist)
+    return list(rows.only("starts_at", "ends_at", "therapist__first_name", "therapist__last_name"))
+
+
+def _away_block(row: TimeOff, day: Day) -> Block:
+    zone = practice_zone()
+    start, end = max(row.starts_at, day.starts_at), min(row.ends_at, day.ends_at)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return Block(
+        who=str(row.therapist),
+        start_label=f"{local_start:%H:%M}",
+        end_label="24:00" if end == day.ends_at else f"{local_end:%H:%M}",
+        start=local_start,
+        end=local_end,
+        all_day=start == day.starts_at and end == day.ends_at,
+    )
+
+
+def calendar_build(
+    *,
+    viewer: Any,
+    anchor: dt.date,
+    span: str,
+    therapist: User | None = None,
+    room: Room | None = None,
+) -> Calendar:
+    """The calendar of the whole practice, one therapist or one room for the day or week of `anchor`."""
+    check_viewer(viewer)
+    span = parse_span(span)
+    today = local_today()
+    days: list[Day] = []
+    for date in span_days(anchor, span):
+        start, end = local_day_bounds(date)
+        # In UTC: two aware datetimes sharing one tzinfo compare and subtract as wall-clock times.
+        days.append(Day(date, start.astimezone(dt.UTC), end.astimezone(dt.UTC), is_today=date == today))
+    first, last = days[0].starts_at, days[-1].ends_at
+
+    appointments = _appointments(first, last, therapist=therapist, room=room)
+    case_ids = {a.case_id for a in appointments}
+    visible, editable = _visible_and_editable(viewer, case_ids)
+    now = timezone.now()
+    closures = dict(
+        PracticeClosure.objects.filter(date__range=(days[0].date, days[-1].date)).values_list(
+            "date", "reason"
+        )
+    )
+    working = _working(therapist) if room is None else {}
+    away = _time_off(first, last, therapist) if room is None else []
+
+    for day in days:
+        day.closure = closures.get(day.date)
+        day.working = [_work_block(row, day.date) for row in working.get(day.date.weekday(), [])]
+        day.away = [
+            _away_block(row, day)
+            for row in away
+            if row.starts_at < day.ends_at and row.ends_at > day.starts_at
+        ]
+        day.entries = [
+            _entry(a, day.date, visible, viewer=viewer, editable=editable, now=now)
+            for a in appointments
+            if a.starts_at < day.ends_at and a.ends_at > day.starts_at
+        ]
+    scope = "therapist" if therapist is not None else "room" if room is not None else "practice"
+    return Calendar(scope=scope, span=span, anchor=anchor, days=days, therapist=therapist, room=room)

@@ -1,0 +1,79 @@
+"""The small "new appointment" form reached from a calendar day: one appointment, every rule in services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+from tandem.access.services import staff_cases_visible_to
+from tandem.accounts.models import User
+from tandem.cases.models import Case
+from tandem.practice.models import Room
+from tandem.scheduling.calendar import calendar_rooms, calendar_therapists
+from tandem.scheduling.models import AppointmentKind, Mode
+
+
+class TherapistChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj)
+
+
+class RoomChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name}, {obj.location.name}"
+
+
+class NewAppointmentForm(forms.Form):
+    case = forms.CharField(
+        label="Case reference", max_length=20, help_text="As on the case page, e.g. T-0001."
+    )
+    kind = forms.ChoiceField(label="Type", choices=AppointmentKind.choices)
+    mode = forms.ChoiceField(label="Held", choices=Mode.choices, initial=Mode.IN_PERSON)
+    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start = forms.TimeField(label="Starts", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end = forms.TimeField(
+        label="Ends",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Leave empty for the type's usual length.",
+    )
+    therapists = TherapistChoice(
+        queryset=User.objects.none(),
+        required=False,
+        help_text="One or two. Leave empty for the case's own therapist or team.",
+    )
+    room = RoomChoice(queryset=Room.objects.none(), required=False, help_text="Only for in-person sessions.")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["therapists"].queryset = calendar_therapists()  # type: ignore[attr-defined]
+        self.fields["room"].queryset = calendar_rooms()  # type: ignore[attr-defined]
+        self.case_obj: Case | None = None
+
+    def clean_case(self) -> str:
+        reference = self.cleaned_data["case"].strip()
+        # Only cases the person may open: any other reference reads as unknown, existing or not.
+        case = staff_cases_visible_to(self.user).with_people().filter(reference__iexact=reference).first()
+        if case is None:
+            raise forms.ValidationError("No case with that reference that you can book.")
+        self.case_obj = case
+        return reference
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end <= start:
+            self.add_error("end", "The end must be after the start (same day).")
+        return data
+
+    def therapist_list(self) -> list[User]:
+        chosen = list(self.cleaned_data.get("therapists") or [])
+        if chosen:
+            return chosen
+        return list(self.case_obj.clinicians) if self.case_obj is not None else []
+
+    def times(self) -> tuple[dt.date, dt.time, dt.time | None]:
+        return self.cleaned_data["date"], self.cleaned_data["start"], self.cleaned_data.get("end")
