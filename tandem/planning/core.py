@@ -4,7 +4,8 @@ Pure function from an instance dict to a plan dict (formats in ``../shared/specs
 no Django. Inside is one CP-SAT model solved twice: first for the largest total weight, then, with that
 weight fixed, for the smallest weighted wait; time left over goes to a large-neighbourhood search that
 re-solves the same model on windows of the plan. Instances too big for the whole model within a minute
-go to that search directly, starting from the first-come-first-served baseline.
+go to that search directly, starting from the first-come-first-served baseline; their proven weight
+bound then comes from the model's LP relaxation (a quarter of the time at most).
 
 The model has one boolean per couple and feasible (start day, slot) and one per (therapist or room,
 start day, slot) saying "this resource serves a block starting here"; see _Model for how the two meet.
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from tandem.planning import baseline
@@ -358,6 +360,78 @@ def _lns(
     return best
 
 
+def _lp_bound(p: Problem, cands: list[list[Candidate]], seconds: float) -> int | None:
+    """A proven upper bound on the total weight: the LP relaxation of the model (without the Hall cuts).
+
+    Couples choose fractional (start day, slot) options; each therapist and room covers each (start day,
+    slot) fractionally, at most one session per moment and (therapists) at most cap per date; every
+    start needs as much role and room cover as couples start there. Every plan is a feasible point, so
+    the LP optimum bounds the weight; it is only used when GLOP proves it optimal within `seconds`.
+    """
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    if lp is None or seconds <= 0:
+        return None
+    lp.SetTimeLimit(int(seconds * 1000))
+    b = p.block_days
+    objective = lp.Objective()
+    at: dict[tuple[int, int], list[tuple[Candidate, Any]]] = {}
+    for ci, cs in enumerate(cands):
+        if not cs:
+            continue
+        one = lp.Constraint(0, 1)
+        for cand in cs:
+            x = lp.NumVar(0, 1, "")
+            one.SetCoefficient(x, 1)
+            objective.SetCoefficient(x, p.couples[ci].weight)
+            at.setdefault((cand.day, cand.slot), []).append((cand, x))
+    cover: dict[tuple[str, int], dict[tuple[int, int], Any]] = {}
+
+    def var(kind: str, k: int, d: int, s: int) -> Any:
+        table = cover.setdefault((kind, k), {})
+        if (d, s) not in table:
+            table[(d, s)] = lp.NumVar(0, 1, "")
+        return table[(d, s)]
+
+    for (d, s), here in at.items():
+        for role, n in enumerate(p.role_sizes()):
+            need = lp.Constraint(0, lp.infinity())
+            for t in sorted({t for cand, _ in here for t in cand.pools[role]}):
+                need.SetCoefficient(var("t", t, d, s), 1)
+            for _, x in here:
+                need.SetCoefficient(x, -n)
+        need = lp.Constraint(0, lp.infinity())
+        for r in sorted({r for cand, _ in here for r in cand.rooms}):
+            need.SetCoefficient(var("r", r, d, s), 1)
+        for _, x in here:
+            need.SetCoefficient(x, -1)
+
+    for (kind, k), table in cover.items():
+        cap = p.therapists[k].cap if kind == "t" else None
+        by_day: dict[int, list[tuple[int, Any]]] = {}
+        for (d, s), v in table.items():
+            for i in range(d, d + b):
+                by_day.setdefault(i, []).append((s, v))
+        for active in by_day.values():
+            for group in p.slot_groups:
+                vs = [v for s, v in active if s in group]
+                if len(vs) > 1:
+                    one = lp.Constraint(0, 1)
+                    for v in vs:
+                        one.SetCoefficient(v, 1)
+            if cap is not None and len(active) > cap:
+                most = lp.Constraint(0, cap)
+                for _, v in active:
+                    most.SetCoefficient(v, 1)
+    objective.SetMaximization()
+    if lp.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    return math.floor(objective.Value() + 1e-6)
+
+
+# The share of the time limit the LP bound may take on instances planned by windows only.
+LP_SHARE = 0.25
+
+
 def plan_with_stats(
     instance: dict[str, Any], time_limit: float = 60.0, workers: int = 2
 ) -> tuple[dict[str, Any], Stats]:
@@ -414,6 +488,9 @@ def plan_with_stats(
                 proven = proven or weight_bound == best_score[0]
                 status += "+LNS"
     elif any(cands):
+        lp = _lp_bound(p, cands, min(time_limit * LP_SHARE, deadline - time.monotonic() - 1.0))
+        if lp is not None:
+            weight_bound = min(weight_bound, lp)
         best = _lns(p, cands, base, deadline, workers, weight_bound)
         best_score = baseline.score(p, best)
         proven = weight_bound == best_score[0]
