@@ -27,4 +27,12 @@ def tandem_security(app_configs: Any, **kwargs: Any) -> list[Warning]:
         )
     if settings.SESSION_IDLE_SECONDS > 30 * 60:
         problems.append(Warning("Sessions stay alive for more than 30 idle minutes.", id="tandem.W003"))
+    if not settings.TANDEM_FIELD_KEYS:
+        problems.append(
+            Warning(
+                "TANDEM_FIELD_KEYS is not set: clinical notes cannot be encrypted at rest.",
+                hint="Set one or more Fernet keys (newest first), kept outside the database.",
+                id="tandem.W004",
+            )
+        )
     return problems

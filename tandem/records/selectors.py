@@ -1,0 +1,159 @@
+"""Reads of the clinical record, and the one place that says who may see which note content.
+
+Rules (decided here, used by every page, the Today list and the release/export):
+- Session notes are clinical content: the director, the case's own therapists and a therapist with
+  emergency access read them (`access.can_see_clinical`); the front desk and outsiders never do.
+- Clients see no session notes in the portal (the record is the clinicians'; nothing in the brief asks
+  for shared notes), so `note_visible_to` answers False for every client.
+- Psychotherapy (process) notes: their author only. Not the director, not emergency access, never a
+  release or the portal.
+- Under limited secrets, content marked private to a partner reaches nobody outside the clinicians
+  unless that partner is among the people whose consent covers the release (`notes_releasable`).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from tandem.access.services import can_see_clinical, deny
+from tandem.accounts.models import Role
+from tandem.cases.models import Case
+from tandem.records.models import (
+    NoteAmendment,
+    NoteStatus,
+    PsychotherapyNote,
+    SessionNote,
+    SessionNoteSection,
+)
+from tandem.records.policy import UNSIGNED_NOTE_LIMIT
+
+
+def note_visible_to(user: Any, note: SessionNote) -> bool:
+    """Whether this user may read this session note at all (staff pages only; clients never)."""
+    if not getattr(user, "is_authenticated", False) or user.role == Role.CLIENT:
+        return False
+    return can_see_clinical(user, note.case)
+
+
+def released_content_q(client_ids: Iterable[int]) -> Q:
+    """Sections and amendments that may leave the clinic for people acting with these partners' consent:
+    everything except content kept private to a partner who is not among them."""
+    return Q(private_to__isnull=True) | Q(private_to__in=list(client_ids))
+
+
+def notes_releasable(*, case: Case, client_ids: Iterable[int]) -> QuerySet[SessionNote]:
+    """The case's signed session notes for a release or export covered by `client_ids`' consent.
+
+    Never psychotherapy notes (a separate model, not reachable from here). Each note carries
+    `released_sections` and `released_amendments` (lists, in order) without content kept private to a
+    partner not in `client_ids`; callers must read those, not `note.sections` / `note.amendments`.
+    Whether a partner's non-private information may be released at all is the release's decision.
+    """
+    ids = list(client_ids)
+    released = released_content_q(ids)
+    return (
+        SessionNote.objects.filter(case=case, status=NoteStatus.SIGNED)
+        .select_related("appointment", "template", "author", "signed_by", "cosigned_by", "individual_with")
+        .prefetch_related(
+            Prefetch(
+                "sections",
+                queryset=SessionNoteSection.objects.filter(released).select_related("client"),
+                to_attr="released_sections",
+            ),
+            Prefetch(
+                "amendments",
+                queryset=NoteAmendment.objects.filter(released).select_related("author"),
+                to_attr="released_amendments",
+            ),
+        )
+        .order_by("appointment__starts_at", "id")
+    )
+
+
+def notes_withheld_count(*, case: Case, client_ids: Iterable[int]) -> int:
+    """How many private sections and amendments a release for `client_ids` leaves out (to say so)."""
+    ids = list(client_ids)
+    withheld = Q(private_to__isnull=False) & ~Q(private_to__in=ids)
+    signed = {"note__case": case, "note__status": NoteStatus.SIGNED}
+    return (
+        SessionNoteSection.objects.filter(withheld, **signed).count()
+        + NoteAmendment.objects.filter(withheld, **signed).count()
+    )
+
+
+def case_notes(*, case: Case) -> QuerySet[SessionNote]:
+    """The notes list of a case page: one query whatever the number of notes (bodies not loaded)."""
+    return (
+        SessionNote.objects.filter(case=case)
+        .select_related("appointment", "template", "author", "signed_by", "cosigned_by", "individual_with")
+        .order_by("-appointment__starts_at", "-id")
+    )
+
+
+def get_note_for(user: Any, note_id: Any) -> SessionNote:
+    """The note with its people, or 404 (audited) for anyone who may not read it."""
+    note = (
+        SessionNote.objects.select_related(
+            "case__partner_a",
+            "case__partner_b",
+            "case__therapist",
+            "case__team__first",
+            "case__team__second",
+            "appointment",
+            "template",
+            "author",
+            "signed_by",
+            "cosigned_by",
+            "individual_with",
+        )
+        .filter(pk=note_id)
+        .first()
+    )
+    if note is None or not note_visible_to(user, note):
+        raise deny(user, what="session_note", object_id=note_id, case_id=note.case_id if note else None)
+    return note
+
+
+def note_sections(note: SessionNote) -> list[SessionNoteSection]:
+    return list(note.sections.select_related("client", "private_to").order_by("position"))
+
+
+def note_amendments(note: SessionNote) -> list[NoteAmendment]:
+    return list(note.amendments.select_related("author", "private_to").order_by("at", "id"))
+
+
+def unsigned_overdue(*, user: Any, now: datetime) -> QuerySet[SessionNote]:
+    """The user's own draft notes whose session ended longer ago than the clinic's limit."""
+    return (
+        SessionNote.objects.filter(
+            author=user, status=NoteStatus.DRAFT, appointment__ends_at__lt=now - UNSIGNED_NOTE_LIMIT
+        )
+        .select_related("appointment", "case__partner_a", "case__partner_b")
+        .order_by("appointment__starts_at")
+    )
+
+
+def awaiting_cosignature(*, user: Any) -> QuerySet[SessionNote]:
+    """Signed notes of sessions this user took part in, signed by the other therapist, not yet co-signed."""
+    return (
+        SessionNote.objects.filter(
+            status=NoteStatus.SIGNED, cosigned_by__isnull=True, appointment__therapists=user
+        )
+        .exclude(signed_by=user)
+        .select_related("appointment", "case__partner_a", "case__partner_b")
+        .order_by("appointment__starts_at")
+    )
+
+
+def process_notes_of(*, user: Any, case: Case) -> QuerySet[PsychotherapyNote]:
+    """Only the user's own process notes: the filter on author is the whole rule."""
+    return PsychotherapyNote.objects.filter(author=user, case=case).select_related("appointment")
+
+
+def get_process_note_for(user: Any, note_id: Any) -> PsychotherapyNote:
+    note = PsychotherapyNote.objects.select_related("case", "appointment").filter(pk=note_id).first()
+    if note is None or not getattr(user, "is_authenticated", False) or note.author_id != user.pk:
+        raise deny(user, what="process_note", object_id=note_id, case_id=note.case_id if note else None)
+    return note
