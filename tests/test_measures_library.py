@@ -163,7 +163,8 @@ def test_out_of_range_answer_is_refused_naming_the_item(cast, library):
     assert not Response.objects.exists()
 
 
-@pytest.mark.parametrize("who", ["therapist_b", "coordinator", "partner_a"])
+# A client may record only their own answers (the portal): the other partner is refused like a stranger.
+@pytest.mark.parametrize("who", ["therapist_b", "coordinator", "partner_b"])
 def test_only_the_case_clinicians_may_enter_answers(cast, library, who):
     case = cast.couple_case
     with pytest.raises(AccessDenied):

@@ -51,3 +51,90 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument.code} {self.answered_at:%Y-%m-%d}"
+
+
+class MeasureRequest(models.Model):
+    """One questionnaire the clinic's policy asks of one client on one occasion (see schedule.py).
+
+    `occasion` is a stable key ("intake", "assessment_end", "session:8", "intensive_day:2026-11-23",
+    "intensive_end", "follow_up:12"): scheduling again never makes a second row for the same occasion.
+    Open means neither completed nor cancelled.
+    """
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="measure_requests")
+    client = models.ForeignKey("cases.Client", on_delete=models.CASCADE, related_name="measure_requests")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="requests")
+    occasion = models.CharField(max_length=60)
+    reason = models.CharField(max_length=120)
+    due_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    response = models.ForeignKey(
+        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "client", "instrument", "occasion"], name="measure_request_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["client", "due_on"], name="measure_request_client_idx"),
+            models.Index(fields=["case", "due_on"], name="measure_request_case_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument.code} {self.occasion} ({self.due_on})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None and self.cancelled_at is None
+
+
+class SafetyAlert(models.Model):
+    """A response that raised a safety flag; stays on the therapists' Today page until acknowledged."""
+
+    response = models.OneToOneField(Response, on_delete=models.PROTECT, related_name="safety_alert")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="safety_alerts")
+    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="+")
+    flags = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "acknowledged_at"], name="safety_alert_open_idx")]
+
+    def __str__(self) -> str:
+        return f"Safety alert {self.pk} ({self.case})"
+
+
+class CoupleReportShare(models.Model):
+    """The therapist's decision to show both partners the couple report (couple-measure scores only)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="couple_report_shares")
+    shared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    shared_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-shared_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(revoked_at__isnull=True), name="couple_report_one_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Couple report shared ({self.case})"

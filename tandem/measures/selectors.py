@@ -1,0 +1,196 @@
+"""Reads for the measures pages: each one scoped to what its reader may see."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from tandem.access.services import deny
+from tandem.accounts.models import Role
+from tandem.cases.models import Case, Client
+from tandem.lib.time import local_today
+from tandem.measures import charts, policy
+from tandem.measures.models import CoupleReportShare, MeasureRequest, Response, SafetyAlert
+from tandem.measures.schedule import SCHEDULED_PHASES
+
+
+def open_requests() -> QuerySet[MeasureRequest]:
+    return MeasureRequest.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True)
+
+
+def is_overdue(request: MeasureRequest, today: dt.date) -> bool:
+    return request.due_on + dt.timedelta(days=policy.OVERDUE_AFTER_DAYS) < today
+
+
+# --- The client's own --------------------------------------------------------------------------------
+
+
+def own_clients(user: Any) -> list[Client]:
+    if getattr(user, "role", None) != Role.CLIENT:
+        return []
+    return list(Client.objects.filter(user=user))
+
+
+def client_due(*, user: Any, today: dt.date | None = None) -> list[MeasureRequest]:
+    """The questionnaires this client owes now: their own only, in cases in care."""
+    today = today or local_today()
+    requests = (
+        open_requests()
+        .filter(client__user=user, due_on__lte=today, case__phase__in=SCHEDULED_PHASES)
+        .select_related("instrument", "case")
+        .order_by("-due_on", "-id")
+    )
+    # One entry per questionnaire: answering it completes every older open request for it too.
+    latest: dict[tuple[int, int], MeasureRequest] = {}
+    for request in requests:
+        latest.setdefault((request.case_id, request.instrument_id), request)
+    return sorted(latest.values(), key=lambda r: (r.due_on, r.pk))
+
+
+def client_request(*, user: Any, request_id: int) -> MeasureRequest:
+    """One of this client's own open requests; anything else (the partner's, a stranger's) is 404."""
+    request = (
+        open_requests()
+        .filter(pk=request_id, client__user=user, case__phase__in=SCHEDULED_PHASES)
+        .select_related("instrument", "case", "client")
+        .first()
+    )
+    if request is None:
+        raise deny(user, what="measure_request", object_id=request_id)
+    return request
+
+
+def _shared() -> Exists:
+    # Exists, not a join filter: "revoked_at is null" across a join also matches a case with no share.
+    return Exists(CoupleReportShare.objects.filter(case=OuterRef("pk"), revoked_at__isnull=True))
+
+
+def shared_couple_cases(*, user: Any) -> list[Case]:
+    """The client's couple cases whose therapist shared the couple report."""
+    return list(
+        Case.objects.filter(Q(partner_a__user=user) | Q(partner_b__user=user))
+        .filter(_shared())
+        .distinct()
+        .order_by("pk")
+    )
+
+
+@dataclass
+class CoupleRow:
+    day: dt.date
+    instrument_title: str
+    client_name: str
+    total: Any
+    band: str
+
+
+def couple_report(*, user: Any, case_id: int) -> tuple[Case, list[CoupleRow]]:
+    """Both partners' couple-measure totals, for a partner of a case whose report is shared; else 404."""
+    case = (
+        Case.objects.filter(Q(partner_a__user=user) | Q(partner_b__user=user), pk=case_id)
+        .filter(_shared())
+        .with_people()
+        .first()
+    )
+    if case is None or getattr(user, "role", None) != Role.CLIENT:
+        raise deny(user, what="couple_report", object_id=case_id)
+    codes = [code for code in {policy.COUPLE_INSTRUMENT, policy.COUPLE_BRIEF_INSTRUMENT, "CSI16", "CSI4"}]
+    # Totals and bands only: the item answers never leave the clinical record.
+    responses = (
+        Response.objects.filter(case=case, instrument__code__in=codes, total__isnull=False)
+        .select_related("instrument", "client")
+        .only("answered_at", "total", "band", "instrument__title", "client__first_name")
+        .order_by("answered_at", "id")
+    )
+    rows = [
+        CoupleRow(
+            charts._local_day(r), r.instrument.title, r.client.first_name, r.total, charts.band_label(r.band)
+        )
+        for r in responses
+    ]
+    return case, rows
+
+
+# --- Clinicians -------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseResults:
+    charts: list[charts.Chart]
+    open_requests: list[MeasureRequest]
+    alerts: list[SafetyAlert]
+    share: CoupleReportShare | None
+    responses: list[Response]
+
+
+def case_results(*, case: Case) -> CaseResults:
+    """Everything on a case's results page in a fixed number of queries. The caller checked access."""
+    responses = list(
+        Response.objects.filter(case=case)
+        .select_related("instrument", "client")
+        .order_by("answered_at", "id")
+    )
+    # The case's partners are the clients; reuse the case's own objects for the charts' names.
+    partners = {c.pk: c for c in case.partners}
+    for response in responses:
+        response.client = partners.get(response.client_id, response.client)
+    return CaseResults(
+        charts=charts.charts_for(case, responses),
+        open_requests=list(
+            open_requests().filter(case=case).select_related("instrument", "client").order_by("due_on", "id")
+        ),
+        alerts=list(SafetyAlert.objects.filter(case=case).select_related("client", "acknowledged_by")),
+        share=CoupleReportShare.objects.filter(case=case, revoked_at__isnull=True).first(),
+        responses=responses,
+    )
+
+
+def response_for_staff(*, case: Case, response_id: int, user: Any) -> Response:
+    response = (
+        Response.objects.filter(case=case, pk=response_id)
+        .select_related("instrument", "client", "entered_by")
+        .first()
+    )
+    if response is None:
+        raise deny(user, what="measure_response", object_id=response_id, case_id=case.pk)
+    return response
+
+
+def alert_for_staff(*, case: Case, alert_id: int, user: Any) -> SafetyAlert:
+    alert = SafetyAlert.objects.filter(case=case, pk=alert_id).select_related("case").first()
+    if alert is None:
+        raise deny(user, what="safety_alert", object_id=alert_id, case_id=case.pk)
+    return alert
+
+
+def today_alerts(*, user: Any) -> list[SafetyAlert]:
+    """Unacknowledged safety alerts on the therapist's own cases; the director sees every one."""
+    role = getattr(user, "role", None)
+    if role not in (Role.THERAPIST, Role.DIRECTOR):
+        return []
+    alerts = SafetyAlert.objects.filter(acknowledged_at__isnull=True).select_related(
+        "client", "case__partner_a", "case__partner_b"
+    )
+    if role == Role.THERAPIST:
+        alerts = alerts.filter(case__in=Case.objects.assigned_to(user))
+    return list(alerts.order_by("created_at", "id"))
+
+
+TODAY_DUE_LIMIT = 100
+
+
+def today_due(*, user: Any, today: dt.date | None = None) -> list[MeasureRequest]:
+    """Questionnaires due (or overdue) on the therapist's own cases, oldest first; `overdue` set on each."""
+    if getattr(user, "role", None) != Role.THERAPIST:
+        return []
+    today = today or local_today()
+    due = list(
+        open_requests()
+        .filter(case__in=Case.objects.assigned_to(user), due_on__lte=today, case__phase__in=SCHEDULED_PHASES)
+        .select_related("instrument", "client", "case__partner_a", "case__partner_b")
+        .order_by("due_on", "case_id", "id")[:TODAY_DUE_LIMIT]
+    )
+    for request in due:
+        request.overdue = is_overdue(request, today)  # type: ignore[attr-defined]
+    return due
