@@ -60,11 +60,22 @@ def test_invitation_email_has_a_link_and_no_clinical_detail(
     assert AuditEvent.objects.filter(action="portal.invite").exists()
 
 
+SET_PASSWORD = "/portal/welcome/set-password/"
+
+
+def _open(client, path: str) -> str:
+    """Follow the e-mailed link: the token moves into the session and the address loses it."""
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"] == SET_PASSWORD
+    return SET_PASSWORD
+
+
 def test_link_works_once(client, cast, newcomer, django_capture_on_commit_callbacks):
     path = _invite(cast, newcomer, django_capture_on_commit_callbacks)
-    page = client.get(path)
+    form_path = _open(client, path)
+    page = client.get(form_path)
     assert page.status_code == 200 and "sam.solo@example.invalid" in page.content.decode()
-    response = client.post(path, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD})
+    response = client.post(form_path, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD})
     assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
     newcomer.refresh_from_db()
     user = newcomer.user
@@ -74,6 +85,10 @@ def test_link_works_once(client, cast, newcomer, django_capture_on_commit_callba
         path, {"new_password1": "another-" + GOOD_PASSWORD, "new_password2": "another-" + GOOD_PASSWORD}
     )
     assert again.status_code == 410 and "used already" in again.content.decode()
+    retry = client.post(
+        form_path, {"new_password1": "another-" + GOOD_PASSWORD, "new_password2": "another-" + GOOD_PASSWORD}
+    )
+    assert retry.status_code == 410 and "Open the link in your e-mail again" in retry.content.decode()
     user.refresh_from_db()
     assert user.check_password(GOOD_PASSWORD) and User.objects.filter(role=Role.CLIENT).count() == 3
 
@@ -81,9 +96,12 @@ def test_link_works_once(client, cast, newcomer, django_capture_on_commit_callba
 def test_link_expires_after_seven_days(client, cast, newcomer, django_capture_on_commit_callbacks):
     path = _invite(cast, newcomer, django_capture_on_commit_callbacks)
     with time_machine.travel(timezone.now() + dt.timedelta(days=6, hours=23)):
-        assert client.get(path).status_code == 200
+        assert client.get(_open(client, path)).status_code == 200
     with time_machine.travel(timezone.now() + dt.timedelta(days=7, minutes=1)):
-        response = client.post(path, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD})
+        # Opened in time, submitted too late (the session has long ended too); the link no longer opens.
+        response = client.post(SET_PASSWORD, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD})
+        assert response.status_code == 410
+        response = client.get(path)
         assert response.status_code == 410 and "expired" in response.content.decode()
     newcomer.refresh_from_db()
     assert newcomer.user is None
@@ -93,13 +111,13 @@ def test_a_new_link_replaces_the_old_one(client, cast, newcomer, django_capture_
     old = _invite(cast, newcomer, django_capture_on_commit_callbacks)
     new = _invite(cast, newcomer, django_capture_on_commit_callbacks)
     assert "replaced" in client.get(old).content.decode()
-    assert client.get(new).status_code == 200
+    assert client.get(_open(client, new)).status_code == 200
 
 
 def test_weak_or_mismatched_passwords_are_refused_with_reasons(
     client, cast, newcomer, django_capture_on_commit_callbacks
 ):
-    path = _invite(cast, newcomer, django_capture_on_commit_callbacks)
+    path = _open(client, _invite(cast, newcomer, django_capture_on_commit_callbacks))
     short = client.post(path, {"new_password1": "short", "new_password2": "short"})
     assert short.status_code == 400 and "too short" in short.content.decode()
     differ = client.post(path, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD + "x"})
@@ -111,6 +129,22 @@ def test_weak_or_mismatched_passwords_are_refused_with_reasons(
 def test_unknown_token_changes_nothing(client, cast):
     response = client.get(reverse("portal:accept", kwargs={"token": "not-a-real-token"}))
     assert response.status_code == 410 and "not valid" in response.content.decode()
+    assert "_portal_invitation_token" not in client.session
+
+
+def test_the_password_page_has_no_token_in_its_address(
+    client, cast, newcomer, django_capture_on_commit_callbacks
+):
+    path = _invite(cast, newcomer, django_capture_on_commit_callbacks)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    page = client.get(path, follow=True)
+    assert page.redirect_chain == [(SET_PASSWORD, 302)] and token not in page.content.decode()
+    # Without the session (another browser) the token-less page cannot be used.
+    other = HttpClient()
+    response = other.post(SET_PASSWORD, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD})
+    assert response.status_code == 410
+    newcomer.refresh_from_db()
+    assert newcomer.user is None
 
 
 def test_service_refusals(cast, newcomer):

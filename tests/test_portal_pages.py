@@ -190,7 +190,9 @@ def test_portal_home_queries_do_not_grow(client, cast):
             starts_at=now + dt.timedelta(days=day),
             ends_at=now + dt.timedelta(days=day, hours=1),
         )
-    assert _queries(client) == few <= 12
+    # Constant, whatever the amount of homework. The bound leaves room for the page-read audit event and
+    # the measures and consents cards other apps include in the page.
+    assert _queries(client) == few <= 26
 
 
 def _booked(cast, case, days: int = 2, status: str = AppointmentStatus.BOOKED) -> Appointment:

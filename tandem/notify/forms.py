@@ -3,12 +3,13 @@ from typing import Any
 from django import forms
 
 from tandem.notify.models import Preference
+from tandem.notify.sms import sms_enabled
 
 
 class PreferenceForm(forms.ModelForm):
     class Meta:
         model = Preference
-        fields = ["email", "appointment_reminders", "homework_nudges", "quiet_start", "quiet_end"]
+        fields = ["email", "sms", "appointment_reminders", "homework_nudges", "quiet_start", "quiet_end"]
         widgets = {
             "quiet_start": forms.TimeInput(attrs={"type": "time"}),
             "quiet_end": forms.TimeInput(attrs={"type": "time"}),
@@ -16,8 +17,15 @@ class PreferenceForm(forms.ModelForm):
         help_texts = {
             "email": "E-mails never say what an appointment or exercise is about: only that there is "
             "something to see, with a link to log in.",
+            "sms": "To the telephone number the practice has for you; the same few words as the e-mails.",
             "quiet_start": "No e-mails between these times (for example 22:00 to 08:00).",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not sms_enabled():
+            # Not offered where the practice sends no texts: the choice would do nothing.
+            del self.fields["sms"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -10,6 +10,8 @@ class Preference(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_pref"
     )
     email = models.BooleanField("Send me e-mails", default=True)
+    # Offered only where the practice has a text-message provider (TANDEM_SMS_ENABLED).
+    sms = models.BooleanField("Send me text messages", default=False)
     appointment_reminders = models.BooleanField("Remind me of appointments the day before", default=True)
     homework_nudges = models.BooleanField("Nudge me the day before an exercise is due", default=True)
     quiet_start = models.TimeField("Quiet from", null=True, blank=True)

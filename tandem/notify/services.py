@@ -27,6 +27,7 @@ from tandem.audit.services import audit_record
 from tandem.cases.models import Client
 from tandem.homework.models import Assignment, AssignmentLog
 from tandem.lib.time import practice_zone
+from tandem.notify import sms
 from tandem.notify.models import Job, JobKind, Preference
 from tandem.portal.models import Message
 from tandem.scheduling.models import Appointment, AppointmentStatus
@@ -158,8 +159,6 @@ def _still_relevant(job: Job, now: dt.datetime) -> str:
 def _wanted(job: Job, pref: Preference | None) -> bool:
     if pref is None:
         return True
-    if not pref.email:
-        return False
     if job.kind == JobKind.APPOINTMENT_REMINDER:
         return pref.appointment_reminders
     if job.kind == JobKind.HOMEWORK_NUDGE:
@@ -167,16 +166,37 @@ def _wanted(job: Job, pref: Preference | None) -> bool:
     return True
 
 
-def _send(job: Job) -> None:
-    template = {
-        JobKind.APPOINTMENT_REMINDER: "appointment_reminder",
-        JobKind.HOMEWORK_NUDGE: "homework_nudge",
-        JobKind.MESSAGE_NOTICE: "message_notice",
-    }[JobKind(job.kind)]
+def _phone(user: Any) -> str:
+    client = Client.objects.filter(user=user).only("phone").first()
+    return (client.phone if client is not None else "").strip()
+
+
+def _channels(user: Any, pref: Preference | None) -> list[str]:
+    """Where this client wants to be told: e-mail (the default) and, where offered, text messages."""
+    channels = []
+    if (pref is None or pref.email) and user.email:
+        channels.append("email")
+    if sms.sms_enabled() and pref is not None and pref.sms and _phone(user):
+        channels.append("sms")
+    return channels
+
+
+_TEMPLATES = {
+    JobKind.APPOINTMENT_REMINDER: "appointment_reminder",
+    JobKind.HOMEWORK_NUDGE: "homework_nudge",
+    JobKind.MESSAGE_NOTICE: "message_notice",
+}
+
+
+def _send(job: Job, channels: list[str]) -> None:
+    template = _TEMPLATES[JobKind(job.kind)]
     context = {"link": _portal_link(), "practice": settings.PRACTICE_NAME}
-    subject = render_to_string(f"notify/email/{template}_subject.txt", context).strip()
-    body = render_to_string(f"notify/email/{template}.txt", context)
-    send_mail(subject, body, None, [job.user.email or ""])
+    if "email" in channels:
+        subject = render_to_string(f"notify/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"notify/email/{template}.txt", context)
+        send_mail(subject, body, None, [job.user.email or ""])
+    if "sms" in channels:
+        sms.send_text(to=_phone(job.user), body=render_to_string(f"notify/sms/{template}.txt", context))
 
 
 def process(job: Job, *, now: dt.datetime) -> Outcome:
@@ -184,8 +204,15 @@ def process(job: Job, *, now: dt.datetime) -> Outcome:
     user = job.user
     pref = Preference.objects.filter(user=user).first()
     reason = ""
-    if not user.is_active or not user.email:
-        reason = "no active account with an e-mail address"
+    channels = _channels(user, pref) if user.is_active else []
+    if not user.is_active:
+        reason = "no active account"
+    elif not channels:
+        reason = (
+            "no e-mail address or text channel to use"
+            if pref is None or pref.email
+            else "switched off by the client"
+        )
     elif not _wanted(job, pref):
         reason = "switched off by the client"
     else:
@@ -198,7 +225,7 @@ def process(job: Job, *, now: dt.datetime) -> Outcome:
         Job.objects.filter(pk=job.pk).update(due_at=quiet_until, claimed_at=None, claimed_by="")
         return Outcome(False, "quiet hours")
     try:
-        _send(job)
+        _send(job, channels)
     except Exception as error:  # the mail server's errors are many; each one is retried a few times
         attempts = job.attempts + 1
         Job.objects.filter(pk=job.pk).update(
@@ -245,6 +272,7 @@ def preference_set(
     email: bool,
     appointment_reminders: bool,
     homework_nudges: bool,
+    sms: bool = False,  # the text-message channel (the name shadows the module only in here)
     quiet_start: dt.time | None,
     quiet_end: dt.time | None,
 ) -> Preference:
@@ -256,11 +284,14 @@ def preference_set(
             user=actor,
             defaults={
                 "email": email,
+                "sms": sms,
                 "appointment_reminders": appointment_reminders,
                 "homework_nudges": homework_nudges,
                 "quiet_start": quiet_start,
                 "quiet_end": quiet_end,
             },
         )
-        audit_record(actor=actor, action="notify.preferences", target=pref, detail={"email": email})
+        audit_record(
+            actor=actor, action="notify.preferences", target=pref, detail={"email": email, "sms": sms}
+        )
     return pref

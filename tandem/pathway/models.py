@@ -38,6 +38,12 @@ class IntakeRecord(models.Model):
     entered_by = models.CharField(max_length=10, choices=EnteredBy.choices, default=EnteredBy.STAFF)
     updated_at = models.DateTimeField()
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A risk answer stays on the therapist's Today list until a clinician has looked at it; a client who
+    # changes their safety answers puts it back there.
+    safety_reviewed_at = models.DateTimeField(null=True, blank=True)
+    safety_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "client"], name="intake_one_per_partner")]
@@ -60,6 +66,20 @@ class IntakeRecord(models.Model):
         return any(
             getattr(self, name) in (SafetyAnswer.YES, SafetyAnswer.UNSURE) for name in self.SAFETY_FIELDS
         )
+
+    @property
+    def safety_to_review(self) -> bool:
+        return self.safety_flagged and self.safety_reviewed_at is None
+
+
+def safety_flagged_q() -> Q:
+    """IntakeRecord rows with at least one answer that may indicate risk (the query twin of
+    IntakeRecord.safety_flagged)."""
+    risky = (SafetyAnswer.YES, SafetyAnswer.UNSURE)
+    flagged = Q()
+    for name in IntakeRecord.SAFETY_FIELDS:
+        flagged |= Q(**{f"{name}__in": risky})
+    return flagged
 
 
 class TreatmentConsent(models.Model):

@@ -4,9 +4,11 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db.models import Prefetch, QuerySet
+
 from tandem.cases.models import Case, Client, Phase
 from tandem.pathway.models import FollowUpTask, IntakeRecord, Referral, TreatmentConsent
-from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
+from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus, Occupancy, ResourceKind
 
 RuleCheck = Callable[[Case], list[str]]
 
@@ -43,16 +45,39 @@ def consent_given(case: Case) -> list[str]:
     return [f"Consent to treatment has not been given by {_names(missing)}."] if missing else []
 
 
+def assessment_sessions(case: Case) -> QuerySet[Appointment]:
+    """The case's assessment appointments with what says whom each was for: the client occupancy rows
+    the booking wrote, and the therapist's own note where there is one."""
+    return (
+        Appointment.objects.filter(
+            case=case, kind__in=(AppointmentKind.JOINT_ASSESSMENT, AppointmentKind.INDIVIDUAL_ASSESSMENT)
+        )
+        .select_related("assessment_for__client")
+        .prefetch_related(
+            Prefetch(
+                "occupancies",
+                queryset=Occupancy.objects.filter(resource_kind=ResourceKind.CLIENT).order_by("resource_id"),
+                to_attr="client_rows",
+            )
+        )
+    )
+
+
+def session_partner_id(case: Case, appointment: Appointment) -> int | None:
+    """Whom an individual assessment session was for: the therapist's note if they made one, otherwise
+    the one partner the booking holds. A session booked for both partners (or for nobody) says nothing."""
+    noted = getattr(appointment, "assessment_for", None)
+    if noted is not None:
+        return noted.client_id
+    partners = {c.pk for c in case.partners}
+    held = {row.resource_id for row in getattr(appointment, "client_rows", [])} & partners
+    return held.pop() if len(held) == 1 else None
+
+
 def assessment_gaps(case: Case) -> list[str]:
     """The sessions the assessment still lacks: for a couple the joint interview and one individual
     session per partner; for an individual case one assessment session of the client."""
-    attended = list(
-        Appointment.objects.filter(
-            case=case,
-            status=AppointmentStatus.ATTENDED,
-            kind__in=(AppointmentKind.JOINT_ASSESSMENT, AppointmentKind.INDIVIDUAL_ASSESSMENT),
-        ).select_related("assessment_for")
-    )
+    attended = list(assessment_sessions(case).filter(status=AppointmentStatus.ATTENDED))
     if not case.is_couple:
         if attended:
             return []
@@ -61,9 +86,7 @@ def assessment_gaps(case: Case) -> list[str]:
     if not any(a.kind == AppointmentKind.JOINT_ASSESSMENT for a in attended):
         gaps.append("the joint assessment interview has not taken place")
     seen_for = {
-        a.assessment_for.client_id
-        for a in attended
-        if a.kind == AppointmentKind.INDIVIDUAL_ASSESSMENT and hasattr(a, "assessment_for")
+        session_partner_id(case, a) for a in attended if a.kind == AppointmentKind.INDIVIDUAL_ASSESSMENT
     }
     gaps += [
         f"the individual session for {c.full_name} has not taken place"

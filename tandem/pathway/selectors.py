@@ -4,12 +4,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from tandem.access.services import staff_cases_visible_to
-from tandem.accounts.models import Role
+from tandem.access.services import can_edit_case, staff_cases_visible_to
+from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase
 from tandem.lib.time import local_today, practice_zone
+from tandem.measures.engine import ReliableChange, reliable_change
+from tandem.measures.models import Response
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
@@ -18,9 +22,18 @@ from tandem.pathway.models import (
     IntakeRecord,
     Referral,
     TreatmentConsent,
+    TreatmentFormat,
     TreatmentPlan,
+    safety_flagged_q,
 )
-from tandem.pathway.rules import TRANSITIONS, Transition, assessment_gaps, blockers
+from tandem.pathway.rules import (
+    TRANSITIONS,
+    Transition,
+    assessment_gaps,
+    assessment_sessions,
+    blockers,
+    session_partner_id,
+)
 from tandem.pathway.services import is_case_clinician, may_move
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 
@@ -53,6 +66,60 @@ def next_steps(*, case: Case, user: Any, clinical: bool) -> list[NextStep]:
     return steps
 
 
+@dataclass(frozen=True)
+class IntensiveBlock:
+    """The booked intensive as scheduling holds it: local days, the team, and the length of a day."""
+
+    days: list[dt.date]
+    minutes: list[int]
+    therapists: list[Any]
+    attended: int
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.days[0]
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.days[-1]
+
+
+def intensive_block(*, case: Case) -> IntensiveBlock | None:
+    """The case's intensive block, read from its intensive appointments (not cancelled). When it was
+    booked more than once, the most recently booked series counts. Two queries."""
+    appointments = list(
+        Appointment.objects.filter(case=case, kind=AppointmentKind.INTENSIVE)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .prefetch_related(Prefetch("therapists", queryset=User.objects.order_by("last_name", "first_name")))
+        .order_by("starts_at", "id")
+    )
+    if not appointments:
+        return None
+    latest_series = max((a.series_id for a in appointments if a.series_id is not None), default=None)
+    if latest_series is not None:
+        appointments = [a for a in appointments if a.series_id == latest_series]
+    zone = practice_zone()
+    therapists: dict[int, Any] = {}
+    for appointment in appointments:
+        for therapist in appointment.therapists.all():
+            therapists.setdefault(therapist.pk, therapist)
+    minutes = sorted({int((a.ends_at - a.starts_at).total_seconds() // 60) for a in appointments})
+    return IntensiveBlock(
+        days=[timezone.localdate(a.starts_at, zone) for a in appointments],
+        minutes=minutes,
+        therapists=list(therapists.values()),
+        attended=sum(1 for a in appointments if a.status == AppointmentStatus.ATTENDED),
+    )
+
+
+def availability_url(case: Case) -> str | None:
+    """Where the intensive is booked (the scheduling pages), if that page exists in this installation."""
+    try:
+        return reverse("scheduling:availability", kwargs={"case_id": case.pk})
+    except NoReverseMatch:
+        return None
+
+
 def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
     """The pathway sections of the case page, in a fixed number of queries. Without clinical access only
     consent dates and follow-up dates are shown (what the front desk chases and books)."""
@@ -71,7 +138,9 @@ def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
     if not clinical:
         context["partner_records"] = [PartnerIntake(c, None, consents.get(c.pk), None) for c in case.partners]
         return context
-    intakes = {r.client_id: r for r in IntakeRecord.objects.filter(case=case)}
+    intakes = {
+        r.client_id: r for r in IntakeRecord.objects.filter(case=case).select_related("safety_reviewed_by")
+    }
     findings = {f.client_id: f for f in AssessmentFindings.objects.filter(case=case)}
     plans = list(
         TreatmentPlan.objects.filter(case=case)
@@ -79,13 +148,24 @@ def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
         .order_by("-version")
     )
     individual_sessions = list(
-        case.appointments.filter(kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
+        assessment_sessions(case)
+        .filter(kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
         .exclude(status=AppointmentStatus.CANCELLED)
-        .select_related("assessment_for__client")
         .order_by("starts_at")
     )
+    names = {c.pk: c for c in case.partners}
+    for appointment in individual_sessions:
+        # Shown on the page: whom it was for, and whether the booking already says so.
+        appointment.session_for = names.get(session_partner_id(case, appointment) or 0)  # type: ignore[attr-defined]
+        appointment.from_booking = not hasattr(appointment, "assessment_for")  # type: ignore[attr-defined]
+    plan = plans[0] if plans else None
+    intensive = plan is not None and plan.format == TreatmentFormat.INTENSIVE
     context.update(
         {
+            "intensive_block": intensive_block(case=case) if intensive else None,
+            "intensive_booking_url": availability_url(case)
+            if intensive and can_edit_case(user, case)
+            else None,
             "partner_records": [
                 PartnerIntake(c, intakes.get(c.pk), consents.get(c.pk), findings.get(c.pk))
                 for c in case.partners
@@ -97,7 +177,7 @@ def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
                 .select_related("specialist_type", "client", "referred_by")
                 .order_by("-sent_at")
             ),
-            "plan": plans[0] if plans else None,
+            "plan": plan,
             "plan_history": plans[1:],
         }
     )
@@ -216,6 +296,18 @@ def follow_ups_due(*, user: Any, limit: int = 20) -> list[FollowUpTask]:
     return list(tasks[:limit])
 
 
+def safety_to_review(*, user: Any, limit: int = 20) -> list[IntakeRecord]:
+    """Intake answers that may indicate risk and that no clinician has reviewed yet, on open cases."""
+    if user.role not in (Role.THERAPIST, Role.DIRECTOR):
+        return []
+    return list(
+        IntakeRecord.objects.filter(safety_flagged_q(), safety_reviewed_at__isnull=True)
+        .filter(case__in=_my_cases(user).open())
+        .select_related("case__partner_a", "case__partner_b", "client")
+        .order_by("updated_at", "id")[:limit]
+    )
+
+
 def cases_without_plan(*, user: Any, limit: int = 20) -> list[Case]:
     """Cases in treatment that have no treatment plan yet."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
@@ -257,6 +349,40 @@ def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list
     return list(cases[:limit])
 
 
+@dataclass(frozen=True)
+class MeasureChange:
+    """One partner's first and last scored response to one instrument in this case."""
+
+    client: Client
+    first: Response
+    last: Response | None  # None when the instrument was answered only once
+    change: ReliableChange | None  # None when there is no second score or the instrument has no norms
+
+    @property
+    def instrument(self) -> Any:
+        return self.first.instrument
+
+
+def measures_start_end(*, case: Case) -> list[MeasureChange]:
+    """Per partner and instrument: the first and last response with a total, and whether the change
+    between them is reliable (Jacobson & Truax, by the instrument's own norms). One query."""
+    series: dict[tuple[int, int], list[Response]] = {}
+    for response in (
+        Response.objects.filter(case=case, total__isnull=False)
+        .select_related("instrument", "client")
+        .order_by("client_id", "instrument__code", "answered_at", "id")
+    ):
+        series.setdefault((response.client_id, response.instrument_id), []).append(response)
+    rows = []
+    for responses in series.values():
+        first, last = responses[0], responses[-1] if len(responses) > 1 else None
+        change = None
+        if last is not None and first.total is not None and last.total is not None:
+            change = reliable_change(first.instrument.definition, first.total, last.total)
+        rows.append(MeasureChange(first.client, first, last, change))
+    return rows
+
+
 def discharge_summary(*, case: Case) -> dict[str, Any]:
     """What the discharge summary shows: phases with their dates, sessions attended, referrals and results."""
     changes = list(case.phase_changes.select_related("by"))
@@ -284,6 +410,7 @@ def discharge_summary(*, case: Case) -> dict[str, Any]:
         ),
         "plan": TreatmentPlan.objects.filter(case=case).select_related("conjunctive_client").first(),
         "follow_ups": list(FollowUpTask.objects.filter(case=case).order_by("due_on", "id")),
+        "measures": measures_start_end(case=case),
     }
 
 
@@ -291,6 +418,7 @@ def today_items(*, user: Any, now: dt.datetime) -> dict[str, Any]:
     """The pathway's part of the Today page; None where the list is not this user's to act on."""
     clinical_role = user.role in (Role.THERAPIST, Role.DIRECTOR)
     return {
+        "safety_to_review": safety_to_review(user=user) if clinical_role else None,
         "assessment_unbooked": assessment_unbooked(user=user, now=now) if clinical_role else None,
         "referrals_overdue": overdue_referrals(user=user) if clinical_role else None,
         "follow_ups_due": follow_ups_due(user=user) if user.is_practice_staff else None,

@@ -13,10 +13,12 @@ from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client, Phase, PhaseChange
 from tandem.lib.time import local_today
+from tandem.measures.later import measures_schedule_later
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
     AssessmentSessionFor,
+    EnteredBy,
     FollowUpMode,
     FollowUpStatus,
     FollowUpTask,
@@ -127,6 +129,7 @@ def case_transition(
             case.closed_on = local_today()
             update.append("closed_on")
         case.save(update_fields=update)
+        measures_schedule_later(case_id=case.pk)
         created = (
             _follow_up_schedule(case, mode=follow_up_mode, now=now) if to_phase == Phase.FOLLOW_UP else []
         )
@@ -182,15 +185,21 @@ class IntakeDetails:
 
 
 def intake_save(*, actor: User, case: Case, client: Client, details: IntakeDetails) -> IntakeRecord:
-    """Record one partner's intake as staff took it down (the portal will let each partner fill their own)."""
+    """Record one partner's intake as staff took it down (each partner may also fill in their own part in
+    the portal: see intake_client_save)."""
     _require_partner(case, client)
     _require_clinician(actor, case, "record an intake")
+    now = timezone.now()
     with transaction.atomic():
         record, created = IntakeRecord.objects.update_or_create(
             case=case,
             client=client,
-            defaults={**details.as_dict(), "updated_at": timezone.now(), "updated_by": actor},
+            defaults={**details.as_dict(), "updated_at": now, "updated_by": actor},
         )
+        if record.safety_to_review:
+            # The clinician wrote these answers down with the client: they have seen them.
+            record.safety_reviewed_at, record.safety_reviewed_by = now, actor
+            record.save(update_fields=["safety_reviewed_at", "safety_reviewed_by"])
         audit_record(
             actor=actor,
             action="intake.create" if created else "intake.update",
@@ -201,6 +210,99 @@ def intake_save(*, actor: User, case: Case, client: Client, details: IntakeDetai
                 "complete": record.is_complete,
                 "safety_flag": record.safety_flagged,
             },
+        )
+    return record
+
+
+# The client fills in their own part until treatment starts; after that it is part of the record.
+CLIENT_INTAKE_PHASES = (Phase.CONSULTATION, Phase.INTAKE, Phase.ASSESSMENT)
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """What a client may correct about themself in the portal (the e-mail address is their log-in and
+    stays with the practice)."""
+
+    preferred_name: str = ""
+    pronouns: str = ""
+    date_of_birth: dt.date | None = None
+    phone: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def client_of(actor: Any, case: Case) -> Client | None:
+    """The partner of the case who is this portal user, or None."""
+    if not actor.is_authenticated or actor.role != Role.CLIENT or not actor.is_active:
+        return None
+    return next((c for c in case.partners if c.user_id is not None and c.user_id == actor.pk), None)
+
+
+def intake_client_save(
+    *, actor: User, case: Case, contact: ContactDetails, details: IntakeDetails
+) -> IntakeRecord:
+    """A partner fills in (or corrects) their own part of the intake in the portal. Only their own row is
+    touched; the therapist's safety notes stay as they were, and a changed risk answer goes back on the
+    therapist's list to review."""
+    client = client_of(actor, case)
+    if client is None:
+        raise AccessDenied("You can only fill in your own intake.")
+    if case.phase not in CLIENT_INTAKE_PHASES:
+        raise AccessDenied("Your intake can no longer be changed here. Tell your therapist what has changed.")
+    values = details.as_dict()
+    values.pop("safety_notes")  # the clinician's notes, not the client's
+    now = timezone.now()
+    with transaction.atomic():
+        contact_changed = sorted(n for n, v in contact.as_dict().items() if getattr(client, n) != v)
+        if contact_changed:
+            Client.objects.filter(pk=client.pk).update(**contact.as_dict(), updated_at=now)
+            for name, value in contact.as_dict().items():
+                setattr(client, name, value)
+        record = IntakeRecord.objects.select_for_update().filter(case=case, client=client).first()
+        before = {n: getattr(record, n) for n in IntakeRecord.SAFETY_FIELDS} if record else {}
+        if record is None:
+            record = IntakeRecord(case=case, client=client)
+        for name, value in values.items():
+            setattr(record, name, value)
+        record.entered_by = EnteredBy.CLIENT
+        record.updated_at, record.updated_by = now, actor
+        if before != {n: getattr(record, n) for n in IntakeRecord.SAFETY_FIELDS}:
+            record.safety_reviewed_at, record.safety_reviewed_by = None, None
+        created = record.pk is None
+        record.save()
+        audit_record(
+            actor=actor,
+            action="intake.client_create" if created else "intake.client_update",
+            target=record,
+            case=case,
+            # Whether risk was indicated, never the answers: the audit page is read more widely.
+            detail={
+                "client": client.pk,
+                "contact_changed": contact_changed,
+                "complete": record.is_complete,
+                "safety_flag": record.safety_flagged,
+            },
+        )
+    return record
+
+
+def intake_safety_review(*, actor: User, record: IntakeRecord) -> IntakeRecord:
+    """A clinician has read the risk answers of one partner's intake (and acted on them as needed)."""
+    _require_clinician(actor, record.case, "review safety answers")
+    if not record.safety_flagged:
+        raise AccessDenied("This intake has no safety answer to review.")
+    if record.safety_reviewed_at is not None:
+        raise AccessDenied("These safety answers were already reviewed.")
+    with transaction.atomic():
+        record.safety_reviewed_at, record.safety_reviewed_by = timezone.now(), actor
+        record.save(update_fields=["safety_reviewed_at", "safety_reviewed_by"])
+        audit_record(
+            actor=actor,
+            action="intake.safety_reviewed",
+            target=record,
+            case=record.case,
+            detail={"client": record.client_id},
         )
     return record
 
@@ -422,6 +524,7 @@ def plan_save(
             created_at=timezone.now(),
             created_by=actor,
         )
+        measures_schedule_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="plan.version",
@@ -462,6 +565,7 @@ def followup_reschedule(*, actor: User, task: FollowUpTask, due_on: dt.date) -> 
         previous = task.due_on
         task.due_on = due_on
         task.save(update_fields=["due_on"])
+        measures_schedule_later(case_id=task.case_id)
         audit_record(
             actor=actor,
             action="followup.reschedule",

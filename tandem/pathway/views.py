@@ -7,12 +7,13 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for, get_partner_of
+from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Phase
 from tandem.lib.http import AuthedRequest
-from tandem.pathway import forms, selectors, services
+from tandem.pathway import forms, letters, selectors, services
 from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
 from tandem.pathway.rules import blockers, transition_for
 from tandem.practice.models import Practice
@@ -129,6 +130,23 @@ def intake_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpRes
         title=f"Intake of {client.full_name}",
         intro="Only this partner's answers: the other partner's intake is kept apart.",
     )
+
+
+@require_POST
+def intake_reviewed(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
+    case = _clinician_case(request, case_id, "intake.safety_review")
+    client = get_partner_of(case, client_id)
+    record = IntakeRecord.objects.filter(case=case, client=client).first()
+    if record is None:
+        raise deny(request.user, what="intake", object_id=client_id, case_id=case.pk)
+    record.case = case
+    try:
+        services.intake_safety_review(actor=request.user, record=record)
+    except AccessDenied as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Safety answers of {client.full_name} marked as reviewed.")
+    return _back(case)
 
 
 @require_http_methods(["GET", "POST"])
@@ -292,6 +310,25 @@ def referral_letter(request: AuthedRequest, case_id: int, referral_id: int) -> H
         "practice": Practice.objects.order_by("pk").first(),
     }
     return render(request, "pathway/referral_letter.html", context)
+
+
+def referral_letter_pdf(request: AuthedRequest, case_id: int, referral_id: int) -> HttpResponse:
+    """The same letter as a PDF download; the file name names nobody."""
+    referral = _referral(request, case_id, referral_id, write=False)
+    practice = Practice.objects.order_by("pk").first()
+    audit_record(
+        actor=request.user,
+        action="referral.letter",
+        target=referral,
+        case=referral.case,
+        detail={"format": "pdf"},
+    )
+    response = HttpResponse(
+        letters.referral_letter_pdf(referral, practice=practice), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = 'attachment; filename="referral-letter.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

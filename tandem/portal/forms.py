@@ -1,6 +1,9 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 
+from tandem.lib.time import local_today
 from tandem.portal.messaging import MAX_LENGTH
 
 
@@ -24,3 +27,75 @@ class MessageForm(forms.Form):
             "max_length": f"A message is at most {MAX_LENGTH} characters.",
         },
     )
+
+
+ANSWERS = [("no", "No"), ("yes", "Yes"), ("unsure", "I'm not sure / I'd rather say it in person")]
+TEXT = forms.Textarea(attrs={"rows": 4})
+
+
+class ClientIntakeForm(forms.Form):
+    """One partner's own part of the intake, in the words of the person filling it in."""
+
+    preferred_name = forms.CharField(
+        max_length=80, required=False, label="What would you like us to call you?"
+    )
+    pronouns = forms.CharField(max_length=40, required=False, label="Your pronouns", help_text="Optional.")
+    date_of_birth = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Your date of birth",
+        error_messages={"invalid": "Enter the date as day, month and year."},
+    )
+    phone = forms.CharField(max_length=40, required=False, label="Your telephone number")
+    details_confirmed = forms.BooleanField(required=False, label="These details about me are correct")
+    relationship_history = forms.CharField(
+        widget=TEXT,
+        max_length=5000,
+        required=False,
+        label="Your relationship so far",
+        help_text="For example how long you have been together, and big changes along the way.",
+    )
+    presenting_concerns = forms.CharField(
+        widget=TEXT,
+        max_length=5000,
+        required=False,
+        label="What would you like help with, in your own words?",
+    )
+    medications = forms.CharField(
+        widget=TEXT,
+        max_length=2000,
+        required=False,
+        label="Medicines you take now",
+        help_text="Write “none” if none.",
+    )
+    conditions = forms.CharField(
+        widget=TEXT,
+        max_length=2000,
+        required=False,
+        label="Health conditions that may affect your sex life",
+        help_text="For example diabetes, heart or blood pressure problems, pain, surgery, or a recent birth.",
+    )
+    safety_afraid_of_partner = forms.ChoiceField(
+        choices=ANSWERS,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Are you ever afraid of your partner?",
+    )
+    safety_pressured_into_sex = forms.ChoiceField(
+        choices=ANSWERS,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Has anyone pressured or forced you into sexual activity?",
+    )
+    safety_self_harm_thoughts = forms.ChoiceField(
+        choices=ANSWERS,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Have you recently had thoughts of harming yourself?",
+    )
+
+    def clean_date_of_birth(self) -> Any:
+        born = self.cleaned_data["date_of_birth"]
+        if born is not None and born >= local_today():
+            raise forms.ValidationError("Enter your date of birth: a day in the past.")
+        return born

@@ -9,6 +9,8 @@ from tandem.access.services import cases_visible_to
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.homework.selectors import client_assignments
+from tandem.pathway.models import IntakeRecord
+from tandem.pathway.services import CLIENT_INTAKE_PHASES
 from tandem.portal.messaging import client_conversations, unread_for_client
 from tandem.portal.models import Invitation
 from tandem.scheduling.models import Appointment, AppointmentStatus
@@ -37,10 +39,26 @@ def client_appointment(*, user: Any, appointment_id: int) -> Appointment | None:
     )
 
 
+def intake_status(*, conversations: list[tuple[Case, Client]]) -> list[tuple[Case, IntakeRecord | None]]:
+    """Each case whose intake this client may still fill in, with their own record so far (if any)."""
+    open_cases = [(case, me) for case, me in conversations if case.phase in CLIENT_INTAKE_PHASES]
+    if not open_cases:
+        return []
+    mine = {
+        r.case_id: r
+        for r in IntakeRecord.objects.filter(
+            case__in=[case for case, _ in open_cases], client__in=[me for _, me in open_cases]
+        )
+    }
+    return [(case, mine.get(case.pk)) for case, me in open_cases if me is not None]
+
+
 def portal_home(*, user: Any, now: dt.datetime) -> dict[str, Any]:
     assignments = client_assignments(user=user)
+    conversations = client_conversations(user=user)
     return {
-        "conversations": client_conversations(user=user),
+        "conversations": conversations,
+        "intakes": intake_status(conversations=conversations),
         "unread": unread_for_client(user=user),
         "appointments": upcoming_appointments(user=user, now=now),
         "active": [a for a in assignments if a.assignment.is_active],

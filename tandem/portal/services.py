@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -142,3 +143,9 @@ def invitation_accept(*, token: str, password: str) -> User:
             detail={"client": client.pk},
         )
     return user
+
+
+def portal_read(*, user: User, page: str, case: Case | None = None, target: Model | None = None) -> None:
+    """Record that a client looked at one of their portal pages: which page and record, never what it
+    shows (the staff side records its reads with the same helper)."""
+    audit_record(actor=user, action="portal.view", target=target or case, case=case, detail={"page": page})

@@ -22,9 +22,16 @@ from tandem.lib.http import AuthedRequest
 from tandem.notify.forms import PreferenceForm
 from tandem.notify.models import Preference
 from tandem.notify.services import preference_set
+from tandem.pathway.models import IntakeRecord
+from tandem.pathway.services import (
+    CLIENT_INTAKE_PHASES,
+    ContactDetails,
+    IntakeDetails,
+    intake_client_save,
+)
 from tandem.portal import messaging, selectors, services
 from tandem.portal.calendar import appointment_ics
-from tandem.portal.forms import ChoosePasswordForm, MessageForm
+from tandem.portal.forms import ChoosePasswordForm, ClientIntakeForm, MessageForm
 
 
 def _client_only(request: AuthedRequest) -> None:
@@ -36,7 +43,55 @@ def _client_only(request: AuthedRequest) -> None:
 def home(request: AuthedRequest) -> HttpResponse:
     _client_only(request)
     context = {"nav": "portal", **selectors.portal_home(user=request.user, now=timezone.now())}
+    services.portal_read(user=request.user, page="home")
     return render(request, "portal/home.html", context)
+
+
+INTAKE_CONTACT = ("preferred_name", "pronouns", "date_of_birth", "phone")
+INTAKE_ANSWERS = (
+    "details_confirmed",
+    "relationship_history",
+    "presenting_concerns",
+    "medications",
+    "conditions",
+    *IntakeRecord.SAFETY_FIELDS,
+)
+
+
+@require_http_methods(["GET", "POST"])
+def intake(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """One partner's own part of the intake: the case is found through the client's own partnership, so
+    there is no address at which the other partner's part could be asked for."""
+    _client_only(request)
+    try:
+        case, client = messaging.client_conversation(user=request.user, case_id=case_id)
+    except Http404:
+        raise deny(request.user, what="intake", object_id=case_id) from None
+    record = IntakeRecord.objects.filter(case=case, client=client).first()
+    editable = case.phase in CLIENT_INTAKE_PHASES
+    initial = {name: getattr(client, name) for name in INTAKE_CONTACT}
+    if record is not None:
+        initial |= {name: getattr(record, name) for name in INTAKE_ANSWERS}
+    form = ClientIntakeForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and editable and form.is_valid():
+        data = form.cleaned_data
+        try:
+            intake_client_save(
+                actor=request.user,
+                case=case,
+                contact=ContactDetails(**{name: data[name] for name in INTAKE_CONTACT}),
+                details=IntakeDetails(**{name: data[name] for name in INTAKE_ANSWERS}),
+            )
+        except AccessDenied as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Thank you. Your answers are saved; only your therapist reads them.")
+            return redirect("portal:home")
+    if request.method == "GET":
+        services.portal_read(user=request.user, page="intake", case=case, target=record)
+    context = {"nav": "portal", "case": case, "form": form, "editable": editable, "record": record}
+    status = 400 if form.errors or (request.method == "POST" and not editable) else 200
+    return render(request, "portal/intake.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,6 +118,8 @@ def assignment(request: AuthedRequest, assignment_id: int) -> HttpResponse:
         else:
             messages.success(request, "Saved. Thank you for writing it down.")
             return redirect("portal:home")
+    if request.method == "GET":
+        services.portal_read(user=request.user, page="assignment", case=current.case, target=current)
     context = {"nav": "portal", "item": item, "form": form, "can_share": can_share}
     return render(request, "portal/assignment.html", context, status=400 if form.errors else 200)
 
@@ -88,6 +145,8 @@ def client_messages(request: AuthedRequest, case_id: int) -> HttpResponse:
         case, client = messaging.client_conversation(user=request.user, case_id=case_id)
     except Http404:
         raise deny(request.user, what="messages", object_id=case_id) from None
+    if request.method == "GET":
+        services.portal_read(user=request.user, page="messages", case=case)
     return _conversation(request, case, client, template="portal/messages.html")
 
 
@@ -130,7 +189,8 @@ def reminders(request: AuthedRequest) -> HttpResponse:
     current = Preference.objects.filter(user=request.user).first() or Preference(user=request.user)
     form = PreferenceForm(request.POST if request.method == "POST" else None, instance=current)
     if request.method == "POST" and form.is_valid():
-        preference_set(actor=request.user, **form.cleaned_data)
+        # Where texts are not offered the form has no such field: an earlier choice is kept as it was.
+        preference_set(actor=request.user, **{"sms": current.sms, **form.cleaned_data})
         messages.success(request, "Your reminder settings are saved.")
         return redirect("portal:home")
     context = {"nav": "portal", "form": form}
@@ -158,15 +218,38 @@ def invite(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse
     return redirect("cases:detail", case_id=case.pk)
 
 
+# As Django's password reset does: the e-mailed token is swapped for a session entry at once, so that it
+# never sits in the address bar, the browser history or a Referer header of the page that asks for the
+# password.
+SESSION_TOKEN = "_portal_invitation_token"  # noqa: S105 -- a session key, not a secret
+SET_PASSWORD = "set-password"  # noqa: S105 -- a path segment, not a secret
+
+
+def _invalid(request: HttpRequest, problem: str) -> HttpResponse:
+    return render(request, "portal/invitation_invalid.html", {"problem": problem}, status=410)
+
+
 @login_not_required
 @never_cache
 @sensitive_post_parameters("new_password1", "new_password2")
 @require_http_methods(["GET", "POST"])
 def accept(request: HttpRequest, token: str) -> HttpResponse:
+    if token != SET_PASSWORD:
+        try:
+            services.invitation_by_token(token)
+        except services.InvitationInvalid as problem:
+            return _invalid(request, str(problem))
+        request.session[SESSION_TOKEN] = token
+        return redirect("portal:accept", token=SET_PASSWORD)
+    token = request.session.get(SESSION_TOKEN, "")
+    if not token:
+        return _invalid(
+            request, "Open the link in your e-mail again, in this browser, to set up your account."
+        )
     try:
         invitation = services.invitation_by_token(token)
     except services.InvitationInvalid as problem:
-        return render(request, "portal/invitation_invalid.html", {"problem": str(problem)}, status=410)
+        return _invalid(request, str(problem))
     form: Any = ChoosePasswordForm(
         services.new_portal_user(invitation), request.POST if request.method == "POST" else None
     )
@@ -174,10 +257,11 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         try:
             user = services.invitation_accept(token=token, password=form.cleaned_data["new_password1"])
         except services.InvitationInvalid as problem:
-            return render(request, "portal/invitation_invalid.html", {"problem": str(problem)}, status=410)
+            return _invalid(request, str(problem))
         except ValidationError as problem:
             form.add_error("new_password1", problem)
         else:
+            request.session.pop(SESSION_TOKEN, None)
             messages.success(request, f"Your account is ready. Log in with the user name {user.username}.")
             return redirect("accounts:login")
     context = {"form": form, "email": invitation.email}

@@ -8,6 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from tandem.homework.models import Assignment, AssignmentLog
+from tests.browser.test_journey_pathway import warm_up
 from tests.cast import PASSWORD, build_cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,7 +19,7 @@ def _code(device: TOTPDevice) -> str:
 
 
 def staff_log_in(page: Page, base: str, username: str, device: TOTPDevice) -> None:
-    page.goto(f"{base}/")
+    page.goto(f"{base}/accounts/login/")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -28,7 +29,7 @@ def staff_log_in(page: Page, base: str, username: str, device: TOTPDevice) -> No
 
 
 def partner_logs(page: Page, base: str, username: str, *, note: str, share: bool) -> None:
-    page.goto(f"{base}/")
+    page.goto(f"{base}/accounts/login/")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -53,6 +54,7 @@ def test_homework_journey(live_server, migration_data, desktop: Page, phone: Pag
     device = TOTPDevice.objects.create(user=cast.therapist_a, name="phone", confirmed=True)
     base = live_server.url
     homework_url = f"{base}/homework/cases/{cast.couple_case.pk}/"
+    warm_up(desktop, base)
 
     staff_log_in(desktop, base, cast.therapist_a.username, device)
     desktop.goto(homework_url)

@@ -1,18 +1,27 @@
 """A therapist takes a couple from intake through assessment (with a urology referral and its result) to an
 intensive plan, finishes it and sees the follow-up schedule; the timeline shows each step."""
 
+import re
+
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from tandem.cases.models import Case, Phase
-from tandem.pathway.models import SpecialistType
+from tandem.pathway.models import IntakeRecord, SpecialistType
 from tandem.scheduling.models import AppointmentKind
 from tests.browser.test_journey_case import log_in
-from tests.cast import build_cast
+from tests.cast import PASSWORD, build_cast
 from tests.pathway_support import session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def warm_up(page: Page, base: str) -> None:
+    """The live server imports every app's views on its first request, which can take longer than a
+    step's timeout on a busy machine: pay for it once, with room to spare."""
+    page.goto(f"{base}/accounts/login/", timeout=120_000)
+
 
 SAFETY = (
     "Are you ever afraid of your partner?",
@@ -29,6 +38,7 @@ def test_therapist_takes_a_couple_along_the_pathway(live_server, migration_data,
     Case.objects.filter(pk=case.pk).update(phase=Phase.INTAKE)
     therapist = cast.therapist_a
     page, base = desktop, live_server.url
+    warm_up(page, base)
     log_in(
         page, base, therapist.username, TOTPDevice.objects.create(user=therapist, name="p", confirmed=True)
     )
@@ -97,3 +107,60 @@ def test_therapist_takes_a_couple_along_the_pathway(live_server, migration_data,
         "Treatment → Follow-up",
     ):
         expect(timeline).to_contain_text(step)
+
+
+def _portal_log_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base}/portal/")
+
+
+def test_partners_fill_in_their_own_intake_and_a_risk_answer_reaches_the_therapist(
+    live_server, migration_data, desktop: Page, phone: Page
+):
+    cast = build_cast()
+    case = cast.couple_case
+    Case.objects.filter(pk=case.pk).update(phase=Phase.INTAKE)
+    base = live_server.url
+    warm_up(phone, base)
+
+    _portal_log_in(phone, base, cast.partner_a.username)
+    phone.get_by_role("link", name="Fill in my intake form").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("About you")
+    phone.get_by_label("What would you like us to call you?").fill("Lex")
+    phone.get_by_label("These details about me are correct").check()
+    phone.get_by_label("What would you like help with, in your own words?").fill("ALEX-OWN-WORDS")
+    for question in ("Are you ever afraid", "Has anyone pressured", "Have you recently had thoughts"):
+        phone.get_by_role("group", name=re.compile(question)).get_by_label("No", exact=True).check()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.get_by_role("button", name="Save my answers").click()
+    expect(phone.get_by_role("status")).to_contain_text("only your therapist reads them")
+    phone.get_by_role("button", name="Log out").click()
+
+    _portal_log_in(phone, base, cast.partner_b.username)
+    phone.get_by_role("link", name="Fill in my intake form").click()
+    # Blair's form starts empty: nothing of Alex's answers is there.
+    expect(phone.locator("main")).not_to_contain_text("ALEX-OWN-WORDS")
+    phone.get_by_label("What would you like help with, in your own words?").fill("BLAIR-OWN-WORDS")
+    phone.get_by_role("group", name=re.compile("Has anyone pressured")).get_by_label(
+        "Yes", exact=True
+    ).check()
+    phone.get_by_role("button", name="Save my answers").click()
+    expect(phone.get_by_role("status")).to_contain_text("Thank you")
+    phone.get_by_role("button", name="Log out").click()
+    assert IntakeRecord.objects.filter(case=case, entered_by="client").count() == 2
+
+    therapist = cast.therapist_a
+    log_in(
+        desktop, base, therapist.username, TOTPDevice.objects.create(user=therapist, name="p", confirmed=True)
+    )
+    today = desktop.locator("main")
+    expect(today).to_contain_text("Safety answers to review")
+    desktop.get_by_role("link", name=case.display_name).first.click()
+    expect(desktop.locator("main")).to_contain_text("safety answer to review")
+    desktop.get_by_role("button", name="Mark reviewed for Blair Partner").click()
+    expect(desktop.get_by_role("status")).to_contain_text("marked as reviewed")
+    desktop.goto(f"{base}/")
+    expect(desktop.locator("main")).not_to_contain_text("Safety answers to review")
