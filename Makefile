@@ -52,11 +52,13 @@ seed: migrate
 	$(DEMO_ENV) $(PY) manage.py load_instruments
 	$(DEMO_ENV) $(PY) manage.py seed_demo
 
-# The reminder worker runs beside the server and stops with it (Ctrl-C).
+# The reminder and planning workers run beside the server and stop with it (Ctrl-C). The planner has
+# its own worker so that a long solve never delays a reminder.
 run: seed
-	@echo "Serving Tandem on http://$(HOST):$(PORT)/ with the reminder worker beside it (Ctrl-C stops both)"
-	@$(DEMO_ENV) $(PY) manage.py notify_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	@echo "Serving Tandem on http://$(HOST):$(PORT)/ with the reminder and planning workers beside it (Ctrl-C stops all)"
+	@$(DEMO_ENV) $(PY) manage.py notify_worker & notify=$$!; \
+	$(DEMO_ENV) $(PY) manage.py planning_worker & planning=$$!; \
+	trap 'kill $$notify $$planning 2>/dev/null; wait $$notify $$planning' EXIT INT TERM; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: dev-deps
@@ -73,10 +75,12 @@ typecheck: dev-deps
 check: dev-deps
 	$(PY) manage.py makemigrations --check --dry-run
 	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) AUDIT_HMAC_KEY=$$(head -c 48 /dev/urandom | base64) \
+	  TANDEM_FIELD_KEYS=$$(head -c 32 /dev/urandom | base64 | tr '+/' '-_') \
 	  ALLOWED_HOSTS=clinic.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
 bench: dev-deps
 	$(PY) bench/pages.py $(BENCH_ARGS)
+	$(PY) bench/availability.py
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

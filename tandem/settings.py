@@ -28,6 +28,18 @@ AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "dev-only-audit-key" if DEBUG else ""
 if not AUDIT_HMAC_KEY:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG=0")
 
+# Fernet keys for clinical free text at rest (tandem/lib/crypto.py), newest first. In development a
+# fixed key derived from SECRET_KEY; with DEBUG=0 it must be set (`check --deploy` says so, and
+# encrypting refuses to run without it).
+TANDEM_FIELD_KEYS = env_list("TANDEM_FIELD_KEYS", [])
+if not TANDEM_FIELD_KEYS and DEBUG:
+    import base64
+    import hashlib
+
+    TANDEM_FIELD_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"tandem-field-key:{SECRET_KEY}".encode()).digest()).decode()
+    ]
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -57,6 +69,7 @@ INSTALLED_APPS = [
     "tandem.portal",
     "tandem.notify",
     "tandem.records",
+    "tandem.consents",
     "tandem.public",
 ]
 
@@ -243,6 +256,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PRACTICE_NAME = env_str("PRACTICE_NAME", "Tandem")
 # Links in e-mails (invitations, reminders) point here: e-mails never carry clinical content, only a link.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Public site: limits that keep a flood out of the calendar and the inbox -----------------------
+# Per client address, counted in the shared cache (django-ratelimit syntax: count/period).
+PUBLIC_BOOKING_RATE = env_str("PUBLIC_BOOKING_RATE", "10/h")
+PUBLIC_CONTACT_RATE = env_str("PUBLIC_CONTACT_RATE", "5/h")
+# Across all addresses: beyond these the site asks visitors to try later or phone.
+PUBLIC_CONSULTATIONS_PER_HOUR = env_int("PUBLIC_CONSULTATIONS_PER_HOUR", 30)
+PUBLIC_MESSAGES_PER_HOUR = env_int("PUBLIC_MESSAGES_PER_HOUR", 30)
+PUBLIC_MESSAGES_PER_CONTACT_PER_DAY = 3
+RATELIMIT_USE_CACHE = "default"
 
 # --- Logging: never request bodies or clinical content --------------------------------------------
 LOGGING = {

@@ -14,8 +14,11 @@ urlpatterns = [
     path("scheduling/", include("tandem.scheduling.urls")),
     path("pathway/", include("tandem.pathway.urls")),
     path("homework/", include("tandem.homework.urls")),
+    path("measures/", include("tandem.measures.urls")),
     path("portal/", include("tandem.portal.urls")),
     path("records/", include("tandem.records.urls")),
+    path("planning/", include("tandem.planning.urls")),
+    path("consents/", include("tandem.consents.urls")),
     path("", include("tandem.public.urls")),
     path("setup/", admin.site.urls),
 ]

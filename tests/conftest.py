@@ -1,6 +1,15 @@
+import base64
+import os
+
 import pytest
 
 from tests.cast import Cast, build_cast
+
+# The tests' own encryption key for clinical text (production sets TANDEM_FIELD_KEYS itself); exported so
+# that the `check --deploy` subprocesses see a configured key too.
+os.environ.setdefault(
+    "TANDEM_FIELD_KEYS", base64.urlsafe_b64encode(b"tandem-test-field-key-0123456789").decode()
+)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, CaseProblem, Client, Phase, PhaseChange, PresentingProblem
 from tandem.lib.time import local_today
+from tandem.measures.later import measures_schedule_later
 
 # Phases a case may be opened in: most start with the free consultation, some are referred straight to intake.
 OPENING_PHASES = (Phase.CONSULTATION, Phase.INTAKE)
@@ -91,6 +92,7 @@ def case_open(
         case.save(update_fields=["reference"])
         CaseProblem.objects.bulk_create(CaseProblem(case=case, problem=p) for p in problems or [])
         PhaseChange.objects.create(case=case, from_phase="", to_phase=phase, at=timezone.now(), by=actor)
+        measures_schedule_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="case.open",
@@ -201,6 +203,7 @@ def case_set_problems(
         )
         case.presenting_notes = presenting_notes
         case.save(update_fields=["presenting_notes", "updated_at"])
+        measures_schedule_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="case.problems_set",

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,6 +23,7 @@ from tandem.cases import forms, selectors, services
 from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.pathway import selectors as pathway_selectors
+from tandem.public import views as public_views
 
 
 def _staff_only(request: AuthedRequest) -> None:
@@ -29,8 +31,12 @@ def _staff_only(request: AuthedRequest) -> None:
         raise Http404("Not found")
 
 
+@login_not_required
 def today(request: AuthedRequest) -> HttpResponse:
     user: Any = request.user
+    if not user.is_authenticated:
+        # The site's front door: visitors get the public home page; staff and clients log in from it.
+        return public_views.home(request)
     if user.role == Role.CLIENT:
         return redirect("portal:home")
     _staff_only(request)

@@ -40,6 +40,7 @@ from tandem.cases.models import (
     PresentingProblem,
 )
 from tandem.cases.services import case_reference
+from tandem.pathway.demo import DemoCase, seed_pathway
 from tandem.practice.models import Location, Practice, Room
 from tandem.scheduling.models import (
     Appointment,
@@ -495,6 +496,16 @@ class Builder:
             self._schedule(index, plan)
         cases = self._insert(plans)
         self._client_login(plans, cases)
+        if not self.large:
+            # The pathway records (intake, referrals, plans, follow-up) of the hand-picked demo cases.
+            seed_pathway(
+                items=[
+                    DemoCase(case, plan.steps, plan.fmt == INTENSIVE)
+                    for plan, case in zip(plans, cases, strict=True)
+                ],
+                now=self.now,
+                demo_therapist_id=self.therapists[0].pk,
+            )
         added = ensure_today(now=self.now, seed=self.seed)
         return SeedReport(
             created=True,
@@ -591,6 +602,8 @@ class Builder:
                     licence_body=LICENCE_BODY,
                     licence_expires=self.today + dt.timedelta(days=200 + 37 * index),
                     bio="A fictional therapist in the Tandem demo practice.",
+                    # A few take the public site's free consultations, so its booking page has times.
+                    offers_consultation=index < 3,
                 )
             )
             # Staggered hours, yet a team's two members still overlap for most of the day.
@@ -1255,6 +1268,14 @@ def seed(*, cases: int | None = None, seed: int = DEFAULT_SEED, now: dt.datetime
             report = Builder(seed=seed, n_cases=cases, now=now).build()
     finally:
         gc.enable()
+    from tandem.measures.loader import load_instruments
+    from tandem.measures.schedule import measures_schedule_all
+
+    # The questionnaire library; for the small demo also each case's due questionnaires (the large
+    # benchmark build leaves that to `manage.py measures_schedule`).
+    load_instruments()
+    if cases is None:
+        measures_schedule_all()
     report.seconds = time.monotonic() - started
     return report
 

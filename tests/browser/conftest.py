@@ -12,6 +12,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Generous: CI machines are shared, and the first request of a live server imports every app.
+PAGE_TIMEOUT_MS = 30_000
 CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 # The machine has no network beyond package registries: switch off everything chromium phones home for.
 CHROMIUM_ARGS = [
@@ -36,11 +38,20 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def urls_imported() -> None:
+    """Import every app's views in this process before the live server's first request, which would
+    otherwise spend its page timeout importing them on a busy machine (the server runs in a thread here)."""
+    from django.urls import get_resolver
+
+    get_resolver().resolve("/")
+
+
 @pytest.fixture
 def desktop(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     yield page
     context.close()
 
@@ -49,7 +60,7 @@ def desktop(browser: Browser) -> Iterator[Page]:
 def phone(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     yield page
     context.close()
 
@@ -60,6 +71,9 @@ DATA_MIGRATIONS = [
     ("tandem.cases.migrations.0002_presenting_problem_codes", "load"),
     ("tandem.homework.migrations.0002_starter_exercises", "load"),
     ("tandem.pathway.migrations.0002_seed_specialist_types", "seed"),
+    ("tandem.consents.migrations.0002_starter_documents", "load"),
+    ("tandem.records.migrations.0002_note_templates", "load"),
+    ("tandem.public.migrations.0002_starter_pages", "load"),
 ]
 
 

@@ -18,7 +18,7 @@ def _code(device: TOTPDevice) -> str:
 
 
 def log_in(page: Page, base: str, username: str, device: TOTPDevice) -> None:
-    page.goto(f"{base}/")
+    page.goto(f"{base}/accounts/login/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
