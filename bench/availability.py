@@ -8,8 +8,9 @@ a real diary does, with some intensive blocks already placed). Every booking is 
 grid against in-memory bitsets, so nobody is double-booked, then bulk-inserted with its occupancy rows.
 
 It times `intensive_options` over a six-month horizon for a couple with its own team, and for a new
-couple for whom every team is searched, and prints the median and 95th percentile of wall-clock time,
-the median CPU time of this process (steadier on a shared machine), queries and the options found.
+couple for whom every team is searched, and `standard_options` (twice a week for twelve weeks), and
+prints the median and 95th percentile of wall-clock time, the median CPU time of this process (steadier
+on a shared machine), queries and the options found.
 It uses its own database: DATABASE_URL if set, otherwise an SQLite file in /tmp, filled once.
 """
 
@@ -308,7 +309,7 @@ def main() -> None:
 
     from tandem.cases.models import Case, Client, Phase
     from tandem.lib.time import local_today
-    from tandem.scheduling.availability import intensive_options
+    from tandem.scheduling.availability import intensive_options, standard_options
     from tandem.scheduling.models import Appointment, Occupancy
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -327,22 +328,35 @@ def main() -> None:
         f"{Occupancy.objects.count():,} occupancy rows; database {connection.vendor}"
     )
     first_day = today + dt.timedelta(days=1)
-    for label, case in (("case with its own team", own), ("new couple, every team", newcomer)):
+
+    def intensive(case: Any) -> list[Any]:
+        return intensive_options(case=case, first_day=first_day, daily_minutes=120)
+
+    def weekly(case: Any) -> list[Any]:
+        # Twice a week on any two weekdays, the same slot free for twelve weeks.
+        return standard_options(case=case, first_day=first_day, weekdays=None, per_week=2, weeks=12)
+
+    for label, case, search in (
+        ("case with its own team", own, intensive),
+        ("new couple, every team", newcomer, intensive),
+        ("weekly series, 2 a week", own, weekly),
+    ):
         for _ in range(3):
-            intensive_options(case=case, first_day=first_day, daily_minutes=120)
+            search(case)
         timings = []
         cpu = []
         for _ in range(args.runs):
             with CaptureQueriesContext(connection) as queries:
                 started, started_cpu = time.perf_counter(), time.process_time()
-                options = intensive_options(case=case, first_day=first_day, daily_minutes=120)
+                options = search(case)
                 timings.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
         timings.sort()
         p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
         earliest = options[0] if options else None
         found = (
-            f"first option {earliest.first_day} {earliest.start_time:%H:%M} {earliest.room.name}"
+            f"first option {earliest.first_day} {earliest.start_time:%H:%M} "
+            f"{earliest.room.name if earliest.room else earliest.mode}"
             if earliest
             else "no option"
         )

@@ -16,7 +16,12 @@ from tandem.audit.models import AuditEvent
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.practice.models import PracticeClosure, PracticePolicy, Room
 from tandem.scheduling import services
-from tandem.scheduling.availability import ConsultationSlot, consultation_slots, intensive_options
+from tandem.scheduling.availability import (
+    ConsultationSlot,
+    consultation_slots,
+    intensive_options,
+    standard_options,
+)
 from tandem.scheduling.models import (
     Appointment,
     AppointmentKind,
@@ -463,6 +468,227 @@ def test_options_are_bookable_and_nothing_earlier_is_missed(
         transaction.set_rollback(True)
 
 
+# The every-team search (a case with no team yet): each option books with its own team, and the first
+# equals trying every day, hour, team (in order) and room.
+@pytest.mark.django_db
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    busy=st.lists(st.tuples(st.sampled_from(["tess", "colin", "fiona", "room"]), _slot), max_size=10),
+    fiona_days=st.sets(st.integers(0, 6), min_size=3),
+)
+def test_every_team_options_are_bookable_and_nothing_earlier_is_missed(cast, busy, fiona_days):
+    first = dt.date(2027, 2, 1)
+    with transaction.atomic():
+        PracticePolicy.objects.create(intensive_days=3, intensive_minutes=60, intensive_weekdays_only=False)
+        fiona = make_user("fiona.f", Role.THERAPIST, first="Fiona", last="Female", gender=Gender.FEMALE)
+        for weekday in fiona_days:
+            hours(fiona, cast.room.location, weekday, "09:00", "15:00")
+        CoTherapyTeam.objects.create(first=fiona, second=cast.cotherapist)
+        client = Client.objects.create(first_name="Nia", last_name="New")
+        case = Case.objects.create(
+            partner_a=client, absent_partner=AbsentPartner.UNAVAILABLE, phase=Phase.INTAKE, opened_on=first
+        )
+        resources = {
+            "tess": (ResourceKind.THERAPIST, cast.therapist_a.pk),
+            "colin": (ResourceKind.THERAPIST, cast.cotherapist.pk),
+            "fiona": (ResourceKind.THERAPIST, fiona.pk),
+            "room": (ResourceKind.ROOM, cast.room.pk),
+        }
+        taken: set = set()
+        for name, (offset, hour, halves) in busy:
+            if (name, offset, hour) in taken:
+                continue
+            taken.update((name, offset, hour + h) for h in range(-2, 3))
+            start = at(first + dt.timedelta(days=offset), f"{hour:02d}:00")
+            kind, pk = resources[name]
+            occupy(kind, pk, start, start + dt.timedelta(minutes=30 * halves), cast.solo_case)
+        options = intensive_options(
+            case=case, first_day=first, daily_minutes=60, horizon_days=5, limit=4, step_minutes=60
+        )
+        for option in options:
+            with transaction.atomic():
+                assert book_option(cast, option, case=case).appointments.count() == 3
+                transaction.set_rollback(True)
+        teams = list(CoTherapyTeam.objects.filter(active=True).order_by("pk"))
+        expected = None
+        for offset in range(5):
+            for hour in range(6, 21):
+                for team in teams:
+                    try:
+                        with transaction.atomic():
+                            services.intensive_book(
+                                actor=cast.coordinator,
+                                case=case,
+                                room=cast.room,
+                                team=team,
+                                first_day=first + dt.timedelta(days=offset),
+                                start_time=dt.time(hour),
+                                minutes=60,
+                            )
+                            transaction.set_rollback(True)
+                    except (BookingInvalid, BookingConflict):
+                        continue
+                    expected = (first + dt.timedelta(days=offset)).isoformat(), f"{hour:02d}:00", team.pk
+                    break
+                if expected:
+                    break
+            if expected:
+                break
+        got = (
+            (options[0].first_day.isoformat(), f"{options[0].start_time:%H:%M}", options[0].team.pk)
+            if options
+            else None
+        )
+        assert got == expected
+        transaction.set_rollback(True)
+
+
+# --- Weekly series ---------------------------------------------------------------------------------
+def book_series(cast, option, case=None):
+    return services.series_book(
+        actor=cast.coordinator,
+        case=case or cast.couple_case,
+        kind=option.kind,
+        therapists=list(option.therapists),
+        first_day=option.first_day,
+        start_time=option.start_time,
+        weekdays=list(option.weekdays),
+        minutes=option.minutes,
+        until=option.until,
+        room=option.room,
+        mode=option.mode,
+    )
+
+
+@pytest.mark.django_db
+class TestStandardOptions:
+    def test_the_same_slot_must_be_free_every_week(self, cast):
+        first = dt.date(2027, 1, 11)  # a Monday
+        options = standard_options(case=cast.couple_case, first_day=first, weekdays=[0], per_week=1, weeks=4)
+        assert options[0].first_day == first and options[0].weekdays == (0,)
+        assert options[0].until == dt.date(2027, 2, 7) and options[0].sessions == 4
+        start = options[0].start_time
+        # Taking that time in the fourth week only moves the whole series later in the day.
+        fourth = first + dt.timedelta(days=21)
+        occupy(
+            ResourceKind.THERAPIST,
+            cast.cotherapist.pk,
+            at(fourth, f"{start:%H:%M}"),
+            at(fourth, f"{start:%H:%M}") + dt.timedelta(minutes=30),
+            cast.solo_case,
+        )
+        again = standard_options(case=cast.couple_case, first_day=first, weekdays=[0], per_week=1, weeks=4)
+        assert again[0].first_day == first and again[0].start_time > start
+        series = book_series(cast, again[0])
+        assert series.appointments.count() == 4
+
+    def test_closures_are_skipped_and_two_a_week_books_whole(self, cast):
+        first = dt.date(2027, 1, 11)
+        PracticeClosure.objects.create(date=dt.date(2027, 1, 14), reason="Training day")
+        options = standard_options(
+            case=cast.couple_case, first_day=first, weekdays=[0, 3], per_week=2, weeks=2
+        )
+        assert options and all(o.weekdays == (0, 3) for o in options)
+        assert options[0].sessions == 3  # Mon 11, Mon 18, Thu 21: Thu 14 is closed
+        assert book_series(cast, options[0]).appointments.count() == 3
+
+    def test_remote_sessions_take_no_room_and_bad_input_is_refused(self, cast):
+        first = dt.date(2027, 1, 11)
+        options = standard_options(
+            case=cast.couple_case,
+            first_day=first,
+            weekdays=None,
+            per_week=1,
+            weeks=3,
+            mode=Mode.VIDEO,
+            limit=3,
+        )
+        assert len(options) == 3 and all(o.room is None for o in options)
+        book_series(cast, options[0])
+        with pytest.raises(BookingInvalid):
+            standard_options(case=cast.couple_case, first_day=first, weekdays=[0], per_week=2)
+        with pytest.raises(BookingInvalid):
+            standard_options(case=cast.couple_case, first_day=first, weekdays=None, per_week=3)
+
+    def test_queries_do_not_grow_with_weeks(self, cast, django_assert_max_num_queries):
+        with django_assert_max_num_queries(8):
+            standard_options(case=cast.couple_case, first_day=MONDAY, weekdays=None, per_week=2, weeks=40)
+
+
+@pytest.mark.django_db
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    weekday=st.integers(0, 4),
+    busy=st.lists(
+        st.tuples(st.sampled_from(["tess", "colin", "room", "alex"]), st.integers(0, 20), st.integers(7, 14)),
+        max_size=12,
+    ),
+    closed=st.sets(st.integers(0, 20), max_size=2),
+)
+def test_series_options_book_and_the_first_is_the_earliest(cast, weekday, busy, closed):
+    first = dt.date(2027, 2, 1)  # a Monday
+    with transaction.atomic():
+        resources = {
+            "tess": (ResourceKind.THERAPIST, cast.therapist_a.pk),
+            "colin": (ResourceKind.THERAPIST, cast.cotherapist.pk),
+            "room": (ResourceKind.ROOM, cast.room.pk),
+            "alex": (ResourceKind.CLIENT, cast.couple_case.partner_a_id),
+        }
+        taken: set = set()
+        for name, offset, hour in busy:
+            if (name, offset, hour) in taken:
+                continue
+            taken.update((name, offset, hour + h) for h in range(-1, 2))
+            start = at(first + dt.timedelta(days=offset), f"{hour:02d}:00")
+            kind, pk = resources[name]
+            occupy(kind, pk, start, start + dt.timedelta(minutes=60), cast.solo_case)
+        for offset in closed:
+            PracticeClosure.objects.create(date=first + dt.timedelta(days=offset), reason="Closed")
+        options = standard_options(
+            case=cast.couple_case,
+            first_day=first,
+            weekdays=[weekday],
+            per_week=1,
+            weeks=3,
+            horizon_days=8,
+            limit=3,
+            step_minutes=60,
+        )
+        for option in options:
+            with transaction.atomic():
+                assert book_series(cast, option).appointments.count() == option.sessions
+                transaction.set_rollback(True)
+        expected = None
+        for offset in range(8):
+            day = first + dt.timedelta(days=offset)
+            # series_book would quietly start a series asked for on a closure day a week later.
+            if day.weekday() != weekday or offset in closed:
+                continue
+            for hour in range(6, 21):
+                try:
+                    with transaction.atomic():
+                        services.series_book(
+                            actor=cast.coordinator,
+                            case=cast.couple_case,
+                            kind=AppointmentKind.STANDARD,
+                            therapists=cast.couple_case.clinicians,
+                            first_day=day,
+                            start_time=dt.time(hour),
+                            weekdays=[weekday],
+                            until=day + dt.timedelta(days=20),
+                            room=cast.room,
+                        )
+                        transaction.set_rollback(True)
+                except (BookingInvalid, BookingConflict):
+                    continue
+                expected = (day, dt.time(hour))
+                break
+            if expected:
+                break
+        assert ((options[0].first_day, options[0].start_time) if options else None) == expected
+        transaction.set_rollback(True)
+
+
 # --- The availability page ------------------------------------------------------------------------
 def page_url(case) -> str:
     return reverse("scheduling:availability", args=[case.pk])
@@ -530,4 +756,72 @@ class TestAvailabilityPage:
             "team": cast.couple_case.team_id,
             "therapist": "",
             "search_first_day": first_day,
+        }
+
+
+@pytest.mark.django_db
+class TestWeeklyTab:
+    search = {"tab": "weekly", "first_day": "2027-01-11", "per_week": 1, "weekdays": [0], "weeks": 4}
+
+    def test_the_coordinator_books_a_whole_series_from_an_option(self, cast, client):
+        login(client, cast.coordinator)
+        answer = client.get(page_url(cast.couple_case), {**self.search, "minutes": 60, "mode": "in_person"})
+        assert answer.status_code == 200
+        option = answer.context["weekly_options"][0]
+        html = answer.content.decode()
+        assert (
+            "Weekly sessions" in html and "Monday" in html and "Tess Assigned and Colin Cotherapist" in html
+        )
+        posted = client.post(page_url(cast.couple_case), self.fields(cast, option))
+        assert posted.status_code == 302 and "tab=weekly" in posted["Location"]
+        series = AppointmentSeries.objects.get()
+        assert series.appointments.count() == 4
+        assert {a.starts_at.astimezone(ZONE).weekday() for a in series.appointments.all()} == {0}
+        followed = client.get(posted["Location"])
+        assert "Weekly sessions booked for T-0001: 4 sessions" in followed.content.decode()
+
+    def test_a_clash_in_a_later_week_refuses_the_whole_series(self, cast, client):
+        login(client, cast.coordinator)
+        option = standard_options(case=cast.couple_case, first_day=MONDAY, weekdays=[0], per_week=1, weeks=4)[
+            0
+        ]
+        third = MONDAY + dt.timedelta(days=14)
+        occupy(
+            ResourceKind.ROOM,
+            cast.room.pk,
+            at(third, f"{option.start_time:%H:%M}"),
+            at(third, f"{option.start_time:%H:%M}") + dt.timedelta(minutes=30),
+            cast.solo_case,
+        )
+        answer = client.post(page_url(cast.couple_case), self.fields(cast, option))
+        assert answer.status_code == 409
+        assert "Room 1 is taken on Mon 25 January" in answer.content.decode()
+        assert not AppointmentSeries.objects.exists() and not Appointment.objects.filter(
+            case=cast.couple_case
+        )
+        assert answer.context["weekly_options"], "fresh options are shown with the refusal"
+
+    def test_outsiders_get_404_and_bad_searches_a_plain_error(self, cast, client):
+        login(client, cast.therapist_b)
+        assert client.get(page_url(cast.couple_case), {"tab": "weekly"}).status_code == 404
+        login(client, cast.coordinator)
+        answer = client.get(page_url(cast.couple_case), {**self.search, "per_week": 2, "minutes": 60})
+        assert answer.status_code == 400
+        assert "Tick 2 weekdays" in answer.content.decode()
+
+    @staticmethod
+    def fields(cast, option) -> dict:
+        return {
+            "format": "weekly",
+            "first_day": option.first_day.isoformat(),
+            "until": option.until.isoformat(),
+            "weekdays": list(option.weekdays),
+            "start_time": f"{option.start_time:%H:%M}",
+            "minutes": option.minutes,
+            "mode": option.mode,
+            "room": option.room.pk if option.room else "",
+            "search_first_day": option.first_day.isoformat(),
+            "search_per_week": len(option.weekdays),
+            "search_weeks": 4,
+            "search_weekdays": list(option.weekdays),
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -374,6 +375,7 @@ def intensive_options(
     blocks = _hours(people)
     room_ids = [r.pk for r in rooms]
     busy_by_day: dict[tuple[str, int, dt.date], list[Seconds]] = {}
+    final_day = clinic[starts[-1] + n - 1]
     loaded: list[dt.date | int] = [clinic[0] - dt.timedelta(days=1), CHUNK_DAYS]
 
     def load_through(last: dt.date) -> None:
@@ -384,7 +386,7 @@ def intensive_options(
         if last <= until:
             return
         begin = until + dt.timedelta(days=1)
-        end = max(last, begin + dt.timedelta(days=chunk - 1))
+        end = min(max(last, begin + dt.timedelta(days=chunk - 1)), final_day)
         busy_by_day.update(
             _busy_by_day(begin, end, length, therapists=people, rooms=room_ids, clients=clients)
         )
@@ -524,12 +526,9 @@ class _EpochSeconds(Func):
     def __init__(self, expression: str | Combinable, *, up: bool = False) -> None:
         super().__init__(expression)
         self.up = up
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # PostgreSQL and others
-        rounding = "CEIL" if self.up else "FLOOR"
-        return super().as_sql(
-            compiler, connection, template=f"{rounding}(EXTRACT(EPOCH FROM %(expressions)s))::bigint", **extra
-        )
+        # PostgreSQL (and the SQL standard): EXTRACT(EPOCH …) gives fractional seconds.
+        rounding = "CEIL" if up else "FLOOR"
+        self.template = f"{rounding}(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         # SQLite keeps naive UTC text. julianday() is exact to the millisecond (it counts whole
@@ -607,3 +606,224 @@ def _busy_by_day(
         for index in range(lo, hi):
             by_day[(kind, pk, days[index])].append((s, e))
     return by_day
+
+
+# --- Weekly series ---------------------------------------------------------------------------------
+SERIES_KINDS = (
+    AppointmentKind.STANDARD,
+    AppointmentKind.CONJUNCTIVE,
+    AppointmentKind.FOLLOW_UP_VISIT,
+    AppointmentKind.FOLLOW_UP_CALL,
+)
+
+
+@dataclass(frozen=True)
+class StandardOption:
+    """A weekly series that could be booked: series_book(first_day, start_time, weekdays, until, …)."""
+
+    first_day: dt.date
+    until: dt.date
+    weekdays: tuple[int, ...]
+    start_time: dt.time
+    starts_at: dt.datetime
+    minutes: int
+    sessions: int
+    team: CoTherapyTeam | None
+    therapists: tuple[User, ...]
+    room: Room | None
+    mode: str
+    kind: str
+
+    @property
+    def therapist_names(self) -> str:
+        return " and ".join(str(t) for t in self.therapists)
+
+    @property
+    def mode_label(self) -> str:
+        return str(Mode(self.mode).label)
+
+    @property
+    def weekday_names(self) -> str:
+        names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        return " and ".join(names[d] for d in self.weekdays)
+
+
+def _weekday_sets(weekdays: Sequence[int] | None, per_week: int) -> list[tuple[int, ...]]:
+    if per_week not in (1, 2):
+        raise BookingInvalid("A weekly series has one or two sessions a week.")
+    if weekdays is None:
+        return list(itertools.combinations(range(7), per_week))
+    chosen = tuple(sorted(set(weekdays)))
+    if len(chosen) != per_week or not set(chosen) <= set(range(7)):
+        raise BookingInvalid(f"Choose {per_week} different weekday{'s' if per_week > 1 else ''}.")
+    return [chosen]
+
+
+def standard_options(
+    *,
+    case: Case,
+    first_day: dt.date,
+    weekdays: Sequence[int] | None,
+    per_week: int,
+    minutes: int | None = None,
+    weeks: int = 12,
+    limit: int = 10,
+    kind: str = AppointmentKind.STANDARD,
+    mode: str = Mode.IN_PERSON,
+    horizon_days: int = 56,
+    step_minutes: int = 30,
+) -> list[StandardOption]:
+    """The earliest weekly series for the case, at most `limit`: a first day within `horizon_days` of
+    `first_day` on one of the weekdays (all sets of `per_week` weekdays when `weekdays` is None), and
+    the earliest local time at which the case's own team (or therapist), a room (in person) and the
+    clients are free on every session day of the next `weeks` weeks, closures skipped.
+
+    Each option is what series_book accepts with until=option.until: the same days (closures skipped
+    as _series_days skips them), inside every therapist's working hours (at the room's location in
+    person), outside leave and every booking. Queries: a handful, whatever the horizon.
+    """
+    if kind not in SERIES_KINDS:
+        raise BookingInvalid("Weekly series are for standard, conjunctive and follow-up sessions.")
+    if mode not in Mode.values:
+        raise BookingInvalid(f"Unknown mode {mode!r}: use in_person, phone or video.")
+    kind_type = AppointmentType.for_kind(kind)
+    if mode not in kind_type.modes:
+        raise BookingInvalid(
+            f"A {kind_type.get_kind_display().lower()} is not held {Mode(mode).label.lower()}."
+        )
+    longest = min(kind_type.max_minutes, int(LONGEST_APPOINTMENT.total_seconds()) // 60)
+    minutes = default_minutes(kind) if minutes is None else minutes
+    if not 1 <= minutes <= longest:
+        raise BookingInvalid(
+            f"A {kind_type.get_kind_display().lower()} lasts between 1 and {longest} minutes."
+        )
+    if not 1 <= weeks <= 52:
+        raise BookingInvalid("A weekly series runs for 1 to 52 weeks.")
+    if 24 * 60 % step_minutes:
+        raise BookingInvalid("The step between start times must divide the day.")
+    sets = _weekday_sets(weekdays, per_week)
+    members: tuple[User, ...] = tuple(case.clinicians)
+    if limit < 1 or horizon_days < 1 or not members:
+        return []
+    if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
+        return []
+    team = case.team if case.team_id is not None else None
+    in_person = mode == Mode.IN_PERSON
+    rooms = list(Room.objects.filter(active=True).select_related("location")) if in_person else []
+    if in_person and not rooms:
+        return []
+    length = dt.timedelta(minutes=minutes)
+    span = dt.timedelta(days=7 * weeks - 1)
+    last_first = first_day + dt.timedelta(days=horizon_days - 1)
+    last_day = last_first + span
+    closed = _closed(first_day, last_day)
+    people = [m.pk for m in members]
+    clients = [c.pk for c in case.partners]
+    blocks = _hours(people)
+    busy = _busy_by_day(
+        first_day, last_day, length, therapists=people, rooms=[r.pk for r in rooms], clients=clients
+    )
+    grids: dict[dt.date, _DayGrid] = {}
+    day_cache: dict[tuple[dt.date, int | None], int] = {}
+    room_cache: dict[tuple[int, dt.date], int] = {}
+
+    def grid(day: dt.date) -> _DayGrid:
+        if day not in grids:
+            grids[day] = _DayGrid(day, step_minutes, length)
+        return grids[day]
+
+    def taken(kind: str, pk: int, day: dt.date) -> int:
+        g = grid(day)
+        bits = 0
+        for start, end in busy.get((kind, pk, day), ()):
+            bits |= g.overlapping(start, end)
+        return bits
+
+    def open_on(day: dt.date, location: int | None) -> int:
+        """Starts open to every therapist (at `location`, or anywhere for phone and video) and the clients."""
+        key = (day, location)
+        if key not in day_cache:
+            g = grid(day)
+            bits = g.valid
+            for pk in clients:
+                bits &= ~taken(ResourceKind.CLIENT, pk, day)
+            for pk in people:
+                works = 0
+                for begin, finish, where in blocks.get((pk, day.weekday()), ()):
+                    if location is None or where == location:
+                        works |= g.within(begin, finish)
+                bits &= works & ~taken(ResourceKind.THERAPIST, pk, day)
+            day_cache[key] = bits
+        return day_cache[key]
+
+    def room_free(pk: int, day: dt.date) -> int:
+        key = (pk, day)
+        if key not in room_cache:
+            room_cache[key] = grid(day).valid & ~taken(ResourceKind.ROOM, pk, day)
+        return room_cache[key]
+
+    locations: list[int | None] = [None]
+    if in_person:
+        locations = [*sorted({r.location_id for r in rooms})]
+    earliest = int(timezone.now().timestamp())
+    found: list[tuple[dt.date, int, int, int, StandardOption]] = []
+    day = first_day
+    while day <= last_first and len(found) < limit:
+        if day in closed:
+            day += dt.timedelta(days=1)
+            continue
+        future = grid(day).from_instant(earliest)
+        for set_order, chosen in enumerate(sets):
+            if day.weekday() not in chosen or not future:
+                continue
+            until = day + span
+            # The session days as series_book's _series_days lists them: chosen weekdays, closures skipped.
+            every = (day + dt.timedelta(days=k) for k in range((until - day).days + 1))
+            dates = [d for d in every if d.weekday() in chosen and d not in closed]
+            best: tuple[int, int, Room | None] | None = None
+            for location in locations:
+                mask = future
+                for date in dates:
+                    mask &= open_on(date, location)
+                    if not mask:
+                        break
+                if not mask:
+                    continue
+                if not in_person:
+                    best = ((mask & -mask).bit_length() - 1, 0, None)
+                    continue
+                for room_order, room in enumerate(rooms):
+                    if room.location_id != location:
+                        continue
+                    room_mask = mask
+                    for date in dates:
+                        room_mask &= room_free(room.pk, date)
+                        if not room_mask:
+                            break
+                    if room_mask:
+                        k = (room_mask & -room_mask).bit_length() - 1
+                        if best is None or (k, room_order) < best[:2]:
+                            best = (k, room_order, room)
+            if best is None:
+                continue
+            k, room_order, chosen_room = best
+            wall = k * step_minutes
+            at = dt.time(wall // 60, wall % 60)
+            option = StandardOption(
+                first_day=day,
+                until=until,
+                weekdays=chosen,
+                start_time=at,
+                starts_at=local_start(day, at),
+                minutes=minutes,
+                sessions=len(dates),
+                team=team,
+                therapists=members,
+                room=chosen_room,
+                mode=mode,
+                kind=kind,
+            )
+            found.append((day, k, set_order, room_order, option))
+        day += dt.timedelta(days=1)
+    found.sort(key=lambda item: item[:4])
+    return [item[4] for item in found[:limit]]

@@ -1,4 +1,4 @@
-"""The intensive availability page: the earliest blocks for a case, and one button to book each."""
+"""The availability page: the earliest intensive blocks or weekly series for a case, each bookable."""
 
 import datetime as dt
 
@@ -17,7 +17,13 @@ from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling import services
-from tandem.scheduling.availability import IntensiveOption, intensive_options
+from tandem.scheduling.availability import (
+    IntensiveOption,
+    StandardOption,
+    intensive_options,
+    standard_options,
+)
+from tandem.scheduling.models import AppointmentKind, Mode
 
 OPTIONS_SHOWN = 10
 
@@ -54,6 +60,155 @@ class BookForm(forms.Form):
     therapist = forms.ModelChoiceField(queryset=User.objects.filter(role__in=CLINICAL_ROLES), required=False)
 
 
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class WeeklySearchForm(forms.Form):
+    first_day = forms.DateField(
+        label="Earliest first session", widget=forms.DateInput(attrs={"type": "date"}), required=True
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        label="Weekdays",
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick one (or two for twice a week), or none to see every weekday.",
+    )
+    per_week = forms.TypedChoiceField(
+        label="Sessions a week", choices=[(1, "Once a week"), (2, "Twice a week")], coerce=int
+    )
+    weeks = forms.IntegerField(label="For how many weeks", min_value=1, max_value=52, initial=12)
+    minutes = forms.IntegerField(label="Minutes a session", min_value=15, max_value=120, initial=60)
+    mode = forms.ChoiceField(label="Held", choices=Mode.choices, initial=Mode.IN_PERSON)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["first_day"].error_messages["invalid"] = "Give a date such as 2027-03-01."
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        chosen, per_week = data.get("weekdays") or [], data.get("per_week")
+        if chosen and per_week and len(chosen) != per_week:
+            raise forms.ValidationError(
+                f"Tick {per_week} weekday{'s' if per_week == 2 else ''} for {per_week} session"
+                f"{'s' if per_week == 2 else ''} a week, or none to see every weekday."
+            )
+        return data
+
+
+class WeeklyBookForm(forms.Form):
+    first_day = forms.DateField()
+    until = forms.DateField()
+    weekdays = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int)
+    start_time = forms.TimeField()
+    minutes = forms.IntegerField(min_value=1)
+    mode = forms.ChoiceField(choices=Mode.choices)
+    room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True), required=False)
+
+
+def _weekly_search(case: Case, form: WeeklySearchForm) -> list[StandardOption]:
+    if not form.is_valid():
+        return []
+    data = form.cleaned_data
+    try:
+        return standard_options(
+            case=case,
+            first_day=data["first_day"],
+            weekdays=data["weekdays"] or None,
+            per_week=data["per_week"],
+            minutes=data["minutes"],
+            weeks=data["weeks"],
+            mode=data["mode"],
+            limit=OPTIONS_SHOWN,
+        )
+    except services.BookingInvalid as refusal:
+        form.add_error(None, str(refusal))
+        return []
+
+
+def _weekly(request: AuthedRequest, case: Case) -> HttpResponse:
+    """The weekly-sessions tab: search (GET) and book one option as a whole series (POST)."""
+    refusal = ""
+    status = 200
+    if request.method == "POST":
+        book = WeeklyBookForm(request.POST)
+        search = WeeklySearchForm(
+            {
+                "first_day": request.POST.get("search_first_day"),
+                "weekdays": request.POST.getlist("search_weekdays"),
+                "per_week": request.POST.get("search_per_week"),
+                "weeks": request.POST.get("search_weeks"),
+                "minutes": request.POST.get("minutes"),
+                "mode": request.POST.get("mode"),
+            }
+        )
+        if not book.is_valid():
+            refusal, status = "That option could not be read: search again and choose one.", 400
+        else:
+            data = book.cleaned_data
+            try:
+                series = services.series_book(
+                    actor=request.user,
+                    case=case,
+                    kind=AppointmentKind.STANDARD,
+                    therapists=case.clinicians,
+                    first_day=data["first_day"],
+                    start_time=data["start_time"],
+                    weekdays=data["weekdays"],
+                    minutes=data["minutes"],
+                    until=data["until"],
+                    room=data["room"],
+                    mode=data["mode"],
+                )
+            except (services.BookingConflict, services.BookingInvalid, AccessDenied) as error:
+                refusal = f"Not booked: {error} Nothing was booked; choose another option."
+                status = 409 if isinstance(error, services.BookingConflict) else 400
+            else:
+                messages.success(
+                    request,
+                    f"Weekly sessions booked for {case.reference}: "
+                    f"{series.appointments.count()} sessions from "
+                    f"{data['first_day']:%a} {data['first_day'].day} {data['first_day']:%B} at "
+                    f"{data['start_time']:%H:%M}.",
+                )
+                return redirect(f"{reverse('scheduling:availability', args=[case.pk])}?tab=weekly")
+    else:
+        initial = {
+            "first_day": local_today() + dt.timedelta(days=1),
+            "per_week": 1,
+            "weeks": 12,
+            "minutes": services.default_minutes(AppointmentKind.STANDARD),
+            "mode": Mode.IN_PERSON,
+        }
+        query = request.GET.copy()
+        query.pop("tab", None)
+        search = WeeklySearchForm(query or initial)
+    options = _weekly_search(case, search)
+    search_data = search.cleaned_data if search.is_valid() else {}
+    context = {
+        "nav": "cases",
+        "case": case,
+        "tab": "weekly",
+        "weekly_form": search,
+        "weekly_options": options,
+        "search": search_data,
+        "refusal": refusal,
+        "no_team": not case.clinicians,
+    }
+    if search.errors and status == 200:
+        status = 400
+    return render(request, "scheduling/availability.html", context, status=status)
+
+
 def _search(case: Case, form: SearchForm) -> list[IntensiveOption]:
     if not form.is_valid():
         return []
@@ -74,6 +229,8 @@ def availability(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id, audit_view=request.method == "GET")
     if not can_edit_case(request.user, case):
         raise PermissionDenied("Only the front desk, the director and the case's therapists book for a case.")
+    if request.GET.get("tab") == "weekly" or request.POST.get("format") == "weekly":
+        return _weekly(request, case)
     policy = PracticePolicy.current()
     longest = policy.intensive_minutes
     refusal = ""
@@ -120,6 +277,7 @@ def availability(request: AuthedRequest, case_id: int) -> HttpResponse:
     context = {
         "nav": "cases",
         "case": case,
+        "tab": "intensive",
         "form": search,
         "options": options,
         "refusal": refusal,
