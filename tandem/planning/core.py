@@ -258,6 +258,9 @@ def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
 # and improves slowly; large-neighbourhood search over windows of start days then does far better.
 FULL_MODEL_LIMIT = 12_000
 WINDOW_DAYS = 12
+STEP_SECONDS = 3.0
+MAX_SCALE = 6.0
+STALL_STEPS = 5
 
 
 Cache = dict[tuple[int, int, int], bool]
@@ -313,8 +316,12 @@ def _lns(
     rng = random.Random(1)  # noqa: S311 - varies the search windows; not security
     best, best_score = start, baseline.score(p, start)
     n = p.n_starts
+    # Small windows are cheap and find the first gains; once several in a row are solved quickly
+    # without gaining weight the windows grow, and ones the solver cannot finish in a step shrink them.
+    scale, stalled = 1.0, 0
     while time.monotonic() < deadline - 0.3 and (best_score[0] < weight_bound or best_score[1] > wait_floor):
-        width = min(n, rng.randint(WINDOW_DAYS // 2, WINDOW_DAYS + WINDOW_DAYS // 2))
+        base_width = max(2, round(WINDOW_DAYS * scale))
+        width = min(n, rng.randint(base_width // 2, base_width + base_width // 2))
         left_out = [ci for ci in range(len(p.couples)) if cands[ci] and ci not in {a[0] for a in best}]
         if left_out and rng.random() < 0.3:
             # Centre the window on a place where a left-out couple could go.
@@ -349,12 +356,20 @@ def _lns(
         )
         model.m.maximize(big * model.weight_expr - model.wait_expr)
         model.hint(freed)
-        solver = _solver(min(3.0, deadline - time.monotonic()), workers)
+        solver = _solver(min(STEP_SECONDS, deadline - time.monotonic()), workers)
         st = solver.solve(model.m)
+        if st != cp_model.OPTIMAL:
+            scale = max(0.5, scale / 1.3)
         if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             continue
         found = kept + model.solution(solver)
         found_score = baseline.score(p, found)
+        if found_score[0] > best_score[0]:
+            stalled = 0
+        elif st == cp_model.OPTIMAL and solver.wall_time < STEP_SECONDS / 3:
+            stalled += 1
+            if stalled >= STALL_STEPS:
+                scale, stalled = min(MAX_SCALE, scale * 1.2), 0
         if not _better(best_score, found_score):
             best, best_score = found, found_score
     return best
