@@ -818,37 +818,13 @@ def appointment_cancel(
     A cancellation closer to the start than the practice's notice period is flagged as late.
     """
     _check_actor(actor, appointment.case)
-    reason = _reason(reason)
-    now = now or timezone.now()
-    notice = dt.timedelta(hours=PracticePolicy.current().late_cancel_hours)
-    with transaction.atomic():
-        current = _locked(appointment)
-        if current.starts_at <= now:
-            raise BookingInvalid("This appointment has already started: record attendance instead.")
-        late = current.starts_at - now < notice
-        current.status = AppointmentStatus.CANCELLED
-        current.save(update_fields=["status"])
-        current.occupancies.all().delete()
-        measures_schedule_later(case_id=current.case_id)
-        AppointmentChange.objects.create(
-            appointment=current,
-            kind=ChangeKind.CANCELLED,
-            at=now,
-            by=actor,
-            reason=reason,
-            late=late,
-            old_starts_at=current.starts_at,
-            old_ends_at=current.ends_at,
-            old_room=current.room,
-        )
-        audit_record(
-            actor=actor,
-            action="appointment.cancel",
-            target=current,
-            case=current.case,
-            detail={"late": late, "starts_at": current.starts_at.isoformat()},
-        )
-    return current
+    return _cancel(
+        appointment,
+        by=actor,
+        reason=reason,
+        now=now,
+        started="This appointment has already started: record attendance instead.",
+    )
 
 
 def consultation_cancel(
@@ -858,13 +834,22 @@ def consultation_cancel(
     actor) that still keeps the change history and frees the slot in one transaction."""
     if appointment.kind != AppointmentKind.CONSULTATION:
         raise BookingInvalid("Only a free consultation can be cancelled from the public site.")
+    return _cancel(
+        appointment, by=None, reason=reason, now=now, started="This consultation has already started."
+    )
+
+
+def _cancel(
+    appointment: Appointment, *, by: User | None, reason: str, now: dt.datetime | None, started: str
+) -> Appointment:
+    """Cancel under a row lock, free the time, keep the change (by nobody: the client's own link)."""
     reason = _reason(reason)
     now = now or timezone.now()
     notice = dt.timedelta(hours=PracticePolicy.current().late_cancel_hours)
     with transaction.atomic():
         current = _locked(appointment)
         if current.starts_at <= now:
-            raise BookingInvalid("This consultation has already started.")
+            raise BookingInvalid(started)
         late = current.starts_at - now < notice
         current.status = AppointmentStatus.CANCELLED
         current.save(update_fields=["status"])
@@ -873,20 +858,17 @@ def consultation_cancel(
             appointment=current,
             kind=ChangeKind.CANCELLED,
             at=now,
-            by=None,
+            by=by,
             reason=reason,
             late=late,
             old_starts_at=current.starts_at,
             old_ends_at=current.ends_at,
             old_room=current.room,
         )
-        audit_record(
-            actor=None,
-            action="appointment.cancel",
-            target=current,
-            case=current.case,
-            detail={"late": late, "starts_at": current.starts_at.isoformat(), "by": "client link"},
-        )
+        detail = {"late": late, "starts_at": current.starts_at.isoformat()}
+        if by is None:
+            detail["by"] = "client link"
+        audit_record(actor=by, action="appointment.cancel", target=current, case=current.case, detail=detail)
         measures_schedule_later(case_id=current.case_id)
     return current
 
