@@ -1,14 +1,10 @@
 """The background worker: schedules and sends reminders. Any number may run; each job is sent once."""
 
-import os
-import signal
-import socket
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
 
+from tandem.lib.worker import run_worker_loop, worker_name
 from tandem.notify.services import run_once
 
 
@@ -20,26 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=30.0, help="Seconds between passes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        stopping = False
+        worker = worker_name()
 
-        def stop(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True  # finish the current pass, then leave
+        def one_pass() -> None:
+            n = run_once(worker=worker)
+            if n:
+                self.stdout.write(f"{worker}: sent {n}")
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        while True:
-            sent = run_once(worker=worker)
-            if sent:
-                self.stdout.write(f"{worker}: sent {sent}")
-            if options["once"] or stopping:
-                return
-            slept = 0.0
-            while slept < options["interval"] and not stopping:
-                time.sleep(0.5)
-                slept += 0.5
-            if stopping:
-                return
-            # A long-running process must drop connections the database closed or that grew too old.
-            close_old_connections()
+        run_worker_loop(one_pass=one_pass, interval=options["interval"], once=options["once"])

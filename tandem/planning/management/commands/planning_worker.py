@@ -4,15 +4,11 @@ Any number may run; each run is claimed by one. `run_pending` can also be called
 loop (see tandem.planning.services).
 """
 
-import os
-import signal
-import socket
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
 
+from tandem.lib.worker import run_worker_loop, worker_name
 from tandem.planning.services import run_pending
 
 
@@ -24,25 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=5.0, help="Seconds between passes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        stopping = False
+        worker = worker_name()
 
-        def stop(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True  # finish the current run, then leave
+        def one_pass() -> None:
+            n = run_pending(worker=worker)
+            if n:
+                self.stdout.write(f"{worker}: solved {n} planning run(s)")
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        while True:
-            solved = run_pending(worker=worker)
-            if solved:
-                self.stdout.write(f"{worker}: solved {solved} planning run(s)")
-            if options["once"] or stopping:
-                return
-            slept = 0.0
-            while slept < options["interval"] and not stopping:
-                time.sleep(0.5)
-                slept += 0.5
-            if stopping:
-                return
-            close_old_connections()
+        run_worker_loop(one_pass=one_pass, interval=options["interval"], once=options["once"])
