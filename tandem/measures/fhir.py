@@ -23,6 +23,8 @@ from tandem.measures.models import Response
 if TYPE_CHECKING:
     from fhir.resources.R4B.questionnaire import Questionnaire
 
+    from tandem.accounts.models import User
+
 __all__ = ["Questionnaire", "response_author", "response_to_fhir", "score_observations"]
 
 LOINC = "http://loinc.org"
@@ -56,7 +58,7 @@ def response_id(response: Response) -> str:
     return f"measure-response-{response.pk}"
 
 
-def response_author(response: Response) -> Any:
+def response_author(response: Response) -> "User | None":
     """The staff member who entered the answers, or None when the client answered (or nobody is known)."""
     entered_by = response.entered_by
     if entered_by is None or response.entered_by_id == response.client.user_id:
