@@ -147,3 +147,21 @@ def test_the_schema_check_is_not_vacuous(cast, library):
     assert "item/0/answer/0/valueCoding/code: 0 is not of type 'string'" in errors
     assert "'valueScore' was unexpected" in errors
     assert "item/2/text" in errors
+
+
+def test_the_schema_and_the_models_each_catch_what_the_other_misses(cast, library):
+    """Why the export is checked both ways: the R4B models take a status outside its value set and a score
+    written as a string; the R4 schema takes a missing status and two values at once."""
+    case = cast.couple_case
+    [total] = score_observations(record(cast.therapist_a, case, case.partner_a, "PHQ9", PHQ9_CALM))
+    for schema_only in (
+        {**total, "status": "done"},
+        {**total, "valueQuantity": {**total["valueQuantity"], "value": "6"}},
+    ):
+        Observation.model_validate(schema_only)
+        assert schema_errors(schema_only)
+    without_status = {k: v for k, v in total.items() if k != "status"}
+    for models_only in (without_status, {**total, "valueString": "six"}):
+        assert schema_errors(models_only) == []
+        with pytest.raises(ValueError):
+            Observation.model_validate(models_only)
