@@ -256,6 +256,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PRACTICE_NAME = env_str("PRACTICE_NAME", "Tandem")
 # Links in e-mails (invitations, reminders) point here: e-mails never carry clinical content, only a link.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Base URI of the practice's own FHIR identifier and code systems (client, case, local score codes) in
+# exported records: a recipient tells this practice's client 12 from another's by it. Stable, never reused.
+FHIR_IDENTIFIER_SYSTEM = env_str("FHIR_IDENTIFIER_SYSTEM", f"{PORTAL_BASE_URL.rstrip('/')}/fhir").rstrip("/")
 
 # --- Public site: limits that keep a flood out of the calendar and the inbox -----------------------
 # Per client address, counted in the shared cache (django-ratelimit syntax: count/period).
