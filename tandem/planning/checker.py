@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from tandem.planning.instance import WEEKDAYS, parse
 
 RULES: dict[str, str] = {
-    "plan-shape": "the plan is an object with lists blocks and unscheduled, each item in the documented shape",
+    "plan-shape": "the plan has lists blocks and unscheduled, each item in the documented shape",
     "each-couple-once": "every couple appears exactly once, in blocks or in unscheduled, and no other couple",
     "block-length": "a block has exactly block_days sessions",
     "clinic-days": "every session falls on a clinic day of the horizon",
@@ -129,7 +129,7 @@ def _naive(value: str) -> datetime:
 
 def _overlaps_busy(start: datetime, end: datetime, busy: list[list[str]]) -> list[str]:
     """The busy intervals (local, half-open) that the local session [start, end) overlaps."""
-    return [f"{a}–{z}" for a, z in busy if start < _naive(z) and _naive(a) < end]
+    return [f"{a} to {z}" for a, z in busy if start < _naive(z) and _naive(a) < end]
 
 
 def _is_str_list(value: Any) -> bool:
@@ -213,7 +213,7 @@ def _read_sessions(ctx: _Context, tag: str, sessions: list[dict[str, str]]) -> l
         try:
             start, end = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
         except ValueError:
-            ctx.broken("plan-shape", f"{tag}: {s['start']!r}–{s['end']!r} is not an ISO 8601 date-time")
+            ctx.broken("plan-shape", f"{tag}: {s['start']!r} to {s['end']!r} is not an ISO 8601 date-time")
             return None
         for value in (start, end):
             if value.utcoffset() is None:
@@ -274,7 +274,7 @@ def _resources(
     room = ctx.rooms.get(room_id)
     for start, end in times:
         a, z = _local(ctx, start), _local(ctx, end)
-        when = f"{a:%Y-%m-%d %H:%M}–{z:%H:%M}"
+        when = f"{a:%Y-%m-%d %H:%M} to {z:%H:%M}"
         for t in team:
             therapist = ctx.therapists[t]
             if not _works(therapist, a, z):
