@@ -80,7 +80,8 @@ def instance() -> dict[str, Any]:
 
 
 def clinic_days(first: date, n: int = 10) -> list[date]:
-    out, d = [], first
+    out: list[date] = []
+    d = first
     while len(out) < n:
         if d.weekday() < 5 and d != CLOSED:
             out.append(d)
