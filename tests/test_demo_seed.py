@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, User
 from tandem.cases.models import AbsentPartner, Case, CaseProblem, Phase, PhaseChange
-from tandem.lib.time import local_day_bounds, local_today
 from tandem.demo import build as demo
 from tandem.demo import data
+from tandem.lib.time import local_day_bounds, local_today
 from tandem.practice.models import Location, Room
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
