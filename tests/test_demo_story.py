@@ -37,7 +37,7 @@ def printed() -> str:
     return out.getvalue()
 
 
-def waiting_for_an_intensive() -> Case:
+def waiting_for_an_intensive() -> Case | None:
     """A seeded couple with a co-therapy team and no intensive booked yet."""
     return (
         Case.objects.filter(team__isnull=False, partner_b__isnull=False, phase=Phase.ASSESSMENT)
@@ -78,7 +78,7 @@ def test_the_record_is_full_and_the_audit_trail_holds_it(printed):
     assert signed.count() >= 20
     assert signed.filter(cosigned_at__isnull=False).exists()
     assert SessionNote.objects.filter(signed_at__isnull=True).exists()  # drafts to finish on Today
-    assert all(n.signed_at <= dt.datetime.now(dt.UTC) for n in signed)
+    assert all(n.signed_at is not None and n.signed_at <= dt.datetime.now(dt.UTC) for n in signed)
     couple = next(
         c
         for c in Case.objects.filter(partner_b__isnull=False)

@@ -29,7 +29,7 @@ DEMO_LOGINS: tuple[tuple[str, str], ...] = (
 # What each log-in shows, printed beside it.
 LOGIN_NOTES = {
     "therapist": "solo cases and co-therapy team 1",
-    "cotherapist": "the other therapist of team 1 (co-signs its notes)",
+    "cotherapist": "the other therapist of team 1, who co-signs its notes",
     "client": "partner A of a couple in care",
     "partner": "partner B of the same couple",
 }

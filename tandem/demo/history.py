@@ -7,6 +7,7 @@ which signs them onto the chain in time order.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from tandem.cases.models import Case, PhaseChange
 from tandem.demo.audit import AuditBacklog
@@ -78,7 +79,7 @@ def _pathway(backlog: AuditBacklog) -> None:
     for pk, case_id, by_id, sent_at, result_at in Referral.objects.values_list(
         "pk", "case_id", "referred_by_id", "sent_at", "result_recorded_at"
     ):
-        target = {"target_type": "pathway.referral", "target_id": pk, "case_id": case_id}
+        target: dict[str, Any] = {"target_type": "pathway.referral", "target_id": pk, "case_id": case_id}
         backlog.add(at=sent_at, actor_id=by_id, action="referral.create", **target)
         if result_at is not None:
             backlog.add(at=result_at, actor_id=by_id, action="referral.result", **target)

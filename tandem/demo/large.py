@@ -13,6 +13,7 @@ import datetime as dt
 import random
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 
@@ -45,7 +46,9 @@ class LargeClinical:
         sessions = self._sessions()
         self.notes(sessions)
         self.progress(f"wrote {len(sessions):,} signed session notes")
-        partners = {pk: (a, b) for pk, a, b in Case.objects.values_list("pk", "partner_a_id", "partner_b_id")}
+        partners: dict[int, tuple[int, int | None]] = {
+            pk: (a, b) for pk, a, b in Case.objects.values_list("pk", "partner_a_id", "partner_b_id")
+        }
         by_case: dict[int, list[Session]] = defaultdict(list)
         for session in sessions:
             by_case[session[1]].append(session)
@@ -106,7 +109,11 @@ class LargeClinical:
                 self._note_events(note, template.slug)
 
     def _note_events(self, note: SessionNote, slug: str) -> None:
-        target = {"target_type": "records.sessionnote", "target_id": note.pk, "case_id": note.case_id}
+        target: dict[str, Any] = {
+            "target_type": "records.sessionnote",
+            "target_id": note.pk,
+            "case_id": note.case_id,
+        }
         detail = {"template": slug, "appointment": note.appointment_id}
         self.backlog.add(
             at=note.created_at, actor_id=note.author_id, action="note.create", detail=detail, **target
