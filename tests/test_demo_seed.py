@@ -14,11 +14,16 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, User
+from tandem.audit.models import AuditEvent
+from tandem.audit.services import verify_audit_chain
 from tandem.cases.models import AbsentPartner, Case, CaseProblem, Phase, PhaseChange
 from tandem.demo import build as demo
 from tandem.demo import data
+from tandem.homework.models import AssignmentLog
 from tandem.lib.time import local_day_bounds, local_today
+from tandem.measures.models import Response
 from tandem.practice.models import Location, Room
+from tandem.records.models import SessionNote
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
 pytestmark = pytest.mark.django_db
@@ -166,6 +171,14 @@ def test_large_mode_builds_years_of_history():
     assert Appointment.objects.filter(therapists=therapist).between(start, end).exists()
     assert therapist_clashes() == 0
     assert room_clashes() == 0
+    # The clinical record at scale, and the audit events it would have produced, in one valid chain.
+    assert SessionNote.objects.filter(signed_at__isnull=False).count() > 3 * 200
+    assert SessionNote.objects.filter(cosigned_at__isnull=False).exists()
+    assert Response.objects.values("case").distinct().count() > 100
+    assert AssignmentLog.objects.exists()
+    assert AuditEvent.objects.filter(action="note.sign").count() == SessionNote.objects.count()
+    assert verify_audit_chain().ok
+    assert "... signing" in output
     # Asking again for another size changes nothing.
     before = demo.counts()
     seed("--cases", "300")

@@ -206,109 +206,144 @@ TODAY_FOR_DEMO_THERAPIST = 4
 TODAY_FOR_OTHERS = 1
 
 
+KINDS_TODAY = {
+    Phase.ASSESSMENT: AppointmentKind.INDIVIDUAL_ASSESSMENT,
+    Phase.TREATMENT: AppointmentKind.STANDARD,
+    Phase.FOLLOW_UP: AppointmentKind.FOLLOW_UP_VISIT,
+}
+
+
+class TodayTopUp:
+    """Today's calendar as it stands (who works, what is booked), and the sessions that top it up."""
+
+    def __init__(self, practice: Practice, *, now: dt.datetime, seed: int) -> None:
+        self.zone = ZoneInfo(settings.TIME_ZONE)
+        self.now = now
+        self.today = timezone.localdate(now, self.zone)
+        self.seed = seed
+        self.shifts = self._shifts(practice)
+        rooms: dict[int, list[int]] = {}
+        for room_id, location_id in (
+            Room.objects.filter(location__practice=practice, active=True)
+            .order_by("id")
+            .values_list("id", "location_id")
+        ):
+            rooms.setdefault(location_id, []).append(room_id)
+        self.calendar = Calendar(self.shifts, rooms)
+        self.have: dict[int, int] = {}
+        self.cases_today: set[int] = set()
+        self._taken()
+
+    def _shifts(self, practice: Practice) -> dict[int, dict[int, Shift]]:
+        weekday = self.today.weekday()
+        shifts: dict[int, dict[int, Shift]] = {}
+        for user_id, location_id, starts, ends in WorkingHours.objects.filter(
+            weekday=weekday, location__practice=practice
+        ).values_list("therapist__user_id", "location_id", "starts", "ends"):
+            first = (starts.hour * 60 + starts.minute - GRID_START) // SLOT
+            last = math.ceil((ends.hour * 60 + ends.minute - GRID_START) / SLOT)
+            shifts.setdefault(user_id, {})[weekday] = Shift(max(first, 0), min(last, SLOTS), location_id)
+        return shifts
+
+    def _taken(self) -> None:
+        today, zone = self.today, self.zone
+        todays = Appointment.objects.between(
+            dt.datetime.combine(today, dt.time.min, tzinfo=zone),
+            dt.datetime.combine(today + DAY, dt.time.min, tzinfo=zone),
+        )
+        through = Appointment.therapists.through
+        for user_id, case_id, status, starts_at, ends_at in through.objects.filter(
+            appointment__in=todays
+        ).values_list(
+            "user_id",
+            "appointment__case_id",
+            "appointment__status",
+            "appointment__starts_at",
+            "appointment__ends_at",
+        ):
+            self.calendar.occupy(
+                [user_id], None, today, slot_of(starts_at, zone), slots_between(starts_at, ends_at)
+            )
+            self.cases_today.add(case_id)
+            if status != AppointmentStatus.CANCELLED:
+                self.have[user_id] = self.have.get(user_id, 0) + 1
+        for room_id, starts_at, ends_at in todays.filter(room__isnull=False).values_list(
+            "room_id", "starts_at", "ends_at"
+        ):
+            self.calendar.occupy(
+                [], room_id, today, slot_of(starts_at, zone), slots_between(starts_at, ends_at)
+            )
+
+    def top_up(self, therapist: User) -> int:
+        """Add today's missing sessions for one therapist from their own open cases; returns how many."""
+        wanted = TODAY_FOR_DEMO_THERAPIST if therapist.username == "therapist" else TODAY_FOR_OTHERS
+        missing = wanted - self.have.get(therapist.pk, 0)
+        if missing <= 0:
+            return 0
+        rng = random.Random(f"{self.seed}-{self.today.isoformat()}-{therapist.pk}")  # noqa: S311 -- synthetic
+        cases = [
+            (case_id, phase, tuple(u for u in (solo, first, second) if u is not None))
+            for case_id, phase, solo, first, second in Case.objects.assigned_to(therapist)
+            .filter(phase__in=list(KINDS_TODAY))
+            .order_by("pk")
+            .values_list("pk", "phase", "therapist_id", "team__first_id", "team__second_id")
+            if case_id not in self.cases_today
+        ]
+        rng.shuffle(cases)
+        shift = self.shifts[therapist.pk][self.today.weekday()]
+        number = 0
+        for case_id, phase, clinicians in cases:
+            if number >= missing:
+                break
+            kind = KINDS_TODAY[Phase(phase)]
+            minutes = MINUTES[kind]
+            # Spread over the shift rather than stacked at its start.
+            preferred = shift.start + (number * (shift.end - shift.start)) // missing
+            # A team case needs the co-therapist free too (and working today at all).
+            placed = self.calendar.place(
+                clinicians, self.today, slots_for(minutes), preferred, want_room=True
+            )
+            if placed is not None:
+                self._book(case_id, kind, minutes, placed, clinicians)
+                number += 1
+        return number
+
+    def _book(
+        self,
+        case_id: int,
+        kind: str,
+        minutes: int,
+        placed: tuple[int, int | None],
+        clinicians: tuple[int, ...],
+    ) -> None:
+        slot, room = placed
+        starts_at = slot_time(self.today, slot, self.zone)
+        ends_at = starts_at + dt.timedelta(minutes=minutes)
+        appointment = Appointment.objects.create(
+            case_id=case_id,
+            kind=kind,
+            mode=Mode.IN_PERSON if room else Mode.VIDEO,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            room_id=room,
+            status=AppointmentStatus.ATTENDED if ends_at <= self.now else AppointmentStatus.BOOKED,
+        )
+        appointment.therapists.add(*clinicians)
+        partners = Case.objects.values_list("partner_a_id", "partner_b_id").get(pk=case_id)
+        Occupancy.objects.bulk_create(occupancies(appointment, clinicians, partners))
+        self.cases_today.add(case_id)
+        for user_id in clinicians:
+            self.have[user_id] = self.have.get(user_id, 0) + 1
+
+
 def ensure_today(*, now: dt.datetime | None = None, seed: int = DEFAULT_SEED) -> int:
     """Top up today's sessions of each therapist who works today, from their own open cases.
 
     The demo is often started days after it was seeded; this keeps its Today page alive. It only adds
     what is missing from a fixed number per therapist, so a second run on the same day changes nothing.
     """
-    zone = ZoneInfo(settings.TIME_ZONE)
-    now = now or timezone.now()
-    today = timezone.localdate(now, zone)
     practice = Practice.objects.filter(name=DEMO_PRACTICE_NAME).first()
     if practice is None:
         return 0
-    shifts: dict[int, dict[int, Shift]] = {}
-    for user_id, location_id, starts, ends in WorkingHours.objects.filter(
-        weekday=today.weekday(), location__practice=practice
-    ).values_list("therapist__user_id", "location_id", "starts", "ends"):
-        first = (starts.hour * 60 + starts.minute - GRID_START) // SLOT
-        last = math.ceil((ends.hour * 60 + ends.minute - GRID_START) / SLOT)
-        shifts.setdefault(user_id, {})[today.weekday()] = Shift(max(first, 0), min(last, SLOTS), location_id)
-    rooms: dict[int, list[int]] = {}
-    for room_id, location_id in (
-        Room.objects.filter(location__practice=practice, active=True)
-        .order_by("id")
-        .values_list("id", "location_id")
-    ):
-        rooms.setdefault(location_id, []).append(room_id)
-    calendar = Calendar(shifts, rooms)
-    todays = Appointment.objects.between(
-        dt.datetime.combine(today, dt.time.min, tzinfo=zone),
-        dt.datetime.combine(today + DAY, dt.time.min, tzinfo=zone),
-    )
-    have: dict[int, int] = {}
-    cases_today: set[int] = set()
-    through = Appointment.therapists.through
-    for user_id, case_id, status, starts_at, ends_at in through.objects.filter(
-        appointment__in=todays
-    ).values_list(
-        "user_id",
-        "appointment__case_id",
-        "appointment__status",
-        "appointment__starts_at",
-        "appointment__ends_at",
-    ):
-        calendar.occupy([user_id], None, today, slot_of(starts_at, zone), slots_between(starts_at, ends_at))
-        cases_today.add(case_id)
-        if status != AppointmentStatus.CANCELLED:
-            have[user_id] = have.get(user_id, 0) + 1
-    for room_id, starts_at, ends_at in todays.filter(room__isnull=False).values_list(
-        "room_id", "starts_at", "ends_at"
-    ):
-        calendar.occupy([], room_id, today, slot_of(starts_at, zone), slots_between(starts_at, ends_at))
-    kinds = {
-        Phase.ASSESSMENT: AppointmentKind.INDIVIDUAL_ASSESSMENT,
-        Phase.TREATMENT: AppointmentKind.STANDARD,
-        Phase.FOLLOW_UP: AppointmentKind.FOLLOW_UP_VISIT,
-    }
-    added = 0
-    for therapist in User.objects.filter(pk__in=list(shifts)).order_by("pk"):
-        wanted = TODAY_FOR_DEMO_THERAPIST if therapist.username == "therapist" else TODAY_FOR_OTHERS
-        missing = wanted - have.get(therapist.pk, 0)
-        if missing <= 0:
-            continue
-        rng = random.Random(f"{seed}-{today.isoformat()}-{therapist.pk}")  # noqa: S311 -- synthetic data
-        cases = [
-            (case_id, phase, tuple(u for u in (solo, first, second) if u is not None))
-            for case_id, phase, solo, first, second in Case.objects.assigned_to(therapist)
-            .filter(phase__in=list(kinds))
-            .order_by("pk")
-            .values_list("pk", "phase", "therapist_id", "team__first_id", "team__second_id")
-            if case_id not in cases_today
-        ]
-        rng.shuffle(cases)
-        shift = shifts[therapist.pk][today.weekday()]
-        number = 0
-        for case_id, phase, clinicians in cases:
-            if number >= missing:
-                break
-            kind = kinds[Phase(phase)]
-            minutes = MINUTES[kind]
-            # Spread over the shift rather than stacked at its start.
-            preferred = shift.start + (number * (shift.end - shift.start)) // missing
-            # A team case needs the co-therapist free too (and working today at all).
-            placed = calendar.place(clinicians, today, slots_for(minutes), preferred, want_room=True)
-            if placed is None:
-                continue
-            number += 1
-            slot, room = placed
-            starts_at = slot_time(today, slot, zone)
-            ends_at = starts_at + dt.timedelta(minutes=minutes)
-            appointment = Appointment.objects.create(
-                case_id=case_id,
-                kind=kind,
-                mode=Mode.IN_PERSON if room else Mode.VIDEO,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                room_id=room,
-                status=AppointmentStatus.ATTENDED if ends_at <= now else AppointmentStatus.BOOKED,
-            )
-            appointment.therapists.add(*clinicians)
-            partners = Case.objects.values_list("partner_a_id", "partner_b_id").get(pk=case_id)
-            Occupancy.objects.bulk_create(occupancies(appointment, clinicians, partners))
-            cases_today.add(case_id)
-            for user_id in clinicians:
-                have[user_id] = have.get(user_id, 0) + 1
-            added += 1
-    return added
+    day = TodayTopUp(practice, now=now or timezone.now(), seed=seed)
+    return sum(day.top_up(t) for t in User.objects.filter(pk__in=list(day.shifts)).order_by("pk"))
