@@ -3,7 +3,9 @@ couple, the clinical record is full and in the audit trail, and every printed lo
 
 import datetime as dt
 import re
+import subprocess
 from io import StringIO
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -146,3 +148,17 @@ def test_the_printed_address_and_e_mailed_links_use_the_address_served(settings)
     call_command("seed_demo", stdout=out, stderr=StringIO())
     assert "Demo log-ins at http://127.0.0.1:8123/" in out.getvalue()
     assert mail.outbox == [] or all(":8000" not in m.body for m in mail.outbox)
+
+
+def test_make_run_gives_the_server_the_workers_and_the_seed_the_address_served():
+    root = Path(__file__).resolve().parent.parent
+    plan = subprocess.run(
+        ["make", "-n", "run", "HOST=127.0.0.1", "PORT=8123"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for command in ("seed_demo", "notify_worker", "planning_worker", "runserver 127.0.0.1:8123"):
+        line = next(line for line in plan.splitlines() if f"manage.py {command}" in line)
+        assert "PORTAL_BASE_URL=http://127.0.0.1:8123 " in line, command
