@@ -113,6 +113,9 @@ def test_the_record_is_full_and_the_audit_trail_holds_it(printed):
         "consent.sign",
         "homework.log",
         "referral.result",
+        "intake.create",
+        "consent.treatment",
+        "followup.done",
     ):
         assert AuditEvent.objects.filter(action=action).exists(), action
     assert verify_audit_chain().ok

@@ -7,11 +7,19 @@ which signs them onto the chain in time order.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+
+from django.db.models import Model
 
 from tandem.cases.models import Case, PhaseChange
 from tandem.demo.audit import AuditBacklog
-from tandem.pathway.models import Referral, TreatmentPlan
+from tandem.pathway.models import (
+    AssessmentFindings,
+    FollowUpTask,
+    IntakeRecord,
+    Referral,
+    TreatmentConsent,
+    TreatmentPlan,
+)
 from tandem.scheduling.models import Appointment
 
 CHUNK = 5000
@@ -75,23 +83,30 @@ def _sessions(backlog: AuditBacklog, coordinator_id: int) -> None:
         )
 
 
+# (model, action, when, by whom): each pathway record the seed writes, as its service would audit it.
+PATHWAY_EVENTS: tuple[tuple[type[Model], str, str, str], ...] = (
+    (IntakeRecord, "intake.create", "updated_at", "updated_by_id"),
+    (TreatmentConsent, "consent.treatment", "given_at", "recorded_by_id"),
+    (AssessmentFindings, "assessment.findings", "updated_at", "updated_by_id"),
+    (Referral, "referral.create", "sent_at", "referred_by_id"),
+    (Referral, "referral.appointment_made", "appointment_recorded_at", "referred_by_id"),
+    (Referral, "referral.result", "result_recorded_at", "referred_by_id"),
+    (TreatmentPlan, "plan.version", "created_at", "created_by_id"),
+    (FollowUpTask, "followup.done", "done_at", "done_by_id"),
+)
+
+
 def _pathway(backlog: AuditBacklog) -> None:
-    for pk, case_id, by_id, sent_at, result_at in Referral.objects.values_list(
-        "pk", "case_id", "referred_by_id", "sent_at", "result_recorded_at"
-    ):
-        target: dict[str, Any] = {"target_type": "pathway.referral", "target_id": pk, "case_id": case_id}
-        backlog.add(at=sent_at, actor_id=by_id, action="referral.create", **target)
-        if result_at is not None:
-            backlog.add(at=result_at, actor_id=by_id, action="referral.result", **target)
-    for pk, case_id, by_id, at, version in TreatmentPlan.objects.values_list(
-        "pk", "case_id", "created_by_id", "created_at", "version"
-    ):
-        backlog.add(
-            at=at,
-            actor_id=by_id,
-            action="plan.version",
-            target_type="pathway.treatmentplan",
-            target_id=pk,
-            case_id=case_id,
-            detail={"version": version},
+    for model, action, when, by in PATHWAY_EVENTS:
+        rows = model._default_manager.filter(**{f"{when}__isnull": False}).values_list(
+            "pk", "case_id", when, by
         )
+        for pk, case_id, at, by_id in rows.iterator(chunk_size=CHUNK):
+            backlog.add(
+                at=at,
+                actor_id=by_id,
+                action=action,
+                target_type=model._meta.label_lower,
+                target_id=pk,
+                case_id=case_id,
+            )
