@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: the synthetic demo practice (or, with --cases N, a large one for benchmarks)."""
 
+import time
 from typing import Any
 
 from django.conf import settings
@@ -25,13 +26,14 @@ class Command(BaseCommand):
         )
 
     def _progress(self, message: str) -> None:
-        self.stdout.write(f"  ... {message}")
+        self.stdout.write(f"  ... {time.monotonic() - self._started:6.1f} s  {message}")
         self.stdout.flush()
 
     def handle(self, *args: Any, cases: int | None, seed: int, **options: Any) -> None:
         if cases is not None and cases < 1:
             raise CommandError("--cases must be at least 1")
         # The large build takes minutes: say how far it got.
+        self._started = time.monotonic()
         report = demo.seed(
             cases=cases, seed=seed, progress=self._progress if cases is not None else demo.quiet
         )
