@@ -39,7 +39,12 @@ def my_due(request: AuthedRequest) -> HttpResponse:
 def _record(request: AuthedRequest, form: QuestionnaireForm, **target: Any) -> Response | None:
     try:
         return services.response_record(
-            actor=request.user, answers=form.answers(), enforce_required=True, **target
+            actor=request.user,
+            answers=form.answers(),
+            enforce_required=True,
+            # The alert e-mail links to the address this request came in on.
+            link_base=request.build_absolute_uri("/"),
+            **target,
         )
     except (AccessDenied, ValueError) as refusal:
         form.add_error(None, str(refusal))

@@ -41,7 +41,8 @@ MAX_ATTEMPTS = 5
 
 
 def _portal_link() -> str:
-    base = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # The worker has no request: the address served comes from the setting (`make run` passes it).
+    base = settings.PORTAL_BASE_URL.rstrip("/")
     return f"{base}{reverse('portal:home')}"
 
 

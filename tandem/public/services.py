@@ -11,6 +11,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -134,6 +135,10 @@ def link_expires_at(request: ConsultationRequest, *, now: dt.datetime | None = N
 
 # --- e-mail ---------------------------------------------------------------------------------------
 def _absolute(path: str) -> str:
+    # A view hands over a link already built from the request (the address actually served); without a
+    # request (a worker, a command) the configured address is all there is.
+    if urlsplit(path).scheme:
+        return path
     return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 

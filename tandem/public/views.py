@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,11 @@ from tandem.scheduling.models import Mode
 
 def _manage_path(token: str) -> str:
     return reverse("public:consultation_manage", kwargs={"token": token})
+
+
+def _manage_link(request: HttpRequest) -> Callable[[str], str]:
+    """The e-mailed link, on the host and port this request came in on (ALLOWED_HOSTS vets the host)."""
+    return lambda token: request.build_absolute_uri(_manage_path(token))
 
 
 def _page(slug: str) -> PublicPage:
@@ -147,7 +153,7 @@ def consultation(request: HttpRequest) -> HttpResponse:
                     starts_at=starts_at,
                     mode=form.cleaned_data["mode"],
                     idempotency_key=form.cleaned_data["key"],
-                    manage_path=_manage_path,
+                    manage_path=_manage_link(request),
                 )
             except services.Refused as refusal:
                 form.add_error(None, str(refusal))
@@ -209,7 +215,7 @@ def consultation_manage(request: HttpRequest, token: str) -> HttpResponse:
                 therapist=therapist,
                 starts_at=starts_at,
                 mode=form.cleaned_data["mode"],
-                manage_path=_manage_path,
+                manage_path=_manage_link(request),
             )
         except services.LinkInvalid as problem:
             return _link_refused(request, problem)
