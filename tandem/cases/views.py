@@ -18,9 +18,9 @@ from tandem.access.services import (
     get_partner_of,
     is_assigned,
 )
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.cases import forms, selectors, services
-from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.pathway import selectors as pathway_selectors
 from tandem.public import views as public_views

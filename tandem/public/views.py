@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
 from tandem.access.services import AccessDenied, deny
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, User
-from tandem.lib.http import AuthedRequest
 from tandem.public import forms, selectors, services
 from tandem.public.models import ConsultationRequest, ContactMessage, PublicPage
 from tandem.scheduling.models import Mode
