@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "tandem.records",
     "tandem.consents",
     "tandem.public",
+    "tandem.today",
 ]
 
 MIDDLEWARE = [

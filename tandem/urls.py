@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tandem.cases import views as case_views
+from tandem.today import views as today_views
 
 admin.site.site_header = "Tandem set-up"
 
 urlpatterns = [
-    path("", case_views.today, name="today"),
+    path("", today_views.today, name="today"),
     path("accounts/", include("tandem.accounts.urls")),
     path("cases/", include("tandem.cases.urls")),
     path("access/", include("tandem.access.urls")),

@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,36 +18,12 @@ from tandem.access.services import (
     is_assigned,
 )
 from tandem.accounts.http import AuthedRequest
-from tandem.accounts.models import Role
 from tandem.cases import forms, selectors, services
-from tandem.lib.time import local_today
-from tandem.pathway import selectors as pathway_selectors
-from tandem.public import views as public_views
 
 
 def _staff_only(request: AuthedRequest) -> None:
     if not request.user.is_practice_staff:
         raise Http404("Not found")
-
-
-@login_not_required
-def today(request: AuthedRequest) -> HttpResponse:
-    user: Any = request.user
-    if not user.is_authenticated:
-        # The site's front door: visitors get the public home page; staff and clients log in from it.
-        return public_views.home(request)
-    if user.role == Role.CLIENT:
-        return redirect("portal:home")
-    _staff_only(request)
-    now = timezone.now()
-    context = {
-        "nav": "today",
-        "day": local_today(),
-        "appointments": selectors.appointments_on(user=user, day=local_today()),
-        "needing_action": selectors.cases_needing_action(user=user, now=now),
-        "pathway": pathway_selectors.today_items(user=user, now=now),
-    }
-    return render(request, "cases/today.html", context)
 
 
 @require_http_methods(["GET", "POST"])
