@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from tandem.access.services import can_edit_case, staff_cases_visible_to
+from tandem.access.services import can_edit_case, is_case_clinician, may_move, staff_cases_visible_to
 from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase
 from tandem.lib.time import local_today, practice_zone
@@ -34,7 +34,6 @@ from tandem.pathway.rules import (
     blockers,
     session_partner_id,
 )
-from tandem.pathway.services import is_case_clinician, may_move
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 
 

@@ -23,8 +23,8 @@ from tandem.notify.forms import PreferenceForm
 from tandem.notify.models import Preference
 from tandem.notify.services import preference_set
 from tandem.pathway.models import IntakeRecord
+from tandem.pathway.rules import CLIENT_INTAKE_PHASES
 from tandem.pathway.services import (
-    CLIENT_INTAKE_PHASES,
     ContactDetails,
     IntakeDetails,
     intake_client_save,
