@@ -315,6 +315,23 @@ def consent_record(
     return consent
 
 
+def consent_record_signed(
+    *, case: Case, client: Client, version: str, given_at: dt.datetime, recorded_by: User
+) -> TreatmentConsent:
+    """The partner e-signed the treatment consent: that is how the pathway's record gets made there. The
+    consents app calls this inside its own transaction, after checking who may sign, and audits it."""
+    with transaction.atomic():
+        return TreatmentConsent.objects.create(
+            case=case, client=client, version=version, given_at=given_at, recorded_by=recorded_by
+        )
+
+
+def consent_record_withdraw(*, record_id: int) -> None:
+    """The signed consent behind this record was withdrawn (the consents app audits the withdrawal)."""
+    with transaction.atomic():
+        TreatmentConsent.objects.filter(pk=record_id).delete()
+
+
 # --- assessment ------------------------------------------------------------------------------------------
 
 
