@@ -10,7 +10,7 @@ urlpatterns = [
     path("accounts/", include("tandem.accounts.urls")),
     path("cases/", include("tandem.cases.urls")),
     path("access/", include("tandem.access.urls")),
-    path("audit/", include("tandem.audit.urls")),
+    path("audit/", include("tandem.access.audit_urls")),
     path("scheduling/", include("tandem.scheduling.urls")),
     path("pathway/", include("tandem.pathway.urls")),
     path("homework/", include("tandem.homework.urls")),
