@@ -4,18 +4,15 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from tandem.access.services import (
     AccessDenied,
     can_create_case,
     can_edit_case,
-    can_see_clinical,
     deny,
     get_case_for,
     get_partner_of,
-    is_assigned,
 )
 from tandem.accounts.http import AuthedRequest
 from tandem.cases import forms, selectors, services
@@ -44,22 +41,6 @@ def case_list(request: AuthedRequest) -> HttpResponse:
     context = {"nav": "cases", "form": form, "page": page, "can_create": can_create_case(request.user)}
     template = "cases/_case_results.html" if request.headers.get("HX-Request") else "cases/case_list.html"
     return render(request, template, context)
-
-
-def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
-    case = get_case_for(request.user, case_id)
-    clinical = can_see_clinical(request.user, case)
-    context = {
-        "nav": "cases",
-        "case": case,
-        "clinical": clinical,
-        "can_edit": can_edit_case(request.user, case),
-        "assigned": is_assigned(request.user, case),
-        **selectors.case_detail_context(case=case, now=timezone.now(), user=request.user, clinical=clinical),
-    }
-    if not clinical:
-        context["problems"] = []
-    return render(request, "cases/case_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])

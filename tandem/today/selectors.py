@@ -1,14 +1,15 @@
-"""Reads behind the Today page, always scoped through the permission layer."""
+"""Reads behind the Today page and the case page, always scoped through the permission layer."""
 
 import datetime as dt
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from tandem.access.services import staff_cases_visible_to
 from tandem.accounts.models import Role
 from tandem.cases.models import OPEN_PHASES, Case, Phase
 from tandem.lib.time import local_day_bounds
+from tandem.pathway import selectors as pathway_selectors
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
 
@@ -51,3 +52,21 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
             .order_by("opened_on", "id")[:limit]
         )
     return result
+
+
+def case_detail_context(*, case: Case, now: dt.datetime, user: Any, clinical: bool) -> dict[str, Any]:
+    """Everything the case page shows beyond the case row itself, in a fixed number of queries."""
+    appointments = (
+        case.appointments.exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("room__location")
+        .prefetch_related(Prefetch("therapists"))
+        .order_by("starts_at")
+    )
+    return {
+        "upcoming": list(appointments.filter(starts_at__gte=now)[:10]),
+        "recent": list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:10]),
+        "problems": list(case.problems.select_related("problem", "client").order_by("problem__sort_order")),
+        "grants": list(case.break_glass_grants.select_related("user").order_by("-started_at")[:10]),
+        "timeline": pathway_selectors.case_timeline(case=case, clinical=clinical),
+        **pathway_selectors.case_pathway(case=case, user=user, clinical=clinical),
+    }

@@ -1,4 +1,5 @@
-"""The site's front door ("/"): visitors see the public home page, clients their portal, staff Today."""
+"""The pages that gather every app: the front door ("/": the public home page for visitors, the portal for
+clients, Today for staff) and the case page."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from tandem.access.services import can_edit_case, can_see_clinical, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.lib.time import local_today
@@ -34,3 +36,21 @@ def today(request: AuthedRequest) -> HttpResponse:
         "pathway": pathway_selectors.today_items(user=user, now=now),
     }
     return render(request, "today/today.html", context)
+
+
+# The case page gathers what every app shows of one case (appointments, the pathway, each app's fragment),
+# so like Today it sits at the top; tandem/urls.py mounts it as cases:detail.
+def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    clinical = can_see_clinical(request.user, case)
+    context = {
+        "nav": "cases",
+        "case": case,
+        "clinical": clinical,
+        "can_edit": can_edit_case(request.user, case),
+        "assigned": is_assigned(request.user, case),
+        **selectors.case_detail_context(case=case, now=timezone.now(), user=request.user, clinical=clinical),
+    }
+    if not clinical:
+        context["problems"] = []
+    return render(request, "cases/case_detail.html", context)
