@@ -65,9 +65,11 @@ run: seed
 test: dev-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# lint-imports checks the layer contracts in pyproject.toml (see docs/architecture.md).
 lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: dev-deps
 	$(VENV)/bin/mypy tandem bench tests

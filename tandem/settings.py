@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "tandem.records",
     "tandem.consents",
     "tandem.public",
+    "tandem.today",
     # Last: the demo seed sits on top of every other app and nothing imports it.
     "tandem.demo",
 ]

@@ -21,8 +21,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied
-from tandem.accounts.models import Role, User
+from tandem.access.services import AccessDenied, can_use_inbox
+from tandem.accounts.models import User
 from tandem.audit.services import audit_record
 from tandem.cases.models import AbsentPartner, Case, Client, Phase, PhaseChange
 from tandem.cases.services import ClientDetails, case_add_partner, case_reference
@@ -77,12 +77,6 @@ class Visitor:
 
 def phone_key(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
-
-
-def can_use_inbox(user: Any) -> bool:
-    """The front desk and the director answer the public; therapists meet the visitor in the
-    consultation itself and find it on their own calendar."""
-    return bool(user.is_authenticated and user.is_active and user.role in (Role.COORDINATOR, Role.DIRECTOR))
 
 
 def _require_inbox(actor: Any) -> None:

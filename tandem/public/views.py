@@ -15,9 +15,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from tandem.access.services import AccessDenied, deny
+from tandem.access.services import AccessDenied, can_use_inbox, deny
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, User
-from tandem.lib.http import AuthedRequest
 from tandem.public import forms, selectors, services
 from tandem.public.models import ConsultationRequest, ContactMessage, PublicPage
 from tandem.scheduling.models import Mode
@@ -231,7 +231,7 @@ def consultation_manage(request: HttpRequest, token: str) -> HttpResponse:
 
 # --- the coordinators' inbox ----------------------------------------------------------------------
 def _inbox_user(request: AuthedRequest) -> None:
-    if not services.can_use_inbox(request.user):
+    if not can_use_inbox(request.user):
         raise deny(request.user, what="public.inbox", object_id="-")
 
 
