@@ -27,6 +27,7 @@ from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User, WorkingH
 from tandem.cases.models import Case
 from tandem.lib.time import local_day_bounds, practice_zone
 from tandem.practice.models import PracticeClosure, PracticePolicy, Room
+from tandem.scheduling.errors import BookingInvalid
 from tandem.scheduling.models import (
     LONGEST_APPOINTMENT,
     AppointmentKind,
@@ -36,13 +37,7 @@ from tandem.scheduling.models import (
     ResourceKind,
     TimeOff,
 )
-from tandem.scheduling.services import (
-    CONSULTATION_NOTICE,
-    BookingInvalid,
-    check_team_rule,
-    default_minutes,
-    local_start,
-)
+from tandem.scheduling.rules import CONSULTATION_NOTICE, check_team_rule, default_minutes, local_start
 
 Interval = tuple[dt.datetime, dt.datetime]
 # Epoch seconds, start and end, of a busy period.
