@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections import defaultdict
 from collections.abc import Collection, Sequence
 
 from django.utils import timezone
@@ -173,6 +174,20 @@ def _long_day(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
+Blocks = dict[tuple[int, int], list[tuple[dt.time, dt.time, int]]]
+
+
+def working_blocks(user_ids: Sequence[int]) -> Blocks:
+    """(user id, weekday) → working blocks (local start, local end, location id), earliest first."""
+    blocks: Blocks = defaultdict(list)
+    rows = WorkingHours.objects.filter(therapist__user_id__in=list(user_ids)).values_list(
+        "therapist__user_id", "weekday", "starts", "ends", "location_id"
+    )
+    for user_id, weekday, starts, ends, location_id in sorted(rows):
+        blocks[(user_id, weekday)].append((starts, ends, location_id))
+    return blocks
+
+
 def check_rules(therapists: Sequence[User], periods: Sequence[Period], *, room: Room | None = None) -> None:
     """Raise BookingInvalid unless every therapist works (and is not away) for every period, and the
     practice is open on each day. Three queries whatever the number of periods.
@@ -192,11 +207,7 @@ def check_rules(therapists: Sequence[User], periods: Sequence[Period], *, room: 
         if day in closed:
             raise BookingInvalid(f"The practice is closed on {day_text(day)} ({closed[day]}).")
     ids = [t.pk for t in therapists]
-    blocks: dict[tuple[int, int], list[tuple[dt.time, dt.time, int]]] = {}
-    for user_id, weekday, starts, ends, location_id in WorkingHours.objects.filter(
-        therapist__user_id__in=ids
-    ).values_list("therapist__user_id", "weekday", "starts", "ends", "location_id"):
-        blocks.setdefault((user_id, weekday), []).append((starts, ends, location_id))
+    blocks = working_blocks(ids)
     away: dict[int, list[Period]] = {}
     for user_id, off_start, off_end in TimeOff.objects.filter(
         therapist_id__in=ids, starts_at__lt=ordered[-1][1], ends_at__gt=ordered[0][0]
@@ -257,7 +268,31 @@ def clinic_days(
     days: list[dt.date] = []
     day = first_day
     while len(days) < count:
-        if day not in closed and not (weekdays_only and day.weekday() >= 5):
+        if is_clinic_day(day, weekdays_only=weekdays_only, closed=closed):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def is_clinic_day(day: dt.date, *, weekdays_only: bool, closed: Collection[dt.date]) -> bool:
+    """Whether the practice holds intensive days on `day`: not a closure, nor (if so) a weekend."""
+    return day not in closed and not (weekdays_only and day.weekday() >= 5)
+
+
+def series_dates(
+    first_day: dt.date,
+    last: dt.date,
+    weekdays: Collection[int],
+    closed: Collection[dt.date],
+    *,
+    count: int | None = None,
+) -> list[dt.date]:
+    """The session days of a weekly series: the chosen weekdays from `first_day` to `last`, closures
+    skipped, at most `count` of them."""
+    days: list[dt.date] = []
+    day = first_day
+    while day <= last and (count is None or len(days) < count):
+        if day.weekday() in weekdays and day not in closed:
             days.append(day)
         day += dt.timedelta(days=1)
     return days
@@ -302,13 +337,7 @@ def series_days(
     last = until if until is not None else first_day + MAX_SERIES_SPAN
     if last < first_day or last - first_day > MAX_SERIES_SPAN:
         raise BookingInvalid("A series ends on or after its first day, and within a year.")
-    closed = closures_between(first_day, last)
-    days: list[dt.date] = []
-    day = first_day
-    while day <= last and (count is None or len(days) < count):
-        if day.weekday() in chosen and day not in closed:
-            days.append(day)
-        day += dt.timedelta(days=1)
+    days = series_dates(first_day, last, chosen, closures_between(first_day, last), count=count)
     if not days:
         raise BookingInvalid("No clinic day falls within that series.")
     if count is not None and len(days) < count:
