@@ -200,7 +200,7 @@ def consultation_slots(*, first_day: dt.date, days: int, mode: str | None = None
     return slots
 
 
-# --- Intensive blocks -----------------------------------------------------------------------------
+# --- Day grids and busy time: both searches ------------------------------------------------------
 class _DayGrid:
     """Candidate start times on one local day, every `step` minutes of wall-clock time from midnight.
 
@@ -263,57 +263,6 @@ class _DayGrid:
             if wall >= b and end <= e:
                 bits |= 1 << k
         return bits
-
-
-@dataclass(frozen=True)
-class IntensiveOption:
-    """A block that could be booked: intensive_book(first_day, start_time, team or therapist, room)."""
-
-    first_day: dt.date
-    last_day: dt.date
-    start_time: dt.time
-    starts_at: dt.datetime
-    minutes: int
-    team: CoTherapyTeam | None
-    therapists: tuple[User, ...]
-    room: Room
-
-    @property
-    def therapist_names(self) -> str:
-        return " and ".join(str(t) for t in self.therapists)
-
-
-def _candidates(
-    case: Case, policy: PracticePolicy, team: CoTherapyTeam | None
-) -> list[tuple[CoTherapyTeam | None, tuple[User, ...]]]:
-    """Who may hold the case's intensive: its own team (or therapist), else every team that keeps the rule."""
-    found: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
-    if case.team_id is not None and case.team is not None:
-        teams: list[CoTherapyTeam] = [case.team]
-    elif case.therapist_id is not None and case.therapist is not None:
-        teams = []
-        found.append((None, (case.therapist,)))
-    else:
-        teams = list(
-            CoTherapyTeam.objects.filter(active=True)
-            .select_related("first__therapist_profile", "second__therapist_profile")
-            .order_by("pk")
-        )
-    found.extend((each, each.members) for each in teams)
-    usable: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
-    for candidate, members in found:
-        if team is not None and (candidate is None or candidate.pk != team.pk):
-            continue
-        if candidate is not None and not candidate.active:
-            continue
-        if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
-            continue
-        try:
-            check_team_rule(list(members), policy)
-        except BookingInvalid:
-            continue
-        usable.append((candidate, members))
-    return usable
 
 
 class _EpochSeconds(Func):
@@ -556,6 +505,58 @@ def _earlier(found: tuple[int, int, R] | None, best: tuple[int, int, R] | None) 
 def _check_step(step_minutes: int) -> None:
     if 24 * 60 % step_minutes:
         raise BookingInvalid("The step between start times must divide the day.")
+
+
+# --- Intensive blocks -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IntensiveOption:
+    """A block that could be booked: intensive_book(first_day, start_time, team or therapist, room)."""
+
+    first_day: dt.date
+    last_day: dt.date
+    start_time: dt.time
+    starts_at: dt.datetime
+    minutes: int
+    team: CoTherapyTeam | None
+    therapists: tuple[User, ...]
+    room: Room
+
+    @property
+    def therapist_names(self) -> str:
+        return " and ".join(str(t) for t in self.therapists)
+
+
+def _candidates(
+    case: Case, policy: PracticePolicy, team: CoTherapyTeam | None
+) -> list[tuple[CoTherapyTeam | None, tuple[User, ...]]]:
+    """Who may hold the case's intensive: its own team (or therapist), else every team that keeps the rule."""
+    found: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
+    if case.team_id is not None and case.team is not None:
+        teams: list[CoTherapyTeam] = [case.team]
+    elif case.therapist_id is not None and case.therapist is not None:
+        teams = []
+        found.append((None, (case.therapist,)))
+    else:
+        teams = list(
+            CoTherapyTeam.objects.filter(active=True)
+            .select_related("first__therapist_profile", "second__therapist_profile")
+            .order_by("pk")
+        )
+    found.extend((each, each.members) for each in teams)
+    usable: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
+    for candidate, members in found:
+        if team is not None and (candidate is None or candidate.pk != team.pk):
+            continue
+        if candidate is not None and not candidate.active:
+            continue
+        if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
+            continue
+        try:
+            check_team_rule(list(members), policy)
+        except BookingInvalid:
+            continue
+        usable.append((candidate, members))
+    return usable
 
 
 def _block_days(first_day: dt.date, last_start: dt.date, n: int, *, weekdays_only: bool) -> list[dt.date]:

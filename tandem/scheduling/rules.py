@@ -37,6 +37,7 @@ CONSULTATION_NOTICE = dt.timedelta(hours=2)
 Period = tuple[dt.datetime, dt.datetime]
 
 
+# --- Checks ---------------------------------------------------------------------------------------
 def check_case_open(case: Case) -> None:
     if case.phase not in OPEN_PHASES:
         raise BookingInvalid(f"Case {case.reference} is closed: it cannot be booked.")

@@ -101,7 +101,7 @@ class _Unchanged:
 UNCHANGED: Any = _Unchanged()
 
 
-# --- Checks ---------------------------------------------------------------------------------------
+# --- Who may book, and writing -------------------------------------------------------------------
 def _check_actor(actor: Any, case: Case) -> None:
     if not getattr(actor, "is_practice_staff", False) or not can_edit_case(actor, case):
         raise AccessDenied("You cannot book appointments for this case.")
