@@ -6,7 +6,7 @@ and dash so that colour is never the only difference.
 """
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -43,11 +43,11 @@ class LineSeries:
     points: list[ChartPoint] = field(default_factory=list)
 
 
-def _attrs(attrs: dict[str, object]) -> str:
+def _attrs(attrs: Mapping[str, object]) -> str:
     return "".join(f' {name}="{escape(str(value))}"' for name, value in attrs.items() if value != "")
 
 
-def _el(tag: str, attrs: dict[str, object], body: str = "") -> str:
+def _el(tag: str, attrs: Mapping[str, object], body: str = "") -> str:
     if body:
         return f"<{tag}{_attrs(attrs)}>{body}</{tag}>"
     return f"<{tag}{_attrs(attrs)}/>"
