@@ -22,11 +22,10 @@ TIME_FORMAT = "%H:%M"
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-def _with_seconds(value: Any, minutes_format: str) -> str:
-    """Minutes suffice for what people type; a stored value with seconds keeps them (no silent rounding)."""
-    if value.second or value.microsecond:
-        return value.strftime(minutes_format + ":%S")
-    return str(value.strftime(minutes_format))
+def _timespec(value: dt.time | dt.datetime) -> str:
+    """Minutes suffice for what people type; a stored value with seconds keeps them (no silent rounding).
+    Fractions of a second are not kept: Django drops them for these widgets before rendering."""
+    return "seconds" if value.second else "minutes"
 
 
 class DateInput(forms.DateInput):
@@ -34,6 +33,12 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format=DATE_FORMAT)
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, dt.date):
+            # isoformat, not strftime: strftime writes the year 33 as "33", which the input refuses.
+            return value.isoformat()
+        return super().format_value(value)
 
 
 class TimeInput(forms.TimeInput):
@@ -44,12 +49,12 @@ class TimeInput(forms.TimeInput):
 
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, dt.time):
-            return _with_seconds(value, TIME_FORMAT)
+            return value.replace(microsecond=0).isoformat(timespec=_timespec(value))
         return super().format_value(value)
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        if isinstance(value, dt.time) and (value.second or value.microsecond):
+        if isinstance(value, dt.time) and value.second:
             # With the default step of 60 s the browser would refuse to submit a value with seconds.
             context["widget"]["attrs"].setdefault("step", "1")
         return context
@@ -65,12 +70,14 @@ class DateTimeInput(forms.DateTimeInput):
 
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, dt.datetime):
-            return _with_seconds(value, DATETIME_FORMAT)
+            # Already in the practice's zone (the field converts it); the input takes no offset.
+            local = value.replace(tzinfo=None, microsecond=0)
+            return local.isoformat(timespec=_timespec(value))
         return super().format_value(value)
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        if isinstance(value, dt.datetime) and (value.second or value.microsecond):
+        if isinstance(value, dt.datetime) and value.second:
             context["widget"]["attrs"].setdefault("step", "1")
         return context
 
