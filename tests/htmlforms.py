@@ -87,6 +87,10 @@ class HtmlForm:
     def names(self) -> set[str]:
         return {c.name for c in self.controls if c.name}
 
+    def shows_state(self) -> bool:
+        """Whether the form shows current values: a ticked box or radio, a chosen option, written text."""
+        return any(_shows_value(control) for control in self.controls)
+
     def refused_values(self) -> list[tuple[str, str, str]]:
         """(name, type, value) of each input whose rendered value the browser would throw away."""
         refused = []
@@ -126,6 +130,19 @@ class HtmlForm:
             else:
                 pairs.append((control.name, sanitize(kind, control.attrs.get("value", ""))))
         return pairs
+
+
+def _shows_value(control: Control) -> bool:
+    kind = control.type
+    if kind in {"checkbox", "radio"}:
+        return "checked" in control.attrs
+    if control.tag == "select":
+        return any("selected" in option for option in control.options)
+    if control.tag == "textarea":
+        return bool(control.text.strip())
+    if control.tag == "input" and kind not in _SKIPPED_TYPES | {"hidden"}:
+        return bool(control.attrs.get("value", "").strip())
+    return False
 
 
 def _selected(select: Control) -> list[str]:

@@ -6,9 +6,12 @@ the portal's pages by both partners, on a world whose objects have every optiona
 Which forms are edit forms: a form in the page's template context that shows an existing object,
 that is a ModelForm bound to a saved instance (`instance.pk`), or any form the view gave non-empty
 `initial` values (that is how the plain forms here show an object: the plan, the findings, the
-intake, the case's assignment, a note's sections...). The rule over-approximates on purpose, so that a
-new edit form is covered without anyone listing it: the few create forms that pre-fill a default
-(the planner's dates, the booking page's key) are submitted too, and must not change an existing row
+intake, the case's assignment, a note's sections...); and a hand-written `<form method=post>` (one
+holding no field of a form in the context) that shows current values: a ticked box or radio, a
+selected option, text in a textarea or a visible input (the calendar feed's detail setting, which
+partner an assessment session was for). The rule over-approximates on purpose, so that a new edit
+form is covered without anyone listing it: the few create forms that pre-fill a default (the
+planner's dates, the booking page's key) are submitted too, and must not change an existing row
 either.
 
 How it is submitted: the page's `<form method=post>` that holds the form's fields is read as a
@@ -154,26 +157,42 @@ def _round_trip(world: World, name: str, url: str, role: str) -> tuple[int, list
         for form in page_forms
         for field, kind, value in form.refused_values()
     ]
-    checked = 0
-    posted: set[int] = set()
-    for form in context_forms(response.context):
+    targets, found = edit_targets(response.context, html, page_forms)
+    problems += [f"{name} as {role}: {problem}" for problem in found]
+    for target in targets:
+        # Each save starts from the page as it was shown (a savepoint, rolled back).
+        with transaction.atomic():
+            problems += _submit(http, name, role, urljoin(url, target.action), target)
+            problems += _reloaded_the_same(http, name, role, url, target)
+            transaction.set_rollback(True)
+    return len(targets), problems
+
+
+def edit_targets(context: Any, html: str, page_forms: list[HtmlForm]) -> tuple[list[HtmlForm], list[str]]:
+    """The page's `<form method=post>`s that are edit forms, by the rule of the module docstring.
+
+    A Django form in the context that is an edit form must be found in the page (unless none of its
+    fields is on the page at all: a form this role is not shown). A hand-written form, holding no field
+    of any form in the context, is an edit form when it shows current values (a ticked radio, a chosen
+    option...), such as the calendar feed's detail setting.
+    """
+    targets: list[HtmlForm] = []
+    problems: list[str] = []
+    matched: set[int] = set()
+    for form in context_forms(context):
+        target = html_form_for(form, page_forms)
+        if target is not None:
+            matched.add(id(target))
         if not shows_existing(form):
             continue
-        target = html_form_for(form, page_forms)
-        if target is None and not any(f'name="{form[n].html_name}"' in html for n in form.fields):
-            continue  # in the context but not shown to this role (e.g. a policy only therapists set)
-        if target is None:
-            problems.append(
-                f"{name} as {role}: {type(form).__name__} is in no <form method=post> of the page"
-            )
-            continue
-        checked += 1
-        if id(target) in posted:
-            continue  # one HTML form holding several Django forms is submitted once
-        posted.add(id(target))
-        problems += _submit(http, name, role, urljoin(url, target.action), target)
-        problems += _reloaded_the_same(http, name, role, url, target)
-    return checked, problems
+        if target is None and any(f'name="{form[n].html_name}"' in html for n in form.fields):
+            problems.append(f"{type(form).__name__} is in no <form method=post> of the page")
+        elif target is not None and all(target is not t for t in targets):
+            targets.append(target)  # one HTML form holding several Django forms is submitted once
+    for candidate in page_forms:
+        if candidate.method == "post" and id(candidate) not in matched and candidate.shows_state():
+            targets.append(candidate)
+    return targets, problems
 
 
 def _reloaded_the_same(http: Any, name: str, role: str, url: str, target: HtmlForm) -> list[str]:

@@ -121,7 +121,7 @@ def test_a_model_form_gets_the_browser_inputs_without_naming_them():
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set()
+    found: set[type] = set()
     for sub in cls.__subclasses__():
         found |= {sub, *_subclasses(sub)}
     return found

@@ -26,7 +26,14 @@ from tandem.homework.services import assignment_create
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, MeasureRequest
 from tandem.notify.services import preference_set
-from tandem.pathway.models import FollowUpMode, FollowUpTask, SafetyAnswer, SpecialistType, TreatmentFormat
+from tandem.pathway.models import (
+    AssessmentSessionFor,
+    FollowUpMode,
+    FollowUpTask,
+    SafetyAnswer,
+    SpecialistType,
+    TreatmentFormat,
+)
 from tandem.pathway.services import IntakeDetails, findings_save, intake_save, plan_save, referral_create
 from tandem.planning.models import PlanningRun
 from tandem.public.models import ConsultationRequest, ContactMessage, RequestStatus
@@ -223,6 +230,10 @@ class World:
                 psychological="Performance anxiety.",
                 physical="Possible medication side effect.",
             )
+        assessment = team_session(cast, hours_ago=54, kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
+        AssessmentSessionFor.objects.create(
+            appointment=assessment, client=self.partner_b, set_by=cast.therapist_a
+        )
         confidentiality_set(actor=cast.therapist_a, case=case, kind=SecretsPolicy.LIMITED_SECRETS)
         for client in case.partners:
             confidentiality_record_agreement(actor=cast.therapist_a, case=case, client=client)
@@ -231,7 +242,7 @@ class World:
         """A draft with every section written, one of them kept private to the partner it is about."""
         tmpl = template("soap")
         appointment = team_session(self.cast, hours_ago=30)
-        sections = {}
+        sections: dict[str, SectionInput] = {}
         for slot in section_slots(tmpl, self.case):
             private = slot.client is not None and not any(s.private for s in sections.values())
             sections[slot.name] = SectionInput(f"Draft {slot.label}", private=private)
