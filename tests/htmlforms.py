@@ -17,6 +17,13 @@ _DATE = re.compile(r"^(\d{4,})-(\d\d)-(\d\d)$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)?$")
 _NUMBER = re.compile(r"^-?(\d+(\.\d+)?|\.\d+)([eE][-+]?\d+)?$")
 _SKIPPED_TYPES = {"submit", "image", "button", "reset", "file"}
+# The control types this reader submits as a browser does; an edit form with any other type fails the
+# round trip loudly (teach this module the new type) rather than being submitted wrongly.
+KNOWN_TYPES = {
+    *("text", "search", "tel", "password", "hidden", "email", "url"),
+    *("date", "time", "datetime-local", "number", "checkbox", "radio"),
+    *("submit", "button", "reset", "select", "textarea"),
+}
 
 
 def _valid_date(value: str) -> bool:
@@ -83,6 +90,9 @@ class HtmlForm:
     @property
     def action(self) -> str:
         return self.attrs.get("action", "")
+
+    def unknown_controls(self) -> list[str]:
+        return [f"{c.name or '(no name)'} ({c.type})" for c in self.controls if c.type not in KNOWN_TYPES]
 
     def names(self) -> set[str]:
         return {c.name for c in self.controls if c.name}

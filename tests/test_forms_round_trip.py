@@ -215,6 +215,9 @@ def _reloaded_the_same(http: Any, name: str, role: str, url: str, target: HtmlFo
 
 
 def _submit(http: Any, name: str, role: str, action: str, target: HtmlForm) -> list[str]:
+    unknown = target.unknown_controls()
+    if unknown:
+        return [f"{name} as {role}: cannot read the form's controls {unknown} as a browser would"]
     data: dict[str, list[str]] = {}
     for key, value in target.entries():
         data.setdefault(key, []).append(value)

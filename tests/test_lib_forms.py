@@ -122,7 +122,8 @@ def test_a_model_form_gets_the_browser_inputs_without_naming_them():
 
 def _subclasses(cls: type) -> set[type]:
     found: set[type] = set()
-    for sub in cls.__subclasses__():
+    direct: list[type] = cls.__subclasses__()
+    for sub in direct:
         found |= {sub, *_subclasses(sub)}
     return found
 
