@@ -1,7 +1,7 @@
 """Every edit form of the application, opened and saved unchanged, leaves the database as it was.
 
-Which pages: every route of the URL conf (`tests/urlwalk.py`), opened with GET by every staff role, and
-the portal's pages by both partners, on a world whose objects have every optional field filled in.
+Which pages: every route of the URL conf (`tests/urlwalk.py`), opened with GET by every role of the
+cast (each staff role and both partners), on a world whose objects have every optional field filled in.
 
 Which forms are edit forms: a form in the page's template context that shows an existing object,
 that is a ModelForm bound to a saved instance (`instance.pk`), or any form the view gave non-empty
@@ -40,10 +40,7 @@ from django.forms import BaseForm
 from django.test.utils import ContextList
 
 from tests.htmlforms import HtmlForm, parse_forms
-from tests.urlwalk import World, client_for, routes
-
-STAFF = ("director", "therapist_a", "cotherapist", "therapist_b", "coordinator")
-PARTNERS = ("partner_a", "partner_b")
+from tests.urlwalk import ROLES, World, client_for, routes
 
 # Tables whose rows a save legitimately writes: the audit trail records the save itself; sessions,
 # the log-in throttling (axes) and the second-factor devices record the visit.
@@ -137,10 +134,11 @@ def html_form_for(form: BaseForm, forms: list[HtmlForm]) -> HtmlForm | None:
 
 
 def pages(world: World) -> Iterator[tuple[str, str, str]]:
-    """(route name, URL, role) for every route, as each staff role, and portal pages as each partner."""
+    """(route name, URL, role) for every route as every role: staff, and both partners (the client's
+    pages live in several apps: portal, measures, consents)."""
     for route in routes():
         url = world.url(route)
-        for role in PARTNERS if route.name.startswith("portal:") else STAFF:
+        for role in ROLES:
             yield route.name, url, role
 
 
