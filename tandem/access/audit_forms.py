@@ -8,6 +8,7 @@ from django import forms
 from tandem.access.audit_selectors import DEFAULT_SORT, audit_actions
 from tandem.accounts.models import STAFF_ROLES, User
 from tandem.cases.models import Case
+from tandem.lib.forms import DateField
 
 EARLIEST = dt.date(2000, 1, 1)
 LATEST = dt.date(2999, 12, 31)
@@ -24,10 +25,6 @@ class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         name = obj.get_full_name() or obj.username
         return f"{name} ({obj.username})" + ("" if obj.is_active else ", no longer active")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class AuditFilterForm(forms.Form):
@@ -52,16 +49,14 @@ class AuditFilterForm(forms.Form):
         label="Action",
         error_messages={"invalid_choice": "No event has the action “%(value)s”. Choose one from the list."},
     )
-    date_from = forms.DateField(
+    date_from = DateField(
         required=False,
         label="From",
-        widget=DateInput,
         error_messages={"invalid": "Enter the “from” date as a date, for example 2026-11-01."},
     )
-    date_to = forms.DateField(
+    date_to = DateField(
         required=False,
         label="To",
-        widget=DateInput,
         error_messages={"invalid": "Enter the “to” date as a date, for example 2026-11-30."},
     )
     sort = forms.ChoiceField(

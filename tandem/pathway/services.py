@@ -344,6 +344,10 @@ def assessment_session_set_partner(
     if appointment.case_id != case.pk or appointment.kind != AppointmentKind.INDIVIDUAL_ASSESSMENT:
         raise AccessDenied("That is not an individual assessment session of this case.")
     with transaction.atomic():
+        current = AssessmentSessionFor.objects.select_for_update().filter(appointment=appointment).first()
+        if current is not None and current.client_id == client.pk:
+            # Saved again unchanged: the row keeps who first said so, rather than naming whoever saved.
+            return current
         link, _ = AssessmentSessionFor.objects.update_or_create(
             appointment=appointment, defaults={"client": client, "set_by": actor}
         )

@@ -120,7 +120,8 @@ def _write_sections(
     inputs: dict[str, SectionInput],
     policy: ConfidentialityPolicy | None,
 ) -> None:
-    note.sections.all().delete()
+    # Sections are updated in place, by position: a draft saved unchanged keeps its rows as they were.
+    existing = {section.position: section for section in note.sections.all()}
     rows = []
     for slot in section_slots(note.template, note.case):
         given = inputs.get(slot.name, SectionInput(""))
@@ -132,18 +133,20 @@ def _write_sections(
             private_to = _private_target(
                 case=note.case, policy=policy, individual_with=note.individual_with, about=slot.client
             )
-        rows.append(
-            SessionNoteSection(
-                note=note,
-                position=slot.position,
-                key=slot.key,
-                label=slot.label,
-                client=slot.client,
-                private_to=private_to,
-                text=text,
-            )
+        row = existing.pop(slot.position, None) or SessionNoteSection(note=note, position=slot.position)
+        row.key, row.label, row.client, row.private_to, row.text = (
+            slot.key,
+            slot.label,
+            slot.client,
+            private_to,
+            text,
         )
-    SessionNoteSection.objects.bulk_create(rows)
+        rows.append(row)
+    SessionNoteSection.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    SessionNoteSection.objects.bulk_update(
+        [row for row in rows if row.pk], ["key", "label", "client", "private_to", "text"]
+    )
+    SessionNoteSection.objects.bulk_create([row for row in rows if not row.pk])
 
 
 def default_individual_with(appointment: Appointment) -> Client | None:
