@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tandem.notify",
     "tandem.records",
     "tandem.consents",
+    "tandem.outcomes",
     "tandem.public",
 ]
 
