@@ -204,7 +204,9 @@ def partner_outcomes(user: Any, code: str, facts: list[CaseFacts]) -> tuple[list
             picked.append((case, client_id, role, baseline, end))
     sd = None
     if rules.needs_practice_sd(definition):
-        sd = rules.baseline_sd([baseline[1] for *_rest, baseline, _end in picked if baseline is not None])
+        # From every finished case's baselines, not just the filtered ones: a filter must not move the
+        # line between "improved" and "unchanged".
+        sd = rules.baseline_sd([points[0][1] for points in series.values()])
     rows = [
         PartnerRow(
             case=case,
