@@ -11,18 +11,18 @@ are often filled in during the days after that move). Follow-up scores are not e
 """
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from tandem.access.services import staff_cases_visible_to
 from tandem.cases.models import Case, CaseProblem, Phase, PhaseChange
 from tandem.lib.time import practice_zone
 from tandem.measures.engine import load_definition
-from tandem.measures.models import Response
+from tandem.measures.models import Instrument, Response
 from tandem.outcomes import rules
 from tandem.pathway.models import TreatmentFormat, TreatmentPlan
 
@@ -89,22 +89,37 @@ def _first_change(phase: str) -> Subquery:
     )
 
 
-def _staff(row: Case) -> tuple[str, str]:
-    if row.team is not None:
-        names = " & ".join(u.get_full_name() or u.get_username() for u in (row.team.first, row.team.second))
-        return f"team:{row.team_id}", f"Team {names}"
-    if row.therapist is not None:
-        return f"therapist:{row.therapist_id}", row.therapist.get_full_name() or row.therapist.get_username()
+_STAFF_FIELDS = (
+    "team_id",
+    "team__first__first_name",
+    "team__first__last_name",
+    "team__second__first_name",
+    "team__second__last_name",
+    "therapist_id",
+    "therapist__first_name",
+    "therapist__last_name",
+)
+
+
+def _staff(row: dict[str, Any]) -> tuple[str, str]:
+    if row["team_id"] is not None:
+        first = f"{row['team__first__first_name']} {row['team__first__last_name']}"
+        second = f"{row['team__second__first_name']} {row['team__second__last_name']}"
+        return f"team:{row['team_id']}", f"Team {first} & {second}"
+    if row["therapist_id"] is not None:
+        return (
+            f"therapist:{row['therapist_id']}",
+            f"{row['therapist__first_name']} {row['therapist__last_name']}",
+        )
     return "none", "Not assigned"
 
 
-def case_facts(user: Any) -> list[CaseFacts]:
-    """Every case that reached treatment or dropped out after intake, with what the page groups by."""
+def _facts_rows(user: Any) -> QuerySet[Case, dict[str, Any]]:
+    """Plain values, not model instances: at tens of thousands of cases building objects is the cost."""
     latest_plan = TreatmentPlan.objects.filter(case=OuterRef("pk")).order_by("-version")
     reached_intake = PhaseChange.objects.filter(case=OuterRef("pk"), to_phase=Phase.INTAKE)
-    rows = (
+    return (
         outcome_cases(user)
-        .select_related("partner_a", "partner_b", "therapist", "team__first", "team__second")
         .annotate(
             plan_format=Subquery(latest_plan.values("format")[:1]),
             treatment_at=_first_change(Phase.TREATMENT),
@@ -116,26 +131,47 @@ def case_facts(user: Any) -> list[CaseFacts]:
             | Q(phase=Phase.CLOSED, reached_intake=True)
         )
         .order_by("pk")
+        .values(
+            "pk",
+            "phase",
+            "opened_on",
+            "closed_on",
+            "plan_format",
+            "treatment_at",
+            "ended_at",
+            "partner_a_id",
+            "partner_b_id",
+            "partner_a__date_of_birth",
+            "partner_b__date_of_birth",
+            *_STAFF_FIELDS,
+        )
     )
+
+
+def case_facts(user: Any) -> list[CaseFacts]:
+    """Every case that reached treatment or dropped out after intake, with what the page groups by."""
+    rows = _facts_rows(user)
     facts: dict[int, CaseFacts] = {}
     zone = practice_zone()
     for row in rows:
         staff_key, staff_label = _staff(row)
-        partners = row.partners
-        facts[row.pk] = CaseFacts(
-            case_id=row.pk,
-            is_couple=row.is_couple,
-            format=row.plan_format or NO_PLAN,
+        couple = row["partner_b_id"] is not None
+        facts[row["pk"]] = CaseFacts(
+            case_id=row["pk"],
+            is_couple=couple,
+            format=row["plan_format"] or NO_PLAN,
             staff_key=staff_key,
             staff_label=staff_label,
-            opened_on=row.opened_on,
-            treatment_on=row.treatment_at.astimezone(zone).date() if row.treatment_at else None,
-            ended_at=row.ended_at,
-            finished=row.phase in (Phase.FOLLOW_UP, Phase.DISCHARGED),
-            dropout=row.phase == Phase.CLOSED,
-            closed_on=row.closed_on,
-            partner_ids=[p.pk for p in partners],
-            birth_dates=[p.date_of_birth for p in partners],
+            opened_on=row["opened_on"],
+            treatment_on=row["treatment_at"].astimezone(zone).date() if row["treatment_at"] else None,
+            ended_at=row["ended_at"],
+            finished=row["phase"] in (Phase.FOLLOW_UP, Phase.DISCHARGED),
+            dropout=row["phase"] == Phase.CLOSED,
+            closed_on=row["closed_on"],
+            partner_ids=[row["partner_a_id"], row["partner_b_id"]] if couple else [row["partner_a_id"]],
+            birth_dates=[row["partner_a__date_of_birth"], row["partner_b__date_of_birth"]][
+                : 2 if couple else 1
+            ],
         )
     problems = (
         CaseProblem.objects.filter(case__in=rows.values("pk"))
@@ -161,32 +197,60 @@ class PartnerRow:
     end_at: dt.datetime | None
 
 
-Series = dict[tuple[int, int], list[tuple[dt.datetime, Decimal]]]
+Score = tuple[dt.datetime, Decimal]
+Scores = dict[tuple[int, int], tuple[Score | None, Score | None]]
+_FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
 
-def _series(user: Any, code: str) -> Series:
-    finished = outcome_cases(user).filter(phase__in=(Phase.FOLLOW_UP, Phase.DISCHARGED))
-    rows = (
-        Response.objects.filter(case__in=finished.values("pk"), instrument__code=code, total__isnull=False)
-        .order_by("case_id", "client_id", "answered_at", "id")
-        .values_list("case_id", "client_id", "answered_at", "total")
+def _score_columns(partner: str, instrument_id: int) -> dict[str, Subquery]:
+    """The partner's baseline and end-of-treatment response, each as id, total and time (index lookups
+    on response_series_idx, so the database returns one row per case instead of every response)."""
+    scored = Response.objects.filter(
+        case=OuterRef("pk"), client=OuterRef(partner), instrument_id=instrument_id, total__isnull=False
     )
-    series: Series = defaultdict(list)
-    for case_id, client_id, answered_at, total in rows:
-        series[(case_id, client_id)].append((answered_at, total))
-    return series
+    first = scored.order_by("answered_at", "id")
+    last = scored.filter(answered_at__lte=OuterRef("end_limit")).order_by("-answered_at", "-id")
+    return {
+        f"{partner}_{name}_{column}": Subquery(query.values(column)[:1])
+        for name, query in (("base", first), ("end", last))
+        for column in ("id", "total", "answered_at")
+    }
 
 
-def pick_scores(
-    points: list[tuple[dt.datetime, Decimal]], ended_at: dt.datetime | None
-) -> tuple[tuple[dt.datetime, Decimal] | None, tuple[dt.datetime, Decimal] | None]:
-    """(baseline, end) from one partner's time-ordered scores, by the rule in this module's docstring."""
-    if not points:
-        return None, None
-    baseline = points[0]
-    limit = None if ended_at is None else ended_at + END_GRACE
-    later = [p for p in points[1:] if limit is None or p[0] <= limit]
-    return baseline, (later[-1] if later else None)
+def _scores(user: Any, code: str) -> Scores:
+    """(baseline, end) per (case, partner) of every finished case, by the rule in the module docstring."""
+    instrument_id = Instrument.objects.filter(code=code).values_list("pk", flat=True).first()
+    if instrument_id is None:
+        return {}
+    limit = ExpressionWrapper(_first_change(Phase.FOLLOW_UP) + END_GRACE, output_field=DateTimeField())
+    rows = (
+        outcome_cases(user)
+        .filter(phase__in=(Phase.FOLLOW_UP, Phase.DISCHARGED))
+        .annotate(end_limit=Coalesce(limit, Value(_FAR_FUTURE)))
+        .annotate(**_score_columns("partner_a", instrument_id), **_score_columns("partner_b", instrument_id))
+        .values(
+            "pk",
+            "partner_a_id",
+            "partner_b_id",
+            *[
+                f"{p}_{n}_{c}"
+                for p in ("partner_a", "partner_b")
+                for n in ("base", "end")
+                for c in ("id", "total", "answered_at")
+            ],
+        )
+    )
+    scores: Scores = {}
+    for row in rows:
+        for partner in ("partner_a", "partner_b"):
+            if row[f"{partner}_id"] is None or row[f"{partner}_base_id"] is None:
+                continue
+            baseline = (row[f"{partner}_base_answered_at"], row[f"{partner}_base_total"])
+            # The latest score up to the limit may be the baseline itself: then there is no end score.
+            same = row[f"{partner}_end_id"] in (None, row[f"{partner}_base_id"])
+            end = None if same else (row[f"{partner}_end_answered_at"], row[f"{partner}_end_total"])
+            scores[(row["pk"], row[f"{partner}_id"])] = (baseline, end)
+    return scores
 
 
 def partner_outcomes(user: Any, code: str, facts: list[CaseFacts]) -> tuple[list[PartnerRow], float | None]:
@@ -194,19 +258,19 @@ def partner_outcomes(user: Any, code: str, facts: list[CaseFacts]) -> tuple[list
     partner without both scores is "not measured"), and the practice SD used when the instrument
     publishes no norm SD (None otherwise, or when there are too few baselines)."""
     definition = load_definition(code)
-    series = _series(user, code)
-    picked: list[tuple[CaseFacts, int, str, Any, Any]] = []
+    scores = _scores(user, code)
+    picked: list[tuple[CaseFacts, int, str, Score | None, Score | None]] = []
     for case in facts:
         if not case.finished:
             continue
         for role, client_id in zip("AB", case.partner_ids, strict=False):
-            baseline, end = pick_scores(series.get((case.case_id, client_id), []), case.ended_at)
+            baseline, end = scores.get((case.case_id, client_id), (None, None))
             picked.append((case, client_id, role, baseline, end))
     sd = None
     if rules.needs_practice_sd(definition):
         # From every finished case's baselines, not just the filtered ones: a filter must not move the
         # line between "improved" and "unchanged".
-        sd = rules.baseline_sd([points[0][1] for points in series.values()])
+        sd = rules.baseline_sd([baseline[1] for baseline, _end in scores.values() if baseline is not None])
     rows = [
         PartnerRow(
             case=case,
