@@ -179,3 +179,33 @@ def test_research_download_and_command_are_audited(client, practice, tmp_path):
     call_command("outcomes_research_export", "--director", practice.director.username, "--out", str(out))
     assert len(out.read_text().splitlines()) == 28
     assert AuditEvent.objects.filter(action="outcomes.export_research").count() == 2
+
+
+def test_end_score_is_the_last_one_up_to_two_weeks_after_treatment(cast):
+    """A questionnaire filled in a week after the move to follow-up is the end score; one at the 3-month
+    follow-up is not; a partner with only a baseline is not measured."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from tandem.measures.models import Instrument, Response
+    from tandem.outcomes.selectors import case_facts, partner_outcomes
+
+    load_instruments()
+    case = finished_couple(1, cast.director, scores={"PHQ9": (15, 14)})
+    phq9 = Instrument.objects.get(code="PHQ9")
+    for days, total in ((7, 5), (90, 20)):
+        Response.objects.create(
+            instrument=phq9,
+            instrument_version="1.0",
+            client=case.partner_a,
+            case=case,
+            answered_at=ENDED + dt.timedelta(days=days),
+            answers={},
+            total=Decimal(total),
+        )
+    Response.objects.filter(client=case.partner_b).exclude(total=15).delete()
+    rows, _sd = partner_outcomes(cast.director, "PHQ9", case_facts(cast.director))
+    by_role = {row.role: row for row in rows}
+    assert (by_role["A"].outcome.baseline, by_role["A"].outcome.end) == (Decimal(15), Decimal(5))
+    assert by_role["A"].outcome.category == "recovered"
+    assert by_role["B"].outcome.end is None and by_role["B"].outcome.category == "not_measured"
