@@ -43,7 +43,9 @@ class OutcomeFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         problems = PresentingProblem.objects.order_by("sort_order", "label")
-        self.fields["problem"].choices = [("", "Every problem")] + [
+        problem = self.fields["problem"]
+        assert isinstance(problem, forms.ChoiceField)
+        problem.choices = [("", "Every problem")] + [
             (p.slug, f"{p.icd10cm} {p.label}" if p.icd10cm else p.label) for p in problems
         ]
 

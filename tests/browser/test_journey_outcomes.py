@@ -39,6 +39,6 @@ def test_director_outcomes_journey(live_server, migration_data, desktop: Page):
     with desktop.expect_download() as download_info:
         desktop.get_by_role("link", name="Download these tables (CSV)").click()
     download = download_info.value
-    text = open(download.path(), encoding="utf-8").read()
+    text = download.path().read_text(encoding="utf-8")
     assert "Partners by outcome,All cases,12,<5,<5,<5,<5,12" in text
     assert "format=intensive" in download.url and "problem=low-desire" in download.url
