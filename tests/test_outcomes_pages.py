@@ -209,3 +209,30 @@ def test_end_score_is_the_last_one_up_to_two_weeks_after_treatment(cast):
     assert (by_role["A"].outcome.baseline, by_role["A"].outcome.end) == (Decimal(15), Decimal(5))
     assert by_role["A"].outcome.category == "recovered"
     assert by_role["B"].outcome.end is None and by_role["B"].outcome.category == "not_measured"
+
+
+def test_gains_kept_at_three_and_six_months(client, practice):
+    """The intensive couples recovered on the PHQ-9 (15 to 4); at 3 months they score 5 (still reliably
+    better than 15), at 6 months 14 (no longer reliably better)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from tandem.measures.models import Instrument, Response
+
+    phq9 = Instrument.objects.get(code="PHQ9")
+    for case in Case.objects.filter(treatment_plans__format="intensive"):
+        for person in case.partners:
+            for days, total in ((90, 5), (182, 14)):
+                Response.objects.create(
+                    instrument=phq9,
+                    instrument_version="1.0",
+                    client=person,
+                    case=case,
+                    answered_at=ENDED + dt.timedelta(days=days),
+                    answers={},
+                    total=Decimal(total),
+                )
+    login(client, practice.director)
+    html = client.get(reverse("outcomes:practice"), {"instrument": "PHQ9"}).content.decode()
+    # Scored and kept at 3 months, scored and kept at 6 months; improved by the end of treatment.
+    assert _cells(html, "Gains kept at follow-up", "All cases") == ["12", "12", "12", "<5", "12"]

@@ -7,10 +7,11 @@ to more than the total; every other grouping puts each case in one row.
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from tandem.outcomes import rules
-from tandem.outcomes.selectors import FORMAT_LABELS, CaseFacts, PartnerRow
+from tandem.outcomes.selectors import FOLLOW_UP_WINDOWS, FORMAT_LABELS, CaseFacts, PartnerRow
 
 DIMENSIONS = {
     "format": "Format",
@@ -43,6 +44,7 @@ class Table:
     title: str
     columns: list[str]
     rows: list[TableRow]
+    total_label: str = "Total"
 
 
 def group_keys(case: CaseFacts, by: str) -> list[tuple[str, str]]:
@@ -146,6 +148,54 @@ def flow_table(facts: list[CaseFacts], by: str) -> Table:
         "Drop-outs and time to treatment",
         ["Finished treatment", "Dropped out", "Drop-out rate", "Median days, first contact to treatment"],
         [*body, _flow_row(ALL, facts)],
+    )
+
+
+FollowUps = dict[tuple[int, int], dict[str, Decimal]]
+
+
+def _kept(
+    row: PartnerRow, label: str, follow_ups: FollowUps, definition: Any, sd: float | None
+) -> bool | None:
+    """None when there is no score in that window; else whether the reliable improvement still holds."""
+    score = follow_ups.get((row.case.case_id, row.client_id), {}).get(label)
+    if score is None:
+        return None
+    later = rules.classify_partner(definition, row.outcome.baseline, score, sd=sd)
+    return later.category in (rules.RECOVERED, rules.IMPROVED)
+
+
+def _retention_row(
+    label: str, rows: list[PartnerRow], follow_ups: FollowUps, definition: Any, sd: float | None
+) -> TableRow:
+    cells = []
+    for window in FOLLOW_UP_WINDOWS:
+        kept = [(row, _kept(row, window, follow_ups, definition, sd)) for row in rows]
+        scored = [row for row, verdict in kept if verdict is not None]
+        held = [row for row, verdict in kept if verdict]
+        for group in (scored, held):
+            cases = len({row.case.case_id for row in group})
+            cells.append(str(len(group)) if cases >= rules.SMALL_CELL else rules.SUPPRESSED)
+    cases = len({row.case.case_id for row in rows})
+    return TableRow(label, cells, str(len(rows)) if cases >= rules.SMALL_CELL else rules.SUPPRESSED)
+
+
+def retention_table(
+    rows: list[PartnerRow], follow_ups: FollowUps, definition: Any, sd: float | None, by: str
+) -> Table:
+    """Partners who improved (or recovered) by the end of treatment: how many were scored at the 3- and
+    6-month follow-ups, and how many still showed reliable improvement from their baseline then."""
+    gained = [row for row in rows if row.outcome.category in (rules.RECOVERED, rules.IMPROVED)]
+    body = [
+        _retention_row(label, group, follow_ups, definition, sd)
+        for (_key, label), group in _grouped(gained, lambda r: r.case, by).items()
+    ]
+    columns = [f"{what} at {window}" for window in FOLLOW_UP_WINDOWS for what in ("Scored", "Gains kept")]
+    return Table(
+        "Gains kept at follow-up",
+        columns,
+        [*body, _retention_row(ALL, gained, follow_ups, definition, sd)],
+        total_label="Improved by the end of treatment",
     )
 
 

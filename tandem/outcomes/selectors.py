@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from tandem.access.services import staff_cases_visible_to
@@ -27,6 +37,12 @@ from tandem.outcomes import rules
 from tandem.pathway.models import TreatmentFormat, TreatmentPlan
 
 END_GRACE = dt.timedelta(days=14)
+# Follow-up scores for retention, counted from the move to follow-up: the policy asks at 3 and 6 months;
+# the windows leave room for a visit moved by a few weeks.
+FOLLOW_UP_WINDOWS = {
+    "3 months": (dt.timedelta(days=75), dt.timedelta(days=135)),
+    "6 months": (dt.timedelta(days=150), dt.timedelta(days=240)),
+}
 NO_PLAN = "not_recorded"
 FORMAT_LABELS = {
     TreatmentFormat.INTENSIVE: "Intensive",
@@ -283,3 +299,27 @@ def partner_outcomes(user: Any, code: str, facts: list[CaseFacts]) -> tuple[list
         for case, client_id, role, baseline, end in picked
     ]
     return rows, sd
+
+
+def follow_up_scores(user: Any, code: str) -> dict[tuple[int, int], dict[str, Decimal]]:
+    """Per (case, partner), the last scored response in each follow-up window (see FOLLOW_UP_WINDOWS)."""
+    earliest = min(start for start, _end in FOLLOW_UP_WINDOWS.values())
+    ended = Subquery(
+        PhaseChange.objects.filter(case=OuterRef("case_id"), to_phase=Phase.FOLLOW_UP)
+        .order_by("at", "id")
+        .values("at")[:1]
+    )
+    finished = outcome_cases(user).filter(phase__in=(Phase.FOLLOW_UP, Phase.DISCHARGED))
+    rows = (
+        Response.objects.filter(case__in=finished.values("pk"), instrument__code=code, total__isnull=False)
+        .annotate(ended=ended)
+        .filter(answered_at__gte=ExpressionWrapper(F("ended") + earliest, output_field=DateTimeField()))
+        .order_by("answered_at", "id")
+        .values_list("case_id", "client_id", "answered_at", "ended", "total")
+    )
+    found: dict[tuple[int, int], dict[str, Decimal]] = {}
+    for case_id, client_id, answered_at, ended_at, total in rows:
+        for label, (start, end) in FOLLOW_UP_WINDOWS.items():
+            if ended_at + start <= answered_at <= ended_at + end:
+                found.setdefault((case_id, client_id), {})[label] = total
+    return found

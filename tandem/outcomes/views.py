@@ -7,18 +7,22 @@ from tandem.access.services import deny
 from tandem.audit.services import audit_record
 from tandem.lib import svg
 from tandem.lib.time import local_today
+from tandem.measures.engine import load_definition
 from tandem.outcomes import report
 from tandem.outcomes.forms import OutcomeFilterForm
 from tandem.outcomes.research import as_csv, columns, research_rows
-from tandem.outcomes.selectors import can_read_outcomes, case_facts, partner_outcomes
+from tandem.outcomes.selectors import can_read_outcomes, case_facts, follow_up_scores, partner_outcomes
 
 
 def _tables(request: HttpRequest, filters: report.Filters) -> tuple[list[report.Table], float | None]:
     facts = [case for case in case_facts(request.user) if report.matches(case, filters)]
     rows, sd = partner_outcomes(request.user, filters.instrument, facts)
+    follow_ups = follow_up_scores(request.user, filters.instrument)
+    definition = load_definition(filters.instrument)
     tables = [
         report.partner_table(rows, filters.by),
         report.couple_table(rows, filters.by),
+        report.retention_table(rows, follow_ups, definition, sd, filters.by),
         report.flow_table(facts, filters.by),
     ]
     return tables, sd
@@ -71,7 +75,7 @@ def practice_csv(request: HttpRequest) -> HttpResponse:
     lines: list[list[str]] = []
     for table in tables:
         # Each table starts with its own heading row, since the three tables have different columns.
-        lines.append([table.title, group, *table.columns, "Total"])
+        lines.append([table.title, group, *table.columns, table.total_label])
         lines += [[table.title, row.label, *row.cells, row.total] for row in table.rows]
     header = ["Measure", filters.instrument]
     response = HttpResponse(as_csv(header, lines), content_type="text/csv; charset=utf-8")
