@@ -67,7 +67,7 @@ def research_rows(user: Any, rng: random.Random | None = None) -> list[list[str]
     facts = case_facts(user)
     outcomes: dict[tuple[int, int], dict[str, PartnerRow]] = {}
     for code in OUTCOME_INSTRUMENTS:
-        rows, _sd = partner_outcomes(user, code, facts)
+        rows, _sd = partner_outcomes(user, code, facts, with_dates=True)
         for row in rows:
             outcomes.setdefault((row.case.case_id, row.client_id), {})[code] = row
     shifted = [case for case in facts if case.finished or case.dropout]
