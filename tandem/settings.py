@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "tandem.consents",
     "tandem.outcomes",
     "tandem.public",
+    "tandem.today",
+    # Last: the demo seed sits on top of every other app and nothing imports it.
+    "tandem.demo",
 ]
 
 MIDDLEWARE = [
@@ -255,6 +258,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tandem <no-reply@tandem.inva
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 PRACTICE_NAME = env_str("PRACTICE_NAME", "Tandem")
+# ISO 3166 code of the practice's country: the demo closes the practice on its public holidays.
+PRACTICE_COUNTRY = env_str("PRACTICE_COUNTRY", "NL")
 # Links in e-mails (invitations, reminders) point here: e-mails never carry clinical content, only a link.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 # Base URI of the practice's own FHIR identifier and code systems (client, case, local score codes) in

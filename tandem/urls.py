@@ -1,16 +1,26 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tandem.cases import views as case_views
+from tandem.cases import urls as case_urls
+from tandem.today import views as today_views
 
 admin.site.site_header = "Tandem set-up"
 
 urlpatterns = [
-    path("", case_views.today, name="today"),
+    path("", today_views.today, name="today"),
     path("accounts/", include("tandem.accounts.urls")),
-    path("cases/", include("tandem.cases.urls")),
+    # The case page sits in the top layer with Today, under the cases namespace with the other case pages.
+    path(
+        "cases/",
+        include(
+            (
+                [path("<int:case_id>/", today_views.case_detail, name="detail"), *case_urls.urlpatterns],
+                case_urls.app_name,
+            )
+        ),
+    ),
     path("access/", include("tandem.access.urls")),
-    path("audit/", include("tandem.audit.urls")),
+    path("audit/", include("tandem.access.audit_urls")),
     path("scheduling/", include("tandem.scheduling.urls")),
     path("pathway/", include("tandem.pathway.urls")),
     path("homework/", include("tandem.homework.urls")),

@@ -29,7 +29,6 @@ from tandem.homework.models import Assignment, AssignmentLog
 from tandem.lib.time import practice_zone
 from tandem.notify import sms
 from tandem.notify.models import Job, JobKind, Preference
-from tandem.portal.models import Message
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,8 @@ MAX_ATTEMPTS = 5
 
 
 def _portal_link() -> str:
-    base = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # The worker has no request: the address served comes from the setting (`make run` passes it).
+    base = settings.PORTAL_BASE_URL.rstrip("/")
     return f"{base}{reverse('portal:home')}"
 
 
@@ -140,8 +140,10 @@ class Outcome:
 def _still_relevant(job: Job, now: dt.datetime) -> str:
     """Why the job should not be sent any more (the appointment moved, the exercise is done), or ''."""
     if job.kind == JobKind.MESSAGE_NOTICE:
-        unread = Message.objects.filter(pk=job.object_id, read_at__isnull=True).exists()
-        return "" if unread else "message already read"
+        # The portal withdraws a notice when its message is read (message_notice_withdraw); this catches
+        # one withdrawn after the claim.
+        withdrawn = Job.objects.filter(pk=job.pk).exclude(skipped="").exists()
+        return "message already read" if withdrawn else ""
     if job.kind == JobKind.APPOINTMENT_REMINDER:
         appointment = Appointment.objects.filter(pk=job.object_id).first()
         if appointment is None or appointment.status != AppointmentStatus.BOOKED:
@@ -264,6 +266,14 @@ def message_notice_schedule(*, user: Any, message_id: int, now: dt.datetime) -> 
         key=f"message:{message_id}:{user.pk}",
         defaults={"kind": JobKind.MESSAGE_NOTICE, "user": user, "object_id": message_id, "due_at": now},
     )
+
+
+def message_notice_withdraw(*, message_ids: list[int]) -> int:
+    """The messages were read: their notices not yet sent are skipped. The portal, which owns the messages,
+    calls this, so the reminder worker never reads another app's rows to decide."""
+    return Job.objects.filter(
+        kind=JobKind.MESSAGE_NOTICE, object_id__in=message_ids, sent_at__isnull=True, skipped=""
+    ).update(skipped="message already read")
 
 
 def preference_set(

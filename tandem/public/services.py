@@ -11,6 +11,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -20,8 +21,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied
-from tandem.accounts.models import Role, User
+from tandem.access.services import AccessDenied, can_use_inbox
+from tandem.accounts.models import User
 from tandem.audit.services import audit_record
 from tandem.cases.models import AbsentPartner, Case, Client, Phase, PhaseChange
 from tandem.cases.services import ClientDetails, case_add_partner, case_reference
@@ -78,12 +79,6 @@ def phone_key(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
 
 
-def can_use_inbox(user: Any) -> bool:
-    """The front desk and the director answer the public; therapists meet the visitor in the
-    consultation itself and find it on their own calendar."""
-    return bool(user.is_authenticated and user.is_active and user.role in (Role.COORDINATOR, Role.DIRECTOR))
-
-
 def _require_inbox(actor: Any) -> None:
     if not can_use_inbox(actor):
         raise AccessDenied("Only the intake coordinator or the clinical director handles the inbox.")
@@ -134,6 +129,10 @@ def link_expires_at(request: ConsultationRequest, *, now: dt.datetime | None = N
 
 # --- e-mail ---------------------------------------------------------------------------------------
 def _absolute(path: str) -> str:
+    # A view hands over a link already built from the request (the address actually served); without a
+    # request (a worker, a command) the configured address is all there is.
+    if urlsplit(path).scheme:
+        return path
     return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 

@@ -159,23 +159,43 @@ def export_plan(*, case: Case, release: Consent | None = None) -> ExportPlan:
 
 
 def _fill(plan: ExportPlan) -> None:
-    case = plan.case
+    """Fill the plan with what the consents cover, category by category; say what is left out and why."""
+    _fill_appointments(plan)
+    _fill_treatment(plan)
     covered_ids = {c.pk for c in plan.covered}
-    labels = dict(ReleaseCategory.choices)
+    plan.consents = list(
+        Consent.objects.filter(case=plan.case, client_id__in=covered_ids, signed_at__isnull=False)
+        .select_related("document", "client")
+        .order_by("signed_at", "id")
+    )
+    _fill_notes(plan)
+    _fill_responses(plan)
+    plan.excluded.append("Psychotherapy (process) notes are never part of a record export or release.")
+    plan.included.append(
+        f"{len(plan.appointments)} appointment(s), {'a' if plan.plan else 'no'} treatment plan, "
+        f"{len(plan.referrals)} referral(s), {len(plan.consents)} signed consent(s), "
+        f"{len(plan.notes)} signed session note(s), {len(plan.responses)} questionnaire response(s)."
+    )
 
-    def leave_out(category: str, what: str, client_id: int | None) -> None:
-        about = "the couple's" if client_id is None else "the"
-        for_whom = [c for c in case.partners if category not in plan.categories.get(c.pk, frozenset())]
-        if client_id is not None:
-            for_whom = [c for c in for_whom if c.pk == client_id]
-        if for_whom and any(c.pk in covered_ids for c in case.partners):
-            sentence = (
-                f"{what} ({about} {str(labels[category]).lower()}) left out: not covered by the release of "
-                f"{_names(for_whom)}."
-            )
-            if sentence not in plan.excluded:
-                plan.excluded.append(sentence)
 
+def _leave_out(plan: ExportPlan, category: str, what: str, client_id: int | None) -> None:
+    """Say (once) that `what` is left out, naming the partners whose release does not cover it; nothing
+    is said when no partner is covered at all (the export already says so)."""
+    partners = plan.case.partners
+    covered_ids = {c.pk for c in plan.covered}
+    about = "the couple's" if client_id is None else "the"
+    for_whom = [c for c in partners if category not in plan.categories.get(c.pk, frozenset())]
+    if client_id is not None:
+        for_whom = [c for c in for_whom if c.pk == client_id]
+    if for_whom and any(c.pk in covered_ids for c in partners):
+        label = str(dict(ReleaseCategory.choices)[category]).lower()
+        sentence = f"{what} ({about} {label}) left out: not covered by the release of {_names(for_whom)}."
+        if sentence not in plan.excluded:
+            plan.excluded.append(sentence)
+
+
+def _fill_appointments(plan: ExportPlan) -> None:
+    case = plan.case
     appointments = (
         Appointment.objects.filter(case=case)
         .exclude(status=AppointmentStatus.CANCELLED)
@@ -202,29 +222,31 @@ def _fill(plan: ExportPlan) -> None:
         else:
             left += 1
     if left:
-        leave_out(ReleaseCategory.APPOINTMENTS, f"{left} appointment{'s' if left > 1 else ''}", None)
+        _leave_out(plan, ReleaseCategory.APPOINTMENTS, f"{left} appointment{'s' if left > 1 else ''}", None)
 
+
+def _fill_treatment(plan: ExportPlan) -> None:
+    """The latest treatment plan (the couple's) and the referrals (each one partner's)."""
+    case = plan.case
+    covered_ids = {c.pk for c in plan.covered}
     latest = TreatmentPlan.objects.filter(case=case).order_by("-version").first()
     if latest is not None:
         if plan.allows(ReleaseCategory.TREATMENT_PLAN, None):
             plan.plan = latest
         else:
-            leave_out(ReleaseCategory.TREATMENT_PLAN, "The treatment plan", None)
-
+            _leave_out(plan, ReleaseCategory.TREATMENT_PLAN, "The treatment plan", None)
     for referral in Referral.objects.filter(case=case).select_related("specialist_type", "referred_by"):
         if referral.client_id in covered_ids and plan.allows(
             ReleaseCategory.TREATMENT_PLAN, referral.client_id
         ):
             plan.referrals.append(referral)
         elif referral.client_id in covered_ids:
-            leave_out(ReleaseCategory.TREATMENT_PLAN, "Referrals", referral.client_id)
+            _leave_out(plan, ReleaseCategory.TREATMENT_PLAN, "Referrals", referral.client_id)
 
-    plan.consents = list(
-        Consent.objects.filter(case=case, client_id__in=covered_ids, signed_at__isnull=False)
-        .select_related("document", "client")
-        .order_by("signed_at", "id")
-    )
 
+def _fill_notes(plan: ExportPlan) -> None:
+    case = plan.case
+    covered_ids = {c.pk for c in plan.covered}
     note_clients = sorted(
         c for c in covered_ids if ReleaseCategory.NOTES in plan.categories.get(c, frozenset())
     )
@@ -242,13 +264,15 @@ def _fill(plan: ExportPlan) -> None:
                 "release."
             )
     if not plan.allows(ReleaseCategory.NOTES, None):
-        leave_out(ReleaseCategory.NOTES, "Notes of joint sessions", None)
+        _leave_out(plan, ReleaseCategory.NOTES, "Notes of joint sessions", None)
     for client in plan.covered:
         if ReleaseCategory.NOTES not in plan.categories.get(client.pk, frozenset()):
-            leave_out(ReleaseCategory.NOTES, "Individual session notes", client.pk)
+            _leave_out(plan, ReleaseCategory.NOTES, "Individual session notes", client.pk)
 
+
+def _fill_responses(plan: ExportPlan) -> None:
     responses = (
-        Response.objects.filter(case=case, client_id__in=covered_ids)
+        Response.objects.filter(case=plan.case, client_id__in=[c.pk for c in plan.covered])
         .select_related("instrument", "client", "entered_by")
         .order_by("answered_at", "id")
     )
@@ -256,14 +280,7 @@ def _fill(plan: ExportPlan) -> None:
         if plan.allows(ReleaseCategory.MEASURES, response.client_id):
             plan.responses.append(response)
         else:
-            leave_out(ReleaseCategory.MEASURES, "Questionnaire answers", response.client_id)
-
-    plan.excluded.append("Psychotherapy (process) notes are never part of a record export or release.")
-    plan.included.append(
-        f"{len(plan.appointments)} appointment(s), {'a' if plan.plan else 'no'} treatment plan, "
-        f"{len(plan.referrals)} referral(s), {len(plan.consents)} signed consent(s), "
-        f"{len(plan.notes)} signed session note(s), {len(plan.responses)} questionnaire response(s)."
-    )
+            _leave_out(plan, ReleaseCategory.MEASURES, "Questionnaire answers", response.client_id)
 
 
 # --- FHIR ------------------------------------------------------------------------------------------------
@@ -322,8 +339,51 @@ _PRIORITY = {"routine": "routine", "soon": "asap", "urgent": "urgent"}
 
 
 def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
-    case = plan.case
+    """The FHIR R4 collection Bundle of the plan. Entries keep a fixed order (people and the episode,
+    then appointments, plan, referrals, consents, notes, questionnaires, and the summary list), and a
+    practitioner's entry comes just before the first resource that refers to them."""
     out = _Entries()
+    patients = _patient_entries(plan, out)
+    subject = patients[0]
+    care_team = _episode_entries(plan.case, subject, out)
+    for appt in plan.appointments:
+        out.add(("appointment", appt.pk), _appointment_resource(plan, appt, patients, out))
+    if plan.plan is not None:
+        out.add("careplan", _care_plan_resource(plan.plan, _is_open(plan.case), subject, care_team, out))
+    for referral in plan.referrals:
+        out.add(("referral", referral.pk), _referral_resource(referral, out))
+    for consent in plan.consents:
+        out.add(("consent", consent.pk), _consent_resource(consent, out))
+    for note in plan.notes:
+        out.add(("note", note.pk), _note_resource(note, subject, out))
+    for response in plan.responses:
+        _measure_resources(response, out)
+    summary: dict[str, Any] = {
+        "resourceType": "List",
+        "status": "current",
+        "mode": "snapshot",
+        "title": "What this export contains and leaves out",
+        "date": instant(timezone.now()),
+        "note": [{"text": line} for line in plan.included + plan.excluded],
+        "entry": [{"item": {"reference": e["fullUrl"]}} for e in out.entries],
+    }
+    out.add("summary", summary)
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": instant(timezone.now()),
+        "entry": out.entries,
+    }
+
+
+def _is_open(case: Case) -> bool:
+    return case.phase not in (Phase.DISCHARGED, Phase.CLOSED)
+
+
+def _patient_entries(plan: ExportPlan, out: _Entries) -> list[dict[str, str]]:
+    """A Patient per covered partner (references to them, first the subject), and for an individual
+    case the partner who does not attend, as a RelatedPerson."""
     patients: list[dict[str, str]] = []
     for client in plan.covered:
         resource: dict[str, Any] = {
@@ -336,36 +396,29 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
         if client.date_of_birth:
             resource["birthDate"] = client.date_of_birth.isoformat()
         patients.append(out.add(("client", client.pk), resource))
-    subject = patients[0]
-    if not case.is_couple:
+    if not plan.case.is_couple:
+        role = _coding("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "SIGOTHR", "significant other")
+        relationship = {
+            "coding": [role],
+            "text": f"Partner, not attending: {plan.case.get_absent_partner_display()}",
+        }
         out.add(
             "absent",
-            {
-                "resourceType": "RelatedPerson",
-                "patient": subject,
-                "relationship": [
-                    {
-                        "coding": [
-                            _coding(
-                                "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
-                                "SIGOTHR",
-                                "significant other",
-                            )
-                        ],
-                        "text": f"Partner, not attending: {case.get_absent_partner_display()}",
-                    }
-                ],
-            },
+            {"resourceType": "RelatedPerson", "patient": patients[0], "relationship": [relationship]},
         )
+    return patients
+
+
+def _episode_entries(case: Case, subject: dict[str, str], out: _Entries) -> dict[str, str]:
+    """The case's care team and its episode of care; returns the reference to the care team."""
     members = [
         {"member": out.practitioner(user), "role": [{"text": "Therapist"}]} for user in case.clinicians
     ]
-    open_case = case.phase not in (Phase.DISCHARGED, Phase.CLOSED)
     care_team = out.add(
         "careteam",
         {
             "resourceType": "CareTeam",
-            "status": "active" if open_case else "inactive",
+            "status": "active" if _is_open(case) else "inactive",
             "name": f"Care team of case {case.reference}",
             "subject": subject,
             **({"participant": members} if members else {}),
@@ -386,109 +439,92 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
     if case.clinicians:
         episode["careManager"] = out.practitioner(case.clinicians[0])
     out.add("episode", episode)
+    return care_team
 
-    for appt in plan.appointments:
-        owner_id = plan.appointment_owner.get(appt.pk)
-        attending = [out.ref(("client", owner_id))] if owner_id else patients
-        participants = [{"actor": p, "status": "accepted"} for p in attending]
-        participants += [{"actor": out.practitioner(t), "status": "accepted"} for t in appt.therapists.all()]
-        out.add(
-            ("appointment", appt.pk),
-            {
-                "resourceType": "Appointment",
-                "status": _APPOINTMENT_STATUS[AppointmentStatus(appt.status)],
-                "serviceType": [{"text": appt.get_kind_display()}],
-                "description": f"{appt.get_kind_display()} ({appt.get_mode_display().lower()})",
-                "start": instant(appt.starts_at),
-                "end": instant(appt.ends_at),
-                "participant": participants,
-            },
-        )
 
-    if plan.plan is not None:
-        treatment = plan.plan
-        care_plan: dict[str, Any] = {
-            "resourceType": "CarePlan",
-            "status": "active" if open_case else "completed",
-            "intent": "plan",
-            "title": f"Treatment plan, version {treatment.version}: {treatment.get_format_display()}",
-            "description": treatment.goals,
-            "subject": subject,
-            "created": instant(treatment.created_at),
-            "author": out.practitioner(treatment.created_by),
-            "careTeam": [care_team],
-        }
-        if treatment.focus_areas:
-            care_plan["note"] = [{"text": f"Focus areas: {treatment.focus_areas}"}]
-        out.add("careplan", care_plan)
-
-    for referral in plan.referrals:
-        request: dict[str, Any] = {
-            "resourceType": "ServiceRequest",
-            "status": "completed" if referral.status == ReferralStatus.RESULT_RECEIVED else "active",
-            "intent": "order",
-            "priority": _PRIORITY.get(referral.urgency, "routine"),
-            "code": {"text": f"Referral to {referral.specialist_type.label}"},
-            "subject": out.ref(("client", referral.client_id)),
-            "authoredOn": instant(referral.sent_at),
-            "requester": out.practitioner(referral.referred_by),
-            "reasonCode": [{"text": referral.reason}],
-        }
-        if referral.finding:
-            request["note"] = [
-                {"text": f"Result: {referral.finding} ({referral.get_physical_cause_display()})"}
-            ]
-        out.add(("referral", referral.pk), request)
-
-    for consent in plan.consents:
-        out.add(("consent", consent.pk), _consent_resource(consent, out))
-
-    for note in plan.notes:
-        signer = note.signer or note.author
-        reference: dict[str, Any] = {
-            "resourceType": "DocumentReference",
-            "status": "current",
-            "docStatus": "amended" if note.amended else "final",
-            "type": {"coding": [_coding(LOINC, "11506-3", "Progress note")]},
-            "description": note.title,
-            "subject": out.ref(("client", note.client_id)) if note.client_id else subject,
-            "date": instant(note.signed_at),
-            "author": [out.practitioner(note.author)],
-            "authenticator": out.practitioner(signer),
-            "content": [
-                {
-                    "attachment": {
-                        "contentType": "text/plain; charset=utf-8",
-                        "title": note.title,
-                        "data": base64.b64encode(note.text.encode()).decode(),
-                    }
-                }
-            ],
-        }
-        if note.appointment_id and out.has(("appointment", note.appointment_id)):
-            reference["context"] = {"related": [out.ref(("appointment", note.appointment_id))]}
-        out.add(("note", note.pk), reference)
-
-    for response in plan.responses:
-        _measure_resources(response, out)
-
-    summary: dict[str, Any] = {
-        "resourceType": "List",
-        "status": "current",
-        "mode": "snapshot",
-        "title": "What this export contains and leaves out",
-        "date": instant(timezone.now()),
-        "note": [{"text": line} for line in plan.included + plan.excluded],
-        "entry": [{"item": {"reference": e["fullUrl"]}} for e in out.entries],
-    }
-    out.add("summary", summary)
+def _appointment_resource(
+    plan: ExportPlan, appt: Appointment, patients: list[dict[str, str]], out: _Entries
+) -> dict[str, Any]:
+    owner_id = plan.appointment_owner.get(appt.pk)
+    attending = [out.ref(("client", owner_id))] if owner_id else patients
+    participants = [{"actor": p, "status": "accepted"} for p in attending]
+    participants += [{"actor": out.practitioner(t), "status": "accepted"} for t in appt.therapists.all()]
     return {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
-        "type": "collection",
-        "timestamp": instant(timezone.now()),
-        "entry": out.entries,
+        "resourceType": "Appointment",
+        "status": _APPOINTMENT_STATUS[AppointmentStatus(appt.status)],
+        "serviceType": [{"text": appt.get_kind_display()}],
+        "description": f"{appt.get_kind_display()} ({appt.get_mode_display().lower()})",
+        "start": instant(appt.starts_at),
+        "end": instant(appt.ends_at),
+        "participant": participants,
     }
+
+
+def _care_plan_resource(
+    treatment: TreatmentPlan,
+    open_case: bool,
+    subject: dict[str, str],
+    care_team: dict[str, str],
+    out: _Entries,
+) -> dict[str, Any]:
+    care_plan: dict[str, Any] = {
+        "resourceType": "CarePlan",
+        "status": "active" if open_case else "completed",
+        "intent": "plan",
+        "title": f"Treatment plan, version {treatment.version}: {treatment.get_format_display()}",
+        "description": treatment.goals,
+        "subject": subject,
+        "created": instant(treatment.created_at),
+        "author": out.practitioner(treatment.created_by),
+        "careTeam": [care_team],
+    }
+    if treatment.focus_areas:
+        care_plan["note"] = [{"text": f"Focus areas: {treatment.focus_areas}"}]
+    return care_plan
+
+
+def _referral_resource(referral: Referral, out: _Entries) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "status": "completed" if referral.status == ReferralStatus.RESULT_RECEIVED else "active",
+        "intent": "order",
+        "priority": _PRIORITY.get(referral.urgency, "routine"),
+        "code": {"text": f"Referral to {referral.specialist_type.label}"},
+        "subject": out.ref(("client", referral.client_id)),
+        "authoredOn": instant(referral.sent_at),
+        "requester": out.practitioner(referral.referred_by),
+        "reasonCode": [{"text": referral.reason}],
+    }
+    if referral.finding:
+        request["note"] = [{"text": f"Result: {referral.finding} ({referral.get_physical_cause_display()})"}]
+    return request
+
+
+def _note_resource(note: ReleasableNote, subject: dict[str, str], out: _Entries) -> dict[str, Any]:
+    signer = note.signer or note.author
+    reference: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "docStatus": "amended" if note.amended else "final",
+        "type": {"coding": [_coding(LOINC, "11506-3", "Progress note")]},
+        "description": note.title,
+        "subject": out.ref(("client", note.client_id)) if note.client_id else subject,
+        "date": instant(note.signed_at),
+        "author": [out.practitioner(note.author)],
+        "authenticator": out.practitioner(signer),
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "title": note.title,
+                    "data": base64.b64encode(note.text.encode()).decode(),
+                }
+            }
+        ],
+    }
+    if note.appointment_id and out.has(("appointment", note.appointment_id)):
+        reference["context"] = {"related": [out.ref(("appointment", note.appointment_id))]}
+    return reference
 
 
 def _consent_resource(consent: Consent, out: _Entries) -> dict[str, Any]:
