@@ -322,6 +322,7 @@ def follow_up_scores(user: Any, code: str) -> dict[tuple[int, int], dict[str, De
     found: dict[tuple[int, int], dict[str, Decimal]] = {}
     for case_id, client_id, answered_at, ended_at, total in rows:
         for label, (start, end) in FOLLOW_UP_WINDOWS.items():
-            if ended_at + start <= answered_at <= ended_at + end:
+            # total is never None here (filtered above); the check is for the type checker.
+            if total is not None and ended_at + start <= answered_at <= ended_at + end:
                 found.setdefault((case_id, client_id), {})[label] = total
     return found
