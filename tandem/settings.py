@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tandem.notify",
     "tandem.records",
     "tandem.consents",
+    "tandem.outcomes",
     "tandem.public",
     "tandem.today",
     # Last: the demo seed sits on top of every other app and nothing imports it.

@@ -29,6 +29,7 @@ urlpatterns = [
     path("records/", include("tandem.records.urls")),
     path("planning/", include("tandem.planning.urls")),
     path("consents/", include("tandem.consents.urls")),
+    path("outcomes/", include("tandem.outcomes.urls")),
     path("", include("tandem.public.urls")),
     path("setup/", admin.site.urls),
 ]

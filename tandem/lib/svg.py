@@ -270,3 +270,68 @@ def line_chart(
         },
         "".join(parts),
     )
+
+
+def bar_chart(*, chart_id: str, title: str, description: str, bars: Sequence[tuple[str, int | None]]) -> str:
+    """Vertical bars, one per labelled count; a count of None (suppressed) gets no bar, only its label
+    and "<5", so that the picture never shows what the table hides."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    top = max([value for _label, value in bars if value is not None] + [1])
+    slot = plot_w / max(len(bars), 1)
+    parts = [
+        _el("title", {"id": f"{chart_id}-title"}, escape(title)),
+        _el("desc", {"id": f"{chart_id}-desc"}, escape(description)),
+    ]
+    parts.append(
+        _el(
+            "line",
+            {"x1": LEFT, "y1": TOP + plot_h, "x2": LEFT + plot_w, "y2": TOP + plot_h, "stroke": "#555"},
+        )
+    )
+    for n, (label, value) in enumerate(bars):
+        x = LEFT + n * slot
+        centre = x + slot / 2
+        text = "<5" if value is None else str(value)
+        height = 0.0 if value is None else plot_h * value / top
+        if value is not None:
+            parts.append(
+                _el(
+                    "rect",
+                    {
+                        "x": f"{x + slot * 0.2:.1f}",
+                        "y": f"{TOP + plot_h - height:.1f}",
+                        "width": f"{slot * 0.6:.1f}",
+                        "height": f"{height:.1f}",
+                        "fill": SERIES_STYLES[0]["colour"],
+                    },
+                )
+            )
+        value_y = TOP + plot_h - height - 4
+        parts.append(
+            _el(
+                "text",
+                {"x": f"{centre:.1f}", "y": f"{value_y:.1f}", "text-anchor": "middle", "font-size": 12},
+                escape(text),
+            )
+        )
+        parts.append(
+            _el(
+                "text",
+                {"x": f"{centre:.1f}", "y": HEIGHT - BOTTOM + 18, "text-anchor": "middle", "font-size": 12},
+                escape(label),
+            )
+        )
+    return _el(
+        "svg",
+        {
+            "xmlns": "http://www.w3.org/2000/svg",
+            "viewBox": f"0 0 {WIDTH} {HEIGHT}",
+            "width": "100%",
+            "role": "img",
+            "aria-labelledby": f"{chart_id}-title {chart_id}-desc",
+            "class": "measure-chart",
+            "font-family": "system-ui, sans-serif",
+            "id": chart_id,
+        },
+        "".join(parts),
+    )
