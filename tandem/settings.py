@@ -250,6 +250,10 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Well below the notify worker's claim lease, so that a slow mail server cannot make a live sender look
+# dead (tandem/notify/services.py).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 600)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tandem <no-reply@tandem.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
