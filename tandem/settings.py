@@ -27,6 +27,10 @@ if not SECRET_KEY:
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "dev-only-audit-key" if DEBUG else "")
 if not AUDIT_HMAC_KEY:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG=0")
+# Append-only file outside the database where the audit chain's signed head is written (audit_anchor),
+# and how often the notify worker writes it.
+AUDIT_ANCHOR_PATH = env_str("AUDIT_ANCHOR_PATH", "")
+AUDIT_ANCHOR_SECONDS = env_int("AUDIT_ANCHOR_SECONDS", 900)
 
 # Fernet keys for clinical free text at rest (tandem/lib/crypto.py), newest first. In development a
 # fixed key derived from SECRET_KEY; with DEBUG=0 it must be set (`check --deploy` says so, and
