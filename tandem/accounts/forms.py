@@ -73,6 +73,12 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         label="E-mail address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
+    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        # Never look the address up or send inside the request: the notify worker does both.
+        from tandem.accounts.services import password_reset_request
+
+        password_reset_request(email=self.cleaned_data["email"])
+
 
 class TandemUserCreationForm(auth_forms.UserCreationForm):
     class Meta(auth_forms.UserCreationForm.Meta):
