@@ -276,10 +276,18 @@ PUBLIC_MESSAGES_PER_CONTACT_PER_DAY = 3
 RATELIMIT_USE_CACHE = "default"
 
 # --- Logging: never request bodies or clinical content --------------------------------------------
+# No log line holds a secret token from a URL: the filter sits on the loggers that print request paths
+# (the development server's request log, Django's 4xx/5xx log) and on the handler everything reaches.
+_REDACT = {"redact_secret_paths": {"()": "tandem.lib.logredact.RedactSecretPaths"}}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": _REDACT,
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secret_paths"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.server": {"filters": ["redact_secret_paths"]},
+        "django.request": {"filters": ["redact_secret_paths"]},
+    },
 }
