@@ -12,6 +12,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from tandem.lib.env import env_bool, env_int, env_list, env_str
+from tandem.lib.structured_logs import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "django_structlog",
+    "health_check",
     "tandem.lib",
     "tandem.accounts",
     "tandem.practice",
@@ -88,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "tandem.audit.middleware.AuditContextMiddleware",
+    # Binds a request id to every log line of the request; logs its start and end (no personal data).
+    "django_structlog.middlewares.RequestMiddleware",
     "tandem.accounts.middleware.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -276,18 +281,11 @@ PUBLIC_MESSAGES_PER_CONTACT_PER_DAY = 3
 RATELIMIT_USE_CACHE = "default"
 
 # --- Logging: never request bodies or clinical content --------------------------------------------
-# No log line holds a secret token from a URL: the filter sits on the loggers that print request paths
-# (the development server's request log, Django's 4xx/5xx log) and on the handler everything reaches.
-_REDACT = {"redact_secret_paths": {"()": "tandem.lib.logredact.RedactSecretPaths"}}
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": _REDACT,
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secret_paths"]}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "axes": {"level": "WARNING"},
-        "django.server": {"filters": ["redact_secret_paths"]},
-        "django.request": {"filters": ["redact_secret_paths"]},
-    },
-}
+# JSON logs with a request id and no personal data; no line holds a secret token from a URL
+# (tandem/lib/structured_logs.py, tandem/lib/logredact.py).
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"))
+configure_structlog()
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# The health endpoint's worker checks: a worker that has not beaten for this long counts as stopped
+# (longer than the planner's longest solve, during which its worker does not beat).
+WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 300)

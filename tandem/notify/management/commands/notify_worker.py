@@ -37,4 +37,4 @@ class Command(BaseCommand):
                 anchor_write(path=path)
                 last_anchor = time.monotonic()
 
-        run_worker_loop(one_pass=one_pass, interval=options["interval"], once=options["once"])
+        run_worker_loop(one_pass=one_pass, interval=options["interval"], once=options["once"], kind="notify")
