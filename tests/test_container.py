@@ -90,7 +90,7 @@ def test_entrypoint_setup_then_workers_and_the_web_command_report_healthy(tmp_pa
         text=True,
     )
     try:
-        status, report = 0, {}
+        status, report = 0, dict[str, str]()
         for _ in range(60):
             try:
                 status, report = _health(port)

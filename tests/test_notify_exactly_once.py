@@ -87,7 +87,7 @@ def test_a_worker_that_lost_its_lease_sends_nothing(six_jobs, monkeypatch):
     # One send hangs for longer than the whole lease: another worker takes over the rest, and the first
     # worker, back from its send, finds its claims gone and leaves them.
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        hung = []
+        hung: list[bool] = []
 
         def meanwhile() -> None:
             if not hung:

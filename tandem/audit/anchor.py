@@ -63,13 +63,13 @@ def anchor_write(*, path: Path) -> Anchor | None:
 def _parse(line: str, number: int) -> Anchor:
     try:
         data = json.loads(line)
-        body = {"seq": int(data["seq"]), "hmac": str(data["hmac"]), "at": str(data["at"])}
+        seq, head, at = int(data["seq"]), str(data["hmac"]), str(data["at"])
         sig = str(data["sig"])
     except (ValueError, KeyError, TypeError) as error:
         raise AnchorError(f"anchor file line {number} is not an anchor") from error
-    if not hmac.compare_digest(sig, _sign(body)):
+    if not hmac.compare_digest(sig, _sign({"seq": seq, "hmac": head, "at": at})):
         raise AnchorError(f"anchor file line {number} has a bad signature (forged or edited)")
-    return Anchor(seq=body["seq"], hmac=body["hmac"], at=body["at"])
+    return Anchor(seq=seq, hmac=head, at=at)
 
 
 def newest_anchor(*, path: Path) -> Anchor | None:

@@ -6,6 +6,7 @@ out, and paths with a secret token are redacted (tandem.lib.logredact). Log line
 library (Django, the development server, gunicorn) come out as the same JSON.
 """
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -15,7 +16,7 @@ from tandem.lib.logredact import redact
 _PERSONAL = ("ip", "user_agent", "user_id", "user")
 
 
-def scrub(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+def scrub(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """A structlog processor: drop who the client is, redact secret paths in any text value."""
     for key in _PERSONAL:
         event.pop(key, None)
@@ -25,7 +26,7 @@ def scrub(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-_SHARED = [
+_SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,

@@ -74,7 +74,8 @@ def _password_reset(job: Job, now: dt.datetime) -> Prepared:
 
 
 def _invitation(job: Job, now: dt.datetime) -> Prepared:
-    invitation = Invitation.objects.select_related("client").filter(pk=job.object_id).first()
+    found = Invitation.objects.select_related("client").filter(pk=job.object_id or 0)
+    invitation = found.first()
     if invitation is None or invitation.used_at is not None or invitation.revoked_at is not None:
         return "invitation used or replaced", []
     if invitation.expires_at <= now:

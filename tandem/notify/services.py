@@ -209,6 +209,8 @@ class Outcome:
 
 def _still_relevant(job: Job, now: dt.datetime) -> str:
     """Why the job should not be sent any more (the appointment moved, the exercise is done), or ''."""
+    if job.object_id is None:
+        return "nothing to remind of"
     if job.kind == JobKind.MESSAGE_NOTICE:
         unread = Message.objects.filter(pk=job.object_id, read_at__isnull=True).exists()
         return "" if unread else "message already read"
@@ -261,8 +263,10 @@ _TEMPLATES = {
 def _send(job: Job, channels: list[str]) -> None:
     template = _TEMPLATES[JobKind(job.kind)]
     context = {"link": _portal_link()}
+    assert job.user is not None  # reminders always name their client (_reminder_plan checked)
     if "email" in channels:
-        mail.message(job, 0, template=f"notify/email/{template}", context=context, to=job.user.email).send()
+        to = job.user.email or ""
+        mail.message(job, 0, template=f"notify/email/{template}", context=context, to=to).send()
     if "sms" in channels:
         context["practice"] = settings.PRACTICE_NAME
         sms.send_text(to=_phone(job.user), body=render_to_string(f"notify/sms/{template}.txt", context))
