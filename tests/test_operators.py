@@ -2,9 +2,7 @@
 JSON logs with a request id and no personal data."""
 
 import datetime as dt
-import io
 import json
-import logging
 import os
 import signal
 
@@ -91,18 +89,13 @@ def test_health_needs_no_log_in_and_names_no_one(client):
     assert "host:" not in response.content.decode()
 
 
-def _console_output(do) -> list[dict]:
-    handler = next(h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler))
-    out = io.StringIO()
-    old = handler.setStream(out)
-    try:
-        do()
-    finally:
-        handler.setStream(old)
-    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+def _console_output(do, capsys) -> list[dict]:
+    capsys.readouterr()
+    do()
+    return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
 
 
-def test_request_logs_are_json_with_a_request_id_and_no_personal_data(client, cast):
+def test_request_logs_are_json_with_a_request_id_and_no_personal_data(client, cast, capsys):
     login(client, cast.therapist_a)
     token = "s3cr3t-T0ken_abcdefghijklmnopqrstuvwxyz0123"
 
@@ -114,7 +107,7 @@ def test_request_logs_are_json_with_a_request_id_and_no_personal_data(client, ca
         )
         client.get(reverse("public:consultation_booked", args=[token]), REMOTE_ADDR="203.0.113.9")
 
-    lines = _console_output(requests)
+    lines = _console_output(requests, capsys)
     events = [line for line in lines if line.get("event") in ("request_started", "request_finished")]
     assert len(events) == 4
     assert all(line["request_id"] for line in events)

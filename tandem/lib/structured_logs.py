@@ -6,6 +6,8 @@ out, and paths with a secret token are redacted (tandem.lib.logredact). Log line
 library (Django, the development server, gunicorn) come out as the same JSON.
 """
 
+import logging
+import sys
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -32,6 +34,22 @@ _SHARED: list[Any] = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is logged, not what it was at start-up (test runners
+    and management commands swap it; a stream captured once may be closed by the time it is used)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
 
 
 def configure_structlog() -> None:
@@ -67,9 +85,7 @@ def logging_config(*, level: str) -> dict[str, Any]:
                 "foreign_pre_chain": [*_SHARED, structlog.stdlib.ExtraAdder(("status_code",))],
             }
         },
-        "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": redacting}
-        },
+        "handlers": {"console": {"()": StderrHandler, "formatter": "json", "filters": redacting}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "axes": {"level": "WARNING"},
