@@ -15,6 +15,11 @@ from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
 
+def _close_thread_connection(alias: str) -> None:
+    # Checks run in the view's executor threads, which no request cycle tidies up: close what they opened.
+    connections[alias].close()
+
+
 @dataclasses.dataclass
 class Migrations(HealthCheck):
     """Every migration the code knows is applied (a deploy that skipped `migrate` is not healthy)."""
@@ -22,8 +27,11 @@ class Migrations(HealthCheck):
     alias: str = "default"
 
     def run(self) -> None:
-        executor = MigrationExecutor(connections[self.alias])
-        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        try:
+            executor = MigrationExecutor(connections[self.alias])
+            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        finally:
+            _close_thread_connection(self.alias)
         if plan:
             raise ServiceUnavailable(f"{len(plan)} migration(s) not applied")
 
@@ -40,7 +48,10 @@ class Worker(HealthCheck):
 
         stale_after = dt.timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
         now = timezone.now()
-        last = WorkerHeartbeat.objects.filter(kind=self.kind).order_by("-beat_at").first()
+        try:
+            last = WorkerHeartbeat.objects.filter(kind=self.kind).order_by("-beat_at").first()
+        finally:
+            _close_thread_connection("default")
         if last is None:
             raise ServiceUnavailable(f"no {self.kind} worker running")
         age = now - last.beat_at
