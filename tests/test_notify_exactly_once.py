@@ -1,10 +1,15 @@
 """Each reminder goes out once: several workers, passes and sends longer than the lease, a kill mid-send."""
 
 import datetime as dt
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -182,3 +187,39 @@ def test_three_workers_with_a_lease_shorter_than_their_passes_send_each_job_once
     sends = _sends_per_job()
     assert len(sends) == 20 and set(sends.values()) == {1}, sends
     assert Job.objects.filter(state=JobState.SENT).count() == 20
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second process needs a server database")
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_killed_between_send_and_mark_is_never_resent(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cast = build_cast()
+    _with_emails(cast)
+    _appointments(cast, [3])
+    db = connection.settings_dict
+    sent_file = tmp_path / "handed-over.txt"
+    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,  # the test database, where the rows above are committed
+        "EMAIL_BACKEND": "tests.killing_mail_backend.EmailBackend",
+        "KILL_MAIL_FILE": str(sent_file),
+    }
+    root = Path(__file__).resolve().parents[1]
+    worker = subprocess.run(
+        [sys.executable, "manage.py", "notify_worker", "--once"], cwd=root, env=env, timeout=300, check=False
+    )
+    assert worker.returncode == -signal.SIGKILL
+    assert len(sent_file.read_text().splitlines()) == 1  # one message left before the process died
+    assert Job.objects.filter(state=JobState.SENDING).count() == 1
+    # The other workers, now and after the lease: the partner not yet reminded gets theirs; the
+    # message that may have left is never sent again.
+    run_once(worker="B")
+    with time_machine.travel(timezone.now() + LEASE + dt.timedelta(minutes=1), tick=False):
+        run_once(worker="C")
+    assert Job.objects.filter(state=JobState.UNCERTAIN).count() == 1
+    assert Job.objects.filter(state=JobState.SENT).count() == 1
+    handed_over = {line.split()[1] for line in sent_file.read_text().splitlines()}
+    assert [m.to[0] for m in mail.outbox] == [
+        a for a in ("alex@example.invalid", "blair@example.invalid") if a not in handed_over
+    ]
