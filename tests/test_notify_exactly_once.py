@@ -166,9 +166,10 @@ def test_three_workers_with_a_lease_shorter_than_their_passes_send_each_job_once
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []
 
-    def worker(name: str) -> None:
+    def worker(name: str, delay: float) -> None:
         try:
             barrier.wait()
+            time.sleep(delay)  # later passes start while the first is still sending
             run_once(worker=name)
         except BaseException as error:  # surfaced in the main thread below
             errors.append(error)
@@ -176,7 +177,7 @@ def test_three_workers_with_a_lease_shorter_than_their_passes_send_each_job_once
             connection.close()
 
     try:
-        threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
+        threads = [threading.Thread(target=worker, args=(f"w{i}", 1.5 * i)) for i in range(3)]
         for t in threads:
             t.start()
         for t in threads:
