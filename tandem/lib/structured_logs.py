@@ -90,6 +90,7 @@ def logging_config(*, level: str) -> dict[str, Any]:
         "loggers": {
             "axes": {"level": "WARNING"},
             # Django's own request loggers print paths; they go through the same console as JSON.
+            "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
             "django.server": {"handlers": ["console"], "filters": redacting, "propagate": False},
             "django.request": {"filters": redacting},
             "django_structlog": {"level": "INFO"},
