@@ -96,3 +96,42 @@ def test_a_queued_email_is_sent_once_and_its_secret_cleared(cast, django_capture
     deliver()
     assert len(mail.outbox) == 1
     assert Job.objects.get().secret is None
+
+
+class RefusingMailServer:
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+@pytest.mark.django_db
+def test_a_refusing_mail_server_is_retried_then_given_up_and_the_secret_dropped(
+    client, cast, settings, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from tandem.notify.services import MAX_ATTEMPTS
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(RESET, {"email": cast.partner_a.email})
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
+    later = timezone.now()
+    for _ in range(MAX_ATTEMPTS):
+        later += dt.timedelta(hours=1)
+        with time_machine.travel(later, tick=False):
+            deliver()
+    job = Job.objects.get()
+    assert (job.state, job.attempts, job.last_error) == (
+        JobState.SKIPPED,
+        MAX_ATTEMPTS,
+        "ConnectionRefusedError",
+    )
+    assert job.secret is None
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    deliver()
+    assert mail.outbox == []

@@ -182,6 +182,7 @@ def _mark_failed(job: Job, worker: str, error: Exception, now: dt.datetime) -> N
         due_at=now + dt.timedelta(minutes=5 * attempts),
         last_error=type(error).__name__,
         skipped="gave up after repeated errors" if gave_up else "",
+        **({"secret": None} if gave_up else {}),
     )
     log.warning("notification job %s failed (%s)", job.pk, type(error).__name__)
 
