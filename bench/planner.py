@@ -2,17 +2,16 @@
 
     .venv/bin/python bench/planner.py [--time-limit SECONDS] [INSTANCE.json ...]
 
-By default it plans ../shared/specs/examples/{medium,large}.json (relative to the repository root),
-checks every plan with ../shared/tools/check_plan.py and prints one row per instance and method.
+By default it plans the committed examples tandem/planning/examples/{medium,large}.json (written by
+`manage.py make_instance`, format in docs/intensive-planning.md), checks every plan with
+tandem.planning.checker and prints one row per instance and method.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,26 +20,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tandem.planning import baseline, core  # noqa: E402
+from tandem.planning.checker import Figures, check  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-EXAMPLES = SHARED / "specs" / "examples"
-CHECKER = SHARED / "tools" / "check_plan.py"
+EXAMPLES = REPO / "tandem" / "planning" / "examples"
 
 
-def check(instance: Path, plan: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(plan, f)
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed interpreter and paths, no shell
-            [sys.executable, str(CHECKER), str(instance), f.name, "--json"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        Path(f.name).unlink()
-    score = json.loads(done.stdout.strip().splitlines()[-1])
-    return done.returncode == 0, score
+def checked(instance: dict[str, Any], plan: dict[str, Any]) -> tuple[bool, Figures]:
+    """Valid or not, and the figures, as the checker computes them from the plan written out as JSON."""
+    verdict = check(instance, json.loads(json.dumps(plan)))
+    for violation in verdict.violations:
+        print(f"  {violation}")
+    return verdict.ok, verdict.figures
 
 
 def main() -> int:
@@ -72,11 +62,11 @@ def main() -> int:
             ("cp-sat", result, str(stats.weight_bound), stats.seconds),
         ]
         for method, plan, bound, seconds in rows:
-            ok, score = check(path, plan)
+            ok, figures = checked(instance, plan)
             ok_all &= ok
             print(
                 f"{path.stem:<12} {len(instance['couples']):>7} {method:<8} "
-                f"{score['weight_scheduled']:>4}/{total:<4} {score['weighted_wait_days']:>8} {bound:>6} "
+                f"{figures.weight_scheduled:>4}/{total:<4} {figures.weighted_wait:>8} {bound:>6} "
                 f"{seconds:>8.1f} {'OK' if ok else 'INVALID'}"
             )
         gain = 100.0 * (stats.weight - stats.baseline_weight) / max(1, stats.baseline_weight)

@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "tandem.records",
     "tandem.consents",
     "tandem.public",
+    "tandem.today",
+    # Last: the demo seed sits on top of every other app and nothing imports it.
+    "tandem.demo",
 ]
 
 MIDDLEWARE = [
@@ -265,12 +268,19 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 # dead (tandem/notify/services.py).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 600)
+# The accounts app's reset form queues its e-mail here (notify sits above accounts in the layers).
+TANDEM_RESET_EMAIL_QUEUE = "tandem.notify.mail.password_reset_queue"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tandem <no-reply@tandem.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 PRACTICE_NAME = env_str("PRACTICE_NAME", "Tandem")
+# ISO 3166 code of the practice's country: the demo closes the practice on its public holidays.
+PRACTICE_COUNTRY = env_str("PRACTICE_COUNTRY", "NL")
 # Links in e-mails (invitations, reminders) point here: e-mails never carry clinical content, only a link.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Base URI of the practice's own FHIR identifier and code systems (client, case, local score codes) in
+# exported records: a recipient tells this practice's client 12 from another's by it. Stable, never reused.
+FHIR_IDENTIFIER_SYSTEM = env_str("FHIR_IDENTIFIER_SYSTEM", f"{PORTAL_BASE_URL.rstrip('/')}/fhir").rstrip("/")
 
 # --- Public site: limits that keep a flood out of the calendar and the inbox -----------------------
 # Per client address, counted in the shared cache (django-ratelimit syntax: count/period).

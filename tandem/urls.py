@@ -3,7 +3,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from health_check.views import HealthCheckView
 
-from tandem.cases import views as case_views
+from tandem.cases import urls as case_urls
+from tandem.today import views as today_views
 
 admin.site.site_header = "Tandem set-up"
 
@@ -18,11 +19,20 @@ HEALTH_CHECKS = [
 
 urlpatterns = [
     path("health/", login_not_required(HealthCheckView.as_view(checks=HEALTH_CHECKS)), name="health"),
-    path("", case_views.today, name="today"),
+    path("", today_views.today, name="today"),
     path("accounts/", include("tandem.accounts.urls")),
-    path("cases/", include("tandem.cases.urls")),
+    # The case page sits in the top layer with Today, under the cases namespace with the other case pages.
+    path(
+        "cases/",
+        include(
+            (
+                [path("<int:case_id>/", today_views.case_detail, name="detail"), *case_urls.urlpatterns],
+                case_urls.app_name,
+            )
+        ),
+    ),
     path("access/", include("tandem.access.urls")),
-    path("audit/", include("tandem.audit.urls")),
+    path("audit/", include("tandem.access.audit_urls")),
     path("scheduling/", include("tandem.scheduling.urls")),
     path("pathway/", include("tandem.pathway.urls")),
     path("homework/", include("tandem.homework.urls")),

@@ -49,6 +49,11 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
             {"instrument": "IIEF5", "total": 21, "band": "mild", "domains": {}, "flags": []},
         ),
         (
+            # Rosen et al. 1999: 0 is "did not attempt intercourse" on items 3-5; 3+2+0+0+0 = 5, severe.
+            ["IIEF5", "3", "2", "0", "0", "0"],
+            {"instrument": "IIEF5", "total": 5, "band": "severe", "domains": {}, "flags": []},
+        ),
+        (
             ["PEDT", "2", "2", "2", "2", "1"],
             {"instrument": "PEDT", "total": 9, "band": "probable_pe", "domains": {}, "flags": []},
         ),

@@ -13,6 +13,7 @@ from tandem.audit.models import AuditEvent
 from tandem.audit.services import verify_audit_chain
 from tandem.cases.models import Client
 from tandem.measures import engine
+from tandem.measures.forms import QuestionnaireForm
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, Response
 from tandem.measures.services import response_record
@@ -189,3 +190,74 @@ def test_client_must_belong_to_the_case(cast, library):
             instrument_code="PHQ9",
             answers=PHQ9_ANSWERS,
         )
+
+
+# IIEF-5 item 4 (Rosen et al. 1999), listed from the highest score down as a clinic's file may list it.
+ITEM_4_AS_PRINTED = [
+    (5, "Not difficult"),
+    (4, "Slightly difficult"),
+    (3, "Difficult"),
+    (2, "Very difficult"),
+    (1, "Extremely difficult"),
+    (0, "Did not attempt intercourse"),
+]
+
+
+def _options(pairs):
+    ordinal = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+    return [
+        {
+            "valueCoding": {"code": str(v), "display": label},
+            "extension": [{"url": ordinal, "valueDecimal": v}],
+        }
+        for v, label in pairs
+    ]
+
+
+def _label_item_4(questionnaire):
+    questionnaire["item"][3]["answerOption"] = _options(ITEM_4_AS_PRINTED)
+
+
+def test_import_brings_answer_labels_matched_by_score(library, tmp_path):
+    call_command("import_questionnaire", str(licensed_file(tmp_path, "IIEF5", _label_item_4)))
+    iief5 = Instrument.objects.get(code="IIEF5")
+    item_4 = QuestionnaireForm(instrument=iief5).fields["item_4"]
+    # Shown in scoring order whatever order the file used, each label on the value it scores.
+    assert list(item_4.choices) == sorted(ITEM_4_AS_PRINTED)
+    item_2 = QuestionnaireForm(instrument=iief5).fields["item_2"]
+    assert next(iter(item_2.choices)) == (0, "No sexual activity")
+    assert iief5.definition["scoring"] == engine.load_definition("IIEF5")["scoring"]
+
+
+def _drop_zero_of_item_2(questionnaire):
+    questionnaire["item"][1]["answerOption"] = _options([(v, str(v)) for v in range(1, 6)])
+
+
+def _half_point(questionnaire):
+    questionnaire["item"][0]["answerOption"][0]["extension"][0]["valueDecimal"] = 1.5
+
+
+def _score_twice(questionnaire):
+    questionnaire["item"][2]["answerOption"] = _options(
+        [(0, "a"), (1, "b"), (1, "c"), (3, "d"), (4, "e"), (5, "f")]
+    )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            _drop_zero_of_item_2,
+            r"item 2: the file's answers score \[1, 2, 3, 4, 5\], the published key \[0, 1,",
+        ),
+        (_half_point, "item 1: an answer has no whole-number score"),
+        (_score_twice, r"item 3: the file's answers score \[0, 1, 1, 3, 4, 5\]"),
+    ],
+)
+def test_import_refuses_answers_that_score_otherwise(library, tmp_path, mutate, message):
+    before = Instrument.objects.get(code="IIEF5").definition
+    with pytest.raises(CommandError, match=message):
+        call_command("import_questionnaire", str(licensed_file(tmp_path, "IIEF5", mutate)))
+    iief5 = Instrument.objects.get(code="IIEF5")
+    assert iief5.definition == before
+    assert not iief5.has_licensed_wording

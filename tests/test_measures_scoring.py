@@ -64,7 +64,10 @@ BAND_BOUNDARIES = [
     ("CSI16", 51, "distressed"),
     ("CSI16", 52, "not_distressed"),
     ("CSI16", 81, "not_distressed"),
-    # IIEF-5: Rosen et al. 1999.
+    # IIEF-5: Rosen et al. 1999. Totals 1-4 need a "no sexual activity / did not attempt" 0 (items 2-5),
+    # and the published severity bands start at 5, so they are not classified.
+    ("IIEF5", 1, "not_classifiable"),
+    ("IIEF5", 4, "not_classifiable"),
     ("IIEF5", 5, "severe"),
     ("IIEF5", 7, "severe"),
     ("IIEF5", 8, "moderate"),

@@ -1,15 +1,12 @@
-"""The planner's database side: the waiting list, the instance built from the calendars (valid by the
-spec's checks and check_plan.py), the background run, accepting a plan into real bookings, and why a
-couple stays unscheduled."""
+"""The planner's database side: the waiting list, the instance built from the calendars (its plans valid
+by tandem.planning.checker), the background run, accepting a plan into real bookings, and why a couple
+stays unscheduled."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -19,6 +16,7 @@ from tandem.audit.models import AuditEvent
 from tandem.cases.models import Phase
 from tandem.pathway.models import TreatmentFormat
 from tandem.planning import adapter, services
+from tandem.planning.checker import check_plan
 from tandem.planning.core import plan_with_stats
 from tandem.planning.explain import explain_unscheduled
 from tandem.planning.instance import parse
@@ -49,9 +47,6 @@ from tests.planning_support import (
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parent.parent
-CHECKER = ROOT.parent / "shared" / "tools" / "check_plan.py"
-
 
 @pytest.fixture(autouse=True)
 def _clock(settings):
@@ -67,15 +62,9 @@ def practice(cast):
     return cast
 
 
-def check(tmp_path: Path, instance: dict, plan: dict) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "instance.json").write_text(json.dumps(instance))
-    (tmp_path / "plan.json").write_text(json.dumps(plan))
-    return subprocess.run(
-        [sys.executable, str(CHECKER), str(tmp_path / "instance.json"), str(tmp_path / "plan.json")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def violations(instance: dict, plan: dict) -> list[str]:
+    """The checker's complaints about the plan as stored (through JSON, as the run's fields are)."""
+    return check_plan(json.loads(json.dumps(instance)), json.loads(json.dumps(plan)))
 
 
 def plan_of(run: PlanningRun) -> dict:
@@ -125,7 +114,7 @@ def test_weight_grows_with_time_on_the_waiting_list():
 
 
 # --- The instance ---------------------------------------------------------------------------------
-def test_instance_carries_hours_busy_time_off_closures_rooms_and_couples(practice, tmp_path):
+def test_instance_carries_hours_busy_time_off_closures_rooms_and_couples(practice):
     cast = practice
     other = waiting_couple(cast, "Fay")
     PracticeClosure.objects.create(date=dt.date(2027, 4, 16), reason="Training day")
@@ -173,8 +162,7 @@ def test_instance_carries_hours_busy_time_off_closures_rooms_and_couples(practic
     assert "Tess" not in text and "Waiting" not in text and "Room 1" not in text
 
     plan, stats = plan_with_stats(instance, time_limit=3)
-    done = check(tmp_path, instance, plan)
-    assert done.returncode == 0, done.stdout
+    assert violations(instance, plan) == []
     assert stats.weight == sum(c["weight"] for c in instance["couples"])  # both fit
 
 
@@ -187,11 +175,11 @@ def test_a_single_assigned_therapist_stays_in_the_team(practice):
     assert couple["excluded_therapists"] == [f"t{cast.cotherapist.pk}"]
 
 
-def test_a_daylight_saving_change_in_the_horizon_keeps_local_times(practice, tmp_path):
+def test_a_daylight_saving_change_in_the_horizon_keeps_local_times(practice):
     cast = practice
     instance = adapter.build_instance(first_day=dt.date(2027, 3, 22), last_day=dt.date(2027, 4, 9))
     plan, _ = plan_with_stats(instance, time_limit=3)
-    assert check(tmp_path, instance, plan).returncode == 0
+    assert violations(instance, plan) == []
     (block,) = plan["blocks"]
     offsets = {s["start"][-6:] for s in block["sessions"]}
     assert offsets == {"+01:00", "+02:00"}  # the clocks go forward on 28 March
@@ -203,7 +191,7 @@ def test_a_daylight_saving_change_in_the_horizon_keeps_local_times(practice, tmp
 
 
 # --- The background run ---------------------------------------------------------------------------
-def test_a_queued_run_is_solved_by_the_worker_with_figures(practice, tmp_path):
+def test_a_queued_run_is_solved_by_the_worker_with_figures(practice):
     cast = practice
     waiting_couple(cast, "Hal")
     run = services.run_queue(actor=cast.coordinator, first_day=FIRST, last_day=LAST, time_limit=5)
@@ -215,7 +203,7 @@ def test_a_queued_run_is_solved_by_the_worker_with_figures(practice, tmp_path):
     assert run.status == RunStatus.DONE and run.claimed_by == "w1"
     assert run.scheduled == 2 and run.weight is not None and run.weight >= (run.baseline_weight or 0)
     assert run.weight_bound is not None and run.weight <= run.weight_bound
-    assert check(tmp_path, run.instance, plan_of(run)).returncode == 0
+    assert violations(run.instance, plan_of(run)) == []
 
 
 def test_a_failing_run_is_marked_failed_and_the_worker_goes_on(practice):

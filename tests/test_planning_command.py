@@ -14,13 +14,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ROOT.parent / "shared" / "specs" / "examples" / "small.json"
-CHECKER = ROOT.parent / "shared" / "tools" / "check_plan.py"
+SMALL = ROOT / "tandem" / "planning" / "examples" / "small.json"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, command: str = "plan_intensives") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "plan_intensives", *args],
+        [sys.executable, str(ROOT / "manage.py"), command, *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -37,18 +36,32 @@ def test_call_command_writes_a_valid_plan_and_a_summary(tmp_path):
     assert "solver:" in text and "baseline:" in text and "bound" in text and "weighted wait" in text
     plan = json.loads(out.read_text())
     assert {"blocks", "unscheduled", "stats"} <= plan.keys()
-    done = subprocess.run(
-        [sys.executable, str(CHECKER), str(SMALL), str(out)], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stdout
+    checked = StringIO()
+    call_command("check_plan", str(SMALL), str(out), stdout=checked)
+    assert checked.getvalue().startswith("OK: ")
 
 
-def test_the_real_command_exits_zero_and_writes_the_plan(tmp_path):
+def test_the_real_command_exits_zero_and_writes_a_plan_the_checker_accepts(tmp_path):
     out = tmp_path / "plan.json"
     done = run(str(SMALL), "--out", str(out), "--time-limit", "3")
     assert done.returncode == 0, done.stderr
     assert "plan written to" in done.stdout
-    assert json.loads(out.read_text())["blocks"]
+    plan = json.loads(out.read_text())
+    assert plan["blocks"]
+    checked = StringIO()
+    call_command("check_plan", str(SMALL), str(out), stdout=checked)  # the real exit status: below
+    assert checked.getvalue().startswith("OK: ")
+    assert f"weight scheduled {plan['stats']['weight']}/" in checked.getvalue()
+    assert f"weighted wait {plan['stats']['weighted_wait']} days" in checked.getvalue()
+
+
+def test_the_real_check_plan_exits_one_on_a_broken_plan(tmp_path):
+    out = tmp_path / "plan.json"
+    out.write_text(json.dumps({"blocks": [], "unscheduled": []}))  # every couple missing
+    done = run(str(SMALL), str(out), command="check_plan")
+    assert done.returncode == 1
+    assert "[each-couple-once] couple c1 appears 0 times in the plan" in done.stdout
+    assert "INVALID" in done.stderr and "Traceback" not in done.stderr
 
 
 def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:

@@ -1,40 +1,30 @@
-"""The intensive planner's pure core: valid plans (by the shared checker), at least the baseline's weight,
-DST-correct offsets and honest reasons for couples left out. No database."""
+"""The intensive planner's pure core: valid plans (by tandem.planning.checker), at least the baseline's
+weight, DST-correct offsets and honest reasons for couples left out. No database."""
 
 from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tandem.planning import baseline, core
+from tandem.planning.checker import Figures, check
 from tandem.planning.instance import InstanceError, parse
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT.parent / "shared" / "specs" / "examples"
-CHECKER = ROOT.parent / "shared" / "tools" / "check_plan.py"
+EXAMPLES = Path(__file__).resolve().parent.parent / "tandem" / "planning" / "examples"
 WEEK = ["mon", "tue", "wed", "thu", "fri"]
 
 
-def checked(instance: dict[str, Any], plan: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    """Run the shared checker as the outside world does; fail with its complaints, else return its score."""
-    inst_file, plan_file = tmp_path / "instance.json", tmp_path / "plan.json"
-    inst_file.write_text(json.dumps(instance))
-    plan_file.write_text(json.dumps(plan))
-    done = subprocess.run(
-        [sys.executable, str(CHECKER), str(inst_file), str(plan_file), "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def checked(instance: dict[str, Any], plan: dict[str, Any]) -> Figures:
+    """Fail with the checker's complaints unless the plan keeps every rule; else return its figures.
+
+    The plan goes through JSON first, as a plan file would."""
+    verdict = check(instance, json.loads(json.dumps(plan)))
+    assert verdict.violations == []
+    return verdict.figures
 
 
 def therapist(
@@ -73,18 +63,18 @@ def example_plans() -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str,
 
 
 @pytest.mark.parametrize("name", ["small", "medium", "large"])
-def test_example_plans_are_valid_and_beat_or_match_the_baseline(example_plans, name, tmp_path):
+def test_example_plans_are_valid_and_beat_or_match_the_baseline(example_plans, name):
     instance, plan, base = example_plans[name]
-    score = checked(instance, plan, tmp_path)
-    base_score = checked(instance, base, tmp_path)
-    assert score["weight_scheduled"] >= base_score["weight_scheduled"]
-    if score["weight_scheduled"] == base_score["weight_scheduled"]:
-        assert score["weighted_wait_days"] <= base_score["weighted_wait_days"]
+    score = checked(instance, plan)
+    base_score = checked(instance, base)
+    assert score.weight_scheduled >= base_score.weight_scheduled
+    if score.weight_scheduled == base_score.weight_scheduled:
+        assert score.weighted_wait <= base_score.weighted_wait
     stats = plan["stats"]
-    assert stats["weight"] == score["weight_scheduled"]
-    assert stats["weighted_wait"] == score["weighted_wait_days"]
-    assert stats["weight"] <= stats["weight_bound"] <= score["weight_total"]
-    assert stats["baseline"]["weight"] == base_score["weight_scheduled"]
+    assert stats["weight"] == score.weight_scheduled
+    assert stats["weighted_wait"] == score.weighted_wait
+    assert stats["weight"] <= stats["weight_bound"] <= score.weight_total
+    assert stats["baseline"]["weight"] == base_score.weight_scheduled
 
 
 def test_medium_gains_clearly_over_the_baseline(example_plans):
@@ -100,10 +90,10 @@ def test_every_unscheduled_couple_has_a_specific_reason(example_plans, name):
             assert len(item["reason"]) > 20, item
 
 
-def test_a_block_across_the_dst_change_shows_both_offsets(tmp_path):
+def test_a_block_across_the_dst_change_shows_both_offsets():
     instance = tiny()
     plan = core.plan(instance, time_limit=5)
-    checked(instance, plan, tmp_path)
+    checked(instance, plan)
     (block,) = plan["blocks"]
     starts = [s["start"] for s in block["sessions"]]
     assert starts[0] == "2027-03-22T09:00:00+01:00"
@@ -113,19 +103,19 @@ def test_a_block_across_the_dst_change_shows_both_offsets(tmp_path):
     assert {s[-6:] for s in starts} == {"+01:00", "+02:00"}
 
 
-def test_autumn_dst_change_too(tmp_path):
+def test_autumn_dst_change_too():
     instance = tiny()
     instance["horizon"] = {"first_day": "2027-10-25", "last_day": "2027-11-05"}
     instance["couples"][0]["earliest_start"] = "2027-10-25"
     plan = core.plan(instance, time_limit=5)
-    checked(instance, plan, tmp_path)
+    checked(instance, plan)
     starts = [s["start"] for s in plan["blocks"][0]["sessions"]]
     # Summer time ends on Sunday 31 October 2027: the offset goes back from +02:00 to +01:00.
     assert starts[4] == "2027-10-29T09:00:00+02:00"
     assert starts[5] == "2027-11-01T09:00:00+01:00"
 
 
-def test_solver_beats_first_come_first_served_where_greedy_blocks_itself(tmp_path):
+def test_solver_beats_first_come_first_served_where_greedy_blocks_itself():
     # f2 only works mornings and c2 excludes f1, so c2 can only have the 09:00 slot with f2 and m1;
     # the baseline gives c1 (heavier) the 09:00 slot with f1 and m1 and so shuts c2 out.
     instance = tiny()
@@ -141,15 +131,15 @@ def test_solver_beats_first_come_first_served_where_greedy_blocks_itself(tmp_pat
         {"id": "c2", "weight": 1, "earliest_start": "2027-03-22", "excluded_therapists": ["f1"]},
     ]
     base = baseline.plan(instance)
-    assert checked(instance, base, tmp_path)["weight_scheduled"] == 2
+    assert checked(instance, base).weight_scheduled == 2
     plan = core.plan(instance, time_limit=5)
-    assert checked(instance, plan, tmp_path)["weight_scheduled"] == 3
+    assert checked(instance, plan).weight_scheduled == 3
     assert plan["stats"]["weight_bound"] == 3
     assert plan["stats"]["status"].startswith("OPTIMAL")
     assert plan["unscheduled"] == []
 
 
-def test_higher_weight_wins_contested_capacity_and_the_other_is_told_why(tmp_path):
+def test_higher_weight_wins_contested_capacity_and_the_other_is_told_why():
     instance = tiny()
     instance["horizon"]["last_day"] = "2027-04-02"
     instance["policy"]["slot_starts"] = ["09:00"]
@@ -158,7 +148,7 @@ def test_higher_weight_wins_contested_capacity_and_the_other_is_told_why(tmp_pat
         {"id": "heavy", "weight": 3, "earliest_start": "2027-03-22"},
     ]
     plan = core.plan(instance, time_limit=5)
-    checked(instance, plan, tmp_path)
+    checked(instance, plan)
     assert [b["couple"] for b in plan["blocks"]] == ["heavy"]
     (left,) = plan["unscheduled"]
     assert left["couple"] == "light"
@@ -177,18 +167,18 @@ def test_higher_weight_wins_contested_capacity_and_the_other_is_told_why(tmp_pat
         (lambda i: i["rooms"][0].update(busy=[["2027-03-24T08:00", "2027-03-24T18:00"]]), "no room free"),
     ],
 )
-def test_impossible_couples_are_unscheduled_with_the_rule_that_stops_them(change, words, tmp_path):
+def test_impossible_couples_are_unscheduled_with_the_rule_that_stops_them(change, words):
     instance = tiny()
     change(instance)
     for plan in (core.plan(instance, time_limit=5), baseline.plan(instance)):
-        checked(instance, plan, tmp_path)
+        checked(instance, plan)
         assert plan["blocks"] == []
         (item,) = plan["unscheduled"]
         assert item["couple"] == "c1"
         assert words in item["reason"], item["reason"]
 
 
-def test_accessible_room_is_given_to_the_couple_that_needs_it(tmp_path):
+def test_accessible_room_is_given_to_the_couple_that_needs_it():
     instance = tiny()
     instance["therapists"] += [therapist("f2", "female"), therapist("m2", "male")]
     instance["policy"]["slot_starts"] = ["09:00"]
@@ -198,37 +188,37 @@ def test_accessible_room_is_given_to_the_couple_that_needs_it(tmp_path):
         {"id": "b", "weight": 1, "earliest_start": "2027-03-22", "needs_accessible_room": True},
     ]
     plan = core.plan(instance, time_limit=5)
-    checked(instance, plan, tmp_path)
+    checked(instance, plan)
     rooms = {b["couple"]: b["room"] for b in plan["blocks"]}
     assert rooms == {"a": "plain", "b": "ramp"}
 
 
 @pytest.mark.parametrize("team", ["pair", "single"])
-def test_other_team_rules(team, tmp_path):
+def test_other_team_rules(team):
     instance = tiny(team=team)
     instance["therapists"] = [therapist("a", "female"), therapist("b", "female"), therapist("c", "female")]
     instance["couples"].append({"id": "c2", "weight": 1, "earliest_start": "2027-03-22"})
     plan = core.plan(instance, time_limit=5)
-    checked(instance, plan, tmp_path)
+    checked(instance, plan)
     assert len(plan["blocks"]) == 2
     assert all(len(b["therapists"]) == (2 if team == "pair" else 1) for b in plan["blocks"])
 
 
-def test_large_neighbourhood_search_path_gives_valid_plans(tmp_path, monkeypatch):
+def test_large_neighbourhood_search_path_gives_valid_plans(monkeypatch):
     # The search used above FULL_MODEL_LIMIT options, exercised on the small example for speed.
     monkeypatch.setattr(core, "FULL_MODEL_LIMIT", 0)
     instance = json.loads((EXAMPLES / "small.json").read_text())
     plan = core.plan(instance, time_limit=4)
     assert plan["stats"]["status"] == "LNS"
-    score = checked(instance, plan, tmp_path)
-    assert score["weight_scheduled"] >= plan["stats"]["baseline"]["weight"]
+    score = checked(instance, plan)
+    assert score.weight_scheduled >= plan["stats"]["baseline"]["weight"]
 
 
-def test_missing_optional_fields_take_their_defaults(tmp_path):
+def test_missing_optional_fields_take_their_defaults():
     instance = tiny()
     instance["couples"] = [{"id": "c1", "weight": 1}]  # no earliest_start: the horizon's first day
     plan = core.plan(instance, time_limit=5)
-    checked(instance, plan, tmp_path)
+    checked(instance, plan)
     assert plan["blocks"][0]["sessions"][0]["start"].startswith("2027-03-22T09:00")
 
 

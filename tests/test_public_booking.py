@@ -397,3 +397,19 @@ def test_the_same_form_racing_itself_books_once(cast):
         and Appointment.objects.count() == 1
         and Client.objects.filter(email="robin@example.invalid").count() == 1
     )
+
+
+@pytest.mark.django_db
+def test_the_e_mailed_link_names_the_address_the_visitor_used(
+    client, cast, settings, django_capture_on_commit_callbacks
+):
+    # Served on another port than the configured one (as `make run PORT=8123` does): the link follows
+    # the request, not the setting.
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
+    offers(cast.therapist_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(URL, booking_form(cast.therapist_a), headers={"host": "localhost:8123"})
+    token = token_from(response)
+    (sent,) = mail.outbox
+    assert f"http://localhost:8123/consultation/manage/{token}/" in sent.body
+    assert ":8000" not in sent.body

@@ -8,22 +8,26 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.consents.models import ConsentKind
+from tandem.consents.record_export import bundle_from_plan, case_export_bundle, export_plan
+from tandem.consents.record_pdf import render_pdf
 from tandem.consents.services import consent_revoke
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, Response
 from tandem.pathway.models import Referral, SpecialistType, TreatmentPlan
-from tandem.records.export import case_export_bundle, export_plan
-from tandem.records.pdf import render_pdf
 from tandem.records.services import note_create, note_sign, process_note_create
 from tandem.scheduling.models import AppointmentKind
 from tests.cast import login
 from tests.consents_support import release, signed
+from tests.fhir_schema import schema_errors
 from tests.records_support import fill, partner_b_private_note, signed_dap, team_session, template
 
 
@@ -105,6 +109,8 @@ def _texts(bundle: dict[str, Any]) -> str:
 
 
 def _check_valid(bundle: dict[str, Any]) -> None:
+    """Valid twice over: the official R4 JSON schema and the R4B models each catch what the other misses."""
+    assert schema_errors(bundle) == []
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "collection"
     urls = {e["fullUrl"] for e in bundle["entry"]}
@@ -279,3 +285,105 @@ def test_a_release_of_another_case_or_unknown_id_is_404(client, cast, record):
     login(client, cast.therapist_a)
     assert client.get(_url(record), {"release": other.pk}).status_code == 404
     assert client.get(_url(record, "bundle.json"), {"release": "x"}).status_code == 404
+
+
+# --- the one mapping of questionnaire data, and the practice's systems ------------------------------------
+
+
+def _by_url(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+
+
+def test_questionnaire_answers_and_scores_are_mapped_as_the_measures_app_maps_them(cast, record):
+    bundle = case_export_bundle(actor=cast.therapist_a, case=record)
+    _check_valid(bundle)
+    resources = _by_url(bundle)
+    responses = {r.pk: r for r in Response.objects.filter(case=record).select_related("instrument")}
+    for qr in _resources(bundle, "QuestionnaireResponse"):
+        response = responses[int(qr["identifier"]["value"])]
+        questions = {item["linkId"]: item for item in response.instrument.definition["questionnaire"]["item"]}
+        answered = [item for item in qr["item"] if "answer" in item]
+        assert [item["linkId"] for item in answered] == ["1"]  # item 2 was left unanswered
+        coding = answered[0]["answer"][0]["valueCoding"]
+        declared = [option["valueCoding"] for option in questions["1"]["answerOption"]]
+        assert {k: v for k, v in coding.items() if k != "extension"} in declared and coding["code"] == "1"
+        assert qr["status"] == "stopped"  # a required item is unanswered
+        assert resources[qr["author"]["reference"]]["resourceType"] == "Practitioner"
+        assert resources[qr["subject"]["reference"]]["resourceType"] == "Patient"
+    totals = {
+        o["code"]["coding"][0]["code"]: o
+        for o in _resources(bundle, "Observation")
+        if o["code"]["coding"][-1]["code"].endswith(".total")
+    }
+    assert set(totals) == {"44261-6", "70274-6"}  # PHQ-9 and GAD-7 totals in LOINC
+    for observation in totals.values():
+        assert [c["system"] for c in observation["code"]["coding"]] == [
+            "http://loinc.org",
+            "http://127.0.0.1:8000/fhir/CodeSystem/measure-score",
+        ]
+        derived = resources[observation["derivedFrom"][0]["reference"]]
+        assert derived["resourceType"] == "QuestionnaireResponse"
+        assert observation["subject"] == derived["subject"]
+
+
+def _systems(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["system"]] if isinstance(node.get("system"), str) else []
+        return found + [s for value in node.values() for s in _systems(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _systems(value)]
+    return []
+
+
+STANDARD_SYSTEMS = ("http://loinc.org", "http://unitsofmeasure.org", "http://terminology.hl7.org/CodeSystem/")
+
+
+@override_settings(FHIR_IDENTIFIER_SYSTEM="https://clinic.example.org/fhir")
+def test_identifier_and_local_code_systems_come_from_the_practice_setting(cast, record):
+    bundle = case_export_bundle(actor=cast.therapist_a, case=record)
+    _check_valid(bundle)
+    systems = set(_systems(bundle["entry"]))
+    local = {s for s in systems if not s.startswith(STANDARD_SYSTEMS)}
+    assert local == {
+        "https://clinic.example.org/fhir/client",
+        "https://clinic.example.org/fhir/case",
+        "https://clinic.example.org/fhir/measure-response",
+        "https://clinic.example.org/fhir/CodeSystem/measure-score",
+        "https://clinic.example.org/fhir/CodeSystem/measure-band",
+    }
+    patients = _resources(bundle, "Patient")
+    assert sorted(p["identifier"][0]["value"] for p in patients) == sorted(str(c.pk) for c in record.partners)
+    [episode] = _resources(bundle, "EpisodeOfCare")
+    assert episode["identifier"] == [
+        {"system": "https://clinic.example.org/fhir/case", "value": record.reference}
+    ]
+
+
+def test_patient_gender_is_unknown_because_the_client_record_holds_none(cast, record):
+    bundle = case_export_bundle(actor=cast.therapist_a, case=record)
+    assert [p["gender"] for p in _resources(bundle, "Patient")] == ["unknown", "unknown"]
+
+
+def _export_queries(case) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        bundle_from_plan(export_plan(case=case))
+    return len(ctx.captured_queries)
+
+
+def test_the_export_runs_a_constant_number_of_queries_however_many_responses(cast, record):
+    few = _export_queries(record)
+    instrument = Instrument.objects.get(code="PHQ9")
+    for client, entered_by in ((record.partner_a, cast.therapist_b), (record.partner_b, None)):
+        for days in range(3):
+            Response.objects.create(
+                instrument=instrument,
+                instrument_version="1.0",
+                client=client,
+                case=record,
+                answered_at=timezone.now() - dt.timedelta(days=days + 1),
+                answers={str(n): 2 for n in range(1, 10)},
+                total=Decimal(18),
+                band="moderately_severe",
+                entered_by=entered_by,
+            )
+    assert _export_queries(record) == few

@@ -1,7 +1,9 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.utils.module_loading import import_string
 
 from tandem.accounts.models import User
 
@@ -74,10 +76,9 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     )
 
     def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        # Never look the address up or send inside the request: the notify worker does both.
-        from tandem.accounts.services import password_reset_request
-
-        password_reset_request(email=self.cleaned_data["email"])
+        # Never look the address up or send inside the request: the notify worker does both. The queue
+        # lives in notify, a layer above accounts, so it is named in settings (as Django names backends).
+        import_string(settings.TANDEM_RESET_EMAIL_QUEUE)(email=self.cleaned_data["email"])
 
 
 class TandemUserCreationForm(auth_forms.UserCreationForm):

@@ -344,20 +344,6 @@ def change_password(*, request: HttpRequest, form: PasswordChangeForm) -> User:
     return user  # type: ignore[return-value]
 
 
-def password_reset_request(*, email: str) -> None:
-    """Queue a reset e-mail for whoever owns `email`, if anyone: the notify worker looks the address up.
-
-    The request does the same work for any address (one job row, one audit row without the address),
-    so neither its answer nor its timing tells a visitor whether the address has an account.
-    """
-    from tandem.notify.mail import email_queue
-    from tandem.notify.models import JobKind
-
-    with transaction.atomic():
-        job = email_queue(kind=JobKind.PASSWORD_RESET, secret=email.strip())
-        audit_record(actor=None, action="auth.password_reset_requested", target=job, detail={})
-
-
 def record_password_reset(*, user: User) -> None:
     audit_record(actor=user, action="auth.password_reset", detail={})
 

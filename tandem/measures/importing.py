@@ -1,11 +1,16 @@
 """Importing a clinic's licensed item wording from a FHIR Questionnaire.
 
 Only wording changes: the item structure must match the shipped definition exactly, so the scoring rules
-(keyed by linkId) keep meaning what they meant.
+(keyed by linkId) keep meaning what they meant. Answer labels come with the wording when the file has
+them: several published forms score an answer against the way its question reads (IIEF-5 item 4 scores
+"extremely difficult" 1, the FSFI pain items score "almost always" 1), so licensed question text beside
+bare numbers would invite reversed answers. The file's answers must score exactly the values ours do;
+only their labels are taken.
 """
 
 import copy
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +19,7 @@ from pydantic import ValidationError
 
 from tandem.audit.services import audit_record
 from tandem.measures.fhir import Questionnaire
+from tandem.measures.forms import ORDINAL, option_label, option_value
 from tandem.measures.models import Instrument
 
 
@@ -83,13 +89,55 @@ def _check_structure(instrument: Instrument, data: dict[str, Any]) -> None:
     missing_text = [item["linkId"] for item in _flatten(data["item"]) if not item.get("text")]
     if missing_text:
         raise ImportRefused(f"item {missing_text[0]} has no text")
+    our_items = _flatten(instrument.definition["questionnaire"]["item"])
+    for our_item, their_item in zip(our_items, _flatten(data["item"]), strict=True):
+        _answer_labels(our_item, their_item)
+
+
+def _scored_values(item: dict[str, Any]) -> list[int]:
+    values = []
+    for option in item.get("answerOption", []):
+        try:
+            value = option_value(option)
+            # option_value truncates an ordinal of 1.5 to 1; a file must not score answers that way.
+            ordinals = [e.get("valueDecimal") for e in option.get("extension", []) if e.get("url") == ORDINAL]
+            whole = all(Decimal(str(ordinal)) == value for ordinal in ordinals)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            whole = False
+        if not whole:
+            raise ImportRefused(f"item {item['linkId']}: an answer has no whole-number score")
+        values.append(value)
+    return values
+
+
+def _answer_labels(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[int, str]:
+    """The file's label for each of our scored answers; refused unless it scores exactly the same answers.
+
+    Labels are matched by scored value, not position, since published forms list some answers from the
+    highest score down (the CSI's semantic-differential items). An unlabelled answer keeps our label.
+    """
+    if not theirs.get("answerOption"):
+        return {}
+    expected, found = _scored_values(ours), _scored_values(theirs)
+    if sorted(found) != sorted(expected) or len(set(found)) != len(found):
+        raise ImportRefused(
+            f"item {ours['linkId']}: the file's answers score {found}, the published key {expected}"
+        )
+    return {
+        option_value(option): option_label(option)
+        for option in theirs["answerOption"]
+        if option.get("valueCoding", {}).get("display")
+    }
 
 
 def _with_wording(definition: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     updated = copy.deepcopy(definition)
-    texts = {item["linkId"]: item["text"] for item in _flatten(data["item"])}
+    theirs = {item["linkId"]: item for item in _flatten(data["item"])}
     for item in _flatten(updated["questionnaire"]["item"]):
-        item["text"] = texts[item["linkId"]]
+        item["text"] = theirs[item["linkId"]]["text"]
+        labels = _answer_labels(item, theirs[item["linkId"]])
+        for option in item.get("answerOption", []):
+            option["valueCoding"]["display"] = labels.get(option_value(option), option_label(option))
     return updated
 
 

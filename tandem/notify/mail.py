@@ -15,14 +15,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage, make_msgid
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from tandem.accounts.models import User
+from tandem.audit.services import audit_record
 from tandem.notify.models import Job, JobKind
-from tandem.portal.models import Invitation
 
 # What `prepare` gives back: why nothing is sent (or ''), and the messages to send.
 Prepared = tuple[str, list[EmailMessage]]
@@ -38,6 +38,18 @@ def email_queue(*, kind: str, secret: str, user: Any = None, object_id: int | No
         secret=secret,
         due_at=timezone.now(),
     )
+
+
+def password_reset_queue(*, email: str) -> None:
+    """Queue a reset e-mail for whoever owns `email`, if anyone: the worker looks the address up.
+
+    The request does the same work for any address (one job row, one audit row without the address),
+    so neither its answer nor its timing tells a visitor whether the address has an account.
+    (settings.TANDEM_RESET_EMAIL_QUEUE names this for the accounts app's reset form.)
+    """
+    with transaction.atomic():
+        job = email_queue(kind=JobKind.PASSWORD_RESET, secret=email.strip())
+        audit_record(actor=None, action="auth.password_reset_requested", target=job, detail={})
 
 
 def message(job: Job, n: int, *, template: str, context: dict[str, Any], to: str) -> EmailMessage:
@@ -73,30 +85,14 @@ def _password_reset(job: Job, now: dt.datetime) -> Prepared:
     return "", messages
 
 
-def _invitation(job: Job, now: dt.datetime) -> Prepared:
-    found = Invitation.objects.select_related("client").filter(pk=job.object_id or 0)
-    invitation = found.first()
-    if invitation is None or invitation.used_at is not None or invitation.revoked_at is not None:
-        return "invitation used or replaced", []
-    if invitation.expires_at <= now:
-        return "invitation expired", []
-    taken = User.objects.filter(email__iexact=invitation.email).exists()
-    # Whether the address already has an account is told to its owner only, never to the sender.
-    template = "portal/email/invitation_account_exists" if taken else "portal/email/invitation"
-    context = {"link": job.secret or "", "expires_at": invitation.expires_at}
-    return "", [message(job, 0, template=template, context=context, to=invitation.email)]
+# What each kind of queued e-mail says and to whom, decided by the worker when it sends. Apps above
+# notify (the portal, the public site) register theirs when they load (their apps.py), so notify never
+# reads their rows itself.
+HANDLERS: dict[str, Callable[[Job, dt.datetime], Prepared]] = {JobKind.PASSWORD_RESET: _password_reset}
 
 
-def _consultation_duplicate(job: Job, now: dt.datetime) -> Prepared:
-    to = job.secret or ""
-    return "", [message(job, 0, template="public/email/duplicate", context={}, to=to)]
-
-
-HANDLERS: dict[str, Callable[[Job, dt.datetime], Prepared]] = {
-    JobKind.PASSWORD_RESET: _password_reset,
-    JobKind.INVITATION: _invitation,
-    JobKind.CONSULTATION_DUPLICATE: _consultation_duplicate,
-}
+def register(kind: str, handler: Callable[[Job, dt.datetime], Prepared]) -> None:
+    HANDLERS[kind] = handler
 
 
 def prepare(job: Job, now: dt.datetime) -> Prepared:

@@ -46,7 +46,6 @@ from tandem.homework.models import Assignment, AssignmentLog
 from tandem.lib.time import practice_zone
 from tandem.notify import mail, sms
 from tandem.notify.models import Job, JobKind, JobState, Preference
-from tandem.portal.models import Message
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,8 @@ MAX_ATTEMPTS = 5
 
 
 def _portal_link() -> str:
-    base = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # The worker has no request: the address served comes from the setting (`make run` passes it).
+    base = settings.PORTAL_BASE_URL.rstrip("/")
     return f"{base}{reverse('portal:home')}"
 
 
@@ -213,8 +213,10 @@ def _still_relevant(job: Job, now: dt.datetime) -> str:
     if job.object_id is None:
         return "nothing to remind of"
     if job.kind == JobKind.MESSAGE_NOTICE:
-        unread = Message.objects.filter(pk=job.object_id, read_at__isnull=True).exists()
-        return "" if unread else "message already read"
+        # The portal withdraws a notice when its message is read (message_notice_withdraw); this catches
+        # one withdrawn after the claim.
+        withdrawn = Job.objects.filter(pk=job.pk).exclude(skipped="").exists()
+        return "message already read" if withdrawn else ""
     if job.kind == JobKind.APPOINTMENT_REMINDER:
         appointment = Appointment.objects.filter(pk=job.object_id).first()
         if appointment is None or appointment.status != AppointmentStatus.BOOKED:
@@ -381,6 +383,14 @@ def message_notice_schedule(*, user: Any, message_id: int, now: dt.datetime) -> 
         key=f"message:{message_id}:{user.pk}",
         defaults={"kind": JobKind.MESSAGE_NOTICE, "user": user, "object_id": message_id, "due_at": now},
     )
+
+
+def message_notice_withdraw(*, message_ids: list[int]) -> int:
+    """The messages were read: their notices not yet sent are skipped. The portal, which owns the messages,
+    calls this, so the reminder worker never reads another app's rows to decide."""
+    return Job.objects.filter(
+        kind=JobKind.MESSAGE_NOTICE, object_id__in=message_ids, state=JobState.PENDING
+    ).update(state=JobState.SKIPPED, skipped="message already read")
 
 
 def preference_set(

@@ -1,10 +1,10 @@
 """Between the database and the pure planner: build an instance from the waiting list and calendars,
 and book an accepted plan's blocks through the scheduling services.
 
-The instance follows ``../shared/specs/intensive-planning.md``. It names couples, therapists and rooms
+The instance follows ``docs/intensive-planning.md``. It names couples, therapists and rooms
 by database id only ("c12", "t3", "r1"), so that the stored instance and plan carry no names.
 
-Choices where the spec leaves the mapping open:
+Choices where the format leaves the mapping open:
 
 - One run plans one location: its rooms, and each therapist's working hours at that location (booking
   checks hours at the room's location too). Busy times count wherever they are.

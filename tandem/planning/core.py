@@ -1,7 +1,7 @@
 """The intensive planner: choose start day, slot, team and room for as much couple weight as possible.
 
-Pure function from an instance dict to a plan dict (formats in ``../shared/specs/intensive-planning.md``),
-no Django. Inside is one CP-SAT model solved twice: first for the largest total weight, then, with that
+Pure function from an instance dict to a plan dict (formats in ``docs/intensive-planning.md``), no
+Django. Inside is one CP-SAT model solved twice: first for the largest total weight, then, with that
 weight fixed, for the smallest weighted wait; time left over goes to a large-neighbourhood search that
 re-solves the same model on windows of the plan. Instances too big for the whole model within a minute
 go to that search directly, starting from the first-come-first-served baseline; their proven weight
@@ -541,7 +541,7 @@ def plan_with_stats(
 
 
 def plan(instance: dict[str, Any], time_limit: float = 60.0) -> dict[str, Any]:
-    """The plan dict of the spec, with an extra "stats" key (the checker ignores unknown keys)."""
+    """The plan dict of the format, with an extra "stats" key (the checker ignores unknown keys)."""
     result, stats = plan_with_stats(instance, time_limit)
     result["stats"] = stats.as_dict()
     return result

@@ -1,8 +1,7 @@
 """Reading an intensive-planning instance and precomputing what every planner needs.
 
 Pure Python, no Django: the same code serves the management command, the benchmark and, later, an
-adapter that builds the instance from the database. The format is in
-``../shared/specs/intensive-planning.md``.
+adapter that builds the instance from the database. The format is in ``docs/intensive-planning.md``.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class PlanningRun(models.Model):
     claimed_by = models.CharField(max_length=100, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # The figures of the spec's score, for the solver and for first come, first served.
+    # The plan's figures (docs/intensive-planning.md), for the solver and for first come, first served.
     weight = models.PositiveIntegerField(null=True, blank=True)
     weighted_wait = models.PositiveIntegerField(null=True, blank=True)
     weight_bound = models.PositiveIntegerField(null=True, blank=True)

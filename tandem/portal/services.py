@@ -15,8 +15,8 @@ from tandem.access.services import AccessDenied, can_edit_case
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
-from tandem.notify.mail import email_queue
-from tandem.notify.models import JobKind
+from tandem.notify.mail import email_queue, message
+from tandem.notify.models import Job, JobKind
 from tandem.portal.models import Invitation
 
 INVITATION_DAYS = 7
@@ -141,3 +141,17 @@ def portal_read(*, user: User, page: str, case: Case | None = None, target: Mode
     """Record that a client looked at one of their portal pages: which page and record, never what it
     shows (the staff side records its reads with the same helper)."""
     audit_record(actor=user, action="portal.view", target=target or case, case=case, detail={"page": page})
+
+
+def invitation_email(job: Job, now: dt.datetime) -> tuple[str, list[Any]]:
+    """What a queued invitation says, decided when the worker sends it (registered with notify.mail)."""
+    invitation = Invitation.objects.select_related("client").filter(pk=job.object_id or 0).first()
+    if invitation is None or invitation.used_at is not None or invitation.revoked_at is not None:
+        return "invitation used or replaced", []
+    if invitation.expires_at <= now:
+        return "invitation expired", []
+    taken = User.objects.filter(email__iexact=invitation.email).exists()
+    # Whether the address already has an account is told to its owner only, never to the sender.
+    template = "portal/email/invitation_account_exists" if taken else "portal/email/invitation"
+    context = {"link": job.secret or "", "expires_at": invitation.expires_at}
+    return "", [message(job, 0, template=template, context=context, to=invitation.email)]

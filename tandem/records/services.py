@@ -4,6 +4,7 @@ A signed note is locked: every service re-reads the note under a row lock and re
 signed note's sections, so two tabs or a stale form cannot slip an edit past the signature.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -360,6 +361,24 @@ def confidentiality_record_agreement(*, actor: User, case: Case, client: Client)
             detail={"client": client.pk, "kind": policy.kind},
         )
     return policy
+
+
+def confidentiality_agreement_from_consent(
+    *, case: Case, client_id: int, mode: str, agreed_at: dt.datetime | None
+) -> None:
+    """A partner signed (agreed_at) or withdrew (None) the confidentiality consent. The consents app calls
+    this inside its own transaction, after checking who may sign, and audits the signature itself."""
+    with transaction.atomic():
+        policy = ConfidentialityPolicy.objects.select_for_update().filter(case=case.pk).first()
+        if policy is None:
+            return
+        if agreed_at is not None and policy.kind != mode:
+            raise AccessDenied(
+                "The practice has changed the confidentiality policy; ask for the new version."
+            )
+        field = "partner_a_agreed_at" if client_id == case.partner_a_id else "partner_b_agreed_at"
+        setattr(policy, field, agreed_at)
+        policy.save(update_fields=[field])
 
 
 def _assigned(user: Any, case: Case) -> bool:

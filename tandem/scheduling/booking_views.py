@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from tandem.access.services import AccessDenied, can_edit_case, get_case_for
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
 from tandem.cases.models import Case
-from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling import services

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tandem.access.services import AccessDenied, deny
-from tandem.lib.http import AuthedRequest
+from tandem.accounts.http import AuthedRequest
 from tandem.scheduling import calendar, feeds, services
 from tandem.scheduling.calendar_forms import NewAppointmentForm
 from tandem.scheduling.models import AppointmentKind

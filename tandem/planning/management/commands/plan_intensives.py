@@ -1,8 +1,8 @@
 """`manage.py plan_intensives INSTANCE.json --out PLAN.json [--time-limit SECONDS]`.
 
-Plans an intensive-planning instance file (format in ``../shared/specs/intensive-planning.md``) and
-writes the plan file, so that plans can be checked with ``check_plan.py`` and benchmarked outside the
-app. The plan is only written once it exists: bad input leaves no half-written or stale-looking file.
+Plans an intensive-planning instance file (format in ``docs/intensive-planning.md``) and writes the
+plan file, so that plans can be checked with ``manage.py check_plan`` and benchmarked outside the app.
+The plan is only written once it exists: bad input leaves no half-written or stale-looking file.
 """
 
 from __future__ import annotations

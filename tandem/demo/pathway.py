@@ -1,11 +1,11 @@
 """The care pathway's part of the demo practice: intakes, consent, findings, referrals, plans, follow-up.
 
-Called by tandem.practice.demo once the cases, their phase history and their sessions exist. Rows are
-bulk-inserted without audit events, like the rest of the demo. What it makes follows each case's own
-history (the day it entered each phase), so the timeline, the Today page and the discharge summary read
-as they would in a real practice; a few rows are placed on purpose so that every pathway list on the
-demo therapist's Today page has something in it: a safety answer to review, an overdue referral, an
-overdue follow-up and a case in treatment without a plan.
+Called by tandem.demo.build once the cases, their phase history and their sessions exist. Rows are
+bulk-inserted; tandem.demo.history then gives them the audit events their services would have written.
+What it makes follows each case's own history (the day it entered each phase), so the timeline, the
+Today page and the discharge summary read as they would in a real practice; a few rows are placed on
+purpose so that every pathway list on the demo therapist's Today page has something in it: a safety
+answer to review, an overdue referral, an overdue follow-up and a case in treatment without a plan.
 """
 
 from __future__ import annotations

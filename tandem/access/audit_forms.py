@@ -5,8 +5,8 @@ from typing import Any
 
 from django import forms
 
+from tandem.access.audit_selectors import DEFAULT_SORT, audit_actions
 from tandem.accounts.models import STAFF_ROLES, User
-from tandem.audit.selectors import DEFAULT_SORT, audit_actions
 from tandem.cases.models import Case
 
 EARLIEST = dt.date(2000, 1, 1)

@@ -6,15 +6,16 @@ partner's consent for its category; content about the couple (joint sessions, th
 every partner's. What is not covered is left out and the export says so. Psychotherapy (process) notes are
 never part of any export: nothing here reads them.
 
-FHIR: fhir.resources 8 has no plain R4 package; R4B (4.3.0) kept every element used here as in R4, so the
-bundle is checked against the R4B models.
+FHIR: each questionnaire response and its scores are mapped by measures/fhir.py (the one mapping of that
+data); the other resources are mapped here. Identifier and local code systems hang off the practice's
+FHIR_IDENTIFIER_SYSTEM. fhir.resources 8 has no plain R4 package; R4B (4.3.0) kept every element used here as
+in R4, so the bundle is checked against the R4B models (the tests check it against the R4 JSON schema too).
 """
 
 import base64
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from tandem.cases.models import Case, Client, Phase
 from tandem.consents.models import Consent, ConsentKind, ReleaseCategory
 from tandem.consents.selectors import valid_release
 from tandem.lib.time import local_today, practice_zone
+from tandem.measures.fhir import instant, local_system, response_author, response_to_fhir, score_observations
 from tandem.measures.models import Response
 from tandem.pathway.models import Referral, ReferralStatus, TreatmentPlan
 from tandem.records.models import SessionNote
@@ -35,8 +37,6 @@ from tandem.scheduling.models import Appointment, AppointmentStatus
 
 ALL_CATEGORIES = frozenset(ReleaseCategory.values)
 LOINC = "http://loinc.org"
-SYSTEM_CLIENT = "https://tandem.invalid/client"
-SYSTEM_CASE = "https://tandem.invalid/case"
 
 
 @dataclass
@@ -249,7 +249,7 @@ def _fill(plan: ExportPlan) -> None:
 
     responses = (
         Response.objects.filter(case=case, client_id__in=covered_ids)
-        .select_related("instrument", "client")
+        .select_related("instrument", "client", "entered_by")
         .order_by("answered_at", "id")
     )
     for response in responses:
@@ -267,10 +267,6 @@ def _fill(plan: ExportPlan) -> None:
 
 
 # --- FHIR ------------------------------------------------------------------------------------------------
-
-
-def _instant(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _coding(system: str, code: str, display: str = "") -> dict[str, Any]:
@@ -332,8 +328,10 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
     for client in plan.covered:
         resource: dict[str, Any] = {
             "resourceType": "Patient",
-            "identifier": [{"system": SYSTEM_CLIENT, "value": str(client.pk)}],
+            "identifier": [{"system": local_system("client"), "value": str(client.pk)}],
             "name": [{"family": client.last_name, "given": [client.first_name]}],
+            # The client record holds pronouns but no administrative gender, and pronouns do not say it.
+            "gender": "unknown",
         }
         if client.date_of_birth:
             resource["birthDate"] = client.date_of_birth.isoformat()
@@ -378,7 +376,7 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
         period["end"] = case.closed_on.isoformat()
     episode: dict[str, Any] = {
         "resourceType": "EpisodeOfCare",
-        "identifier": [{"system": SYSTEM_CASE, "value": str(case.reference)}],
+        "identifier": [{"system": local_system("case"), "value": str(case.reference)}],
         "status": _EPISODE_STATUS.get(case.phase, "active"),
         "type": [{"text": "Couple therapy" if case.is_couple else "Individual therapy (partner absent)"}],
         "patient": subject,
@@ -401,8 +399,8 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
                 "status": _APPOINTMENT_STATUS[AppointmentStatus(appt.status)],
                 "serviceType": [{"text": appt.get_kind_display()}],
                 "description": f"{appt.get_kind_display()} ({appt.get_mode_display().lower()})",
-                "start": _instant(appt.starts_at),
-                "end": _instant(appt.ends_at),
+                "start": instant(appt.starts_at),
+                "end": instant(appt.ends_at),
                 "participant": participants,
             },
         )
@@ -416,7 +414,7 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
             "title": f"Treatment plan, version {treatment.version}: {treatment.get_format_display()}",
             "description": treatment.goals,
             "subject": subject,
-            "created": _instant(treatment.created_at),
+            "created": instant(treatment.created_at),
             "author": out.practitioner(treatment.created_by),
             "careTeam": [care_team],
         }
@@ -432,7 +430,7 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
             "priority": _PRIORITY.get(referral.urgency, "routine"),
             "code": {"text": f"Referral to {referral.specialist_type.label}"},
             "subject": out.ref(("client", referral.client_id)),
-            "authoredOn": _instant(referral.sent_at),
+            "authoredOn": instant(referral.sent_at),
             "requester": out.practitioner(referral.referred_by),
             "reasonCode": [{"text": referral.reason}],
         }
@@ -454,7 +452,7 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
             "type": {"coding": [_coding(LOINC, "11506-3", "Progress note")]},
             "description": note.title,
             "subject": out.ref(("client", note.client_id)) if note.client_id else subject,
-            "date": _instant(note.signed_at),
+            "date": instant(note.signed_at),
             "author": [out.practitioner(note.author)],
             "authenticator": out.practitioner(signer),
             "content": [
@@ -479,7 +477,7 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
         "status": "current",
         "mode": "snapshot",
         "title": "What this export contains and leaves out",
-        "date": _instant(timezone.now()),
+        "date": instant(timezone.now()),
         "note": [{"text": line} for line in plan.included + plan.excluded],
         "entry": [{"item": {"reference": e["fullUrl"]}} for e in out.entries],
     }
@@ -488,7 +486,7 @@ def bundle_from_plan(plan: ExportPlan) -> dict[str, Any]:
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
         "type": "collection",
-        "timestamp": _instant(timezone.now()),
+        "timestamp": instant(timezone.now()),
         "entry": out.entries,
     }
 
@@ -521,7 +519,7 @@ def _consent_resource(consent: Consent, out: _Entries) -> dict[str, Any]:
             }
         ],
         "patient": out.ref(("client", consent.client_id)),
-        "dateTime": _instant(consent.signed_at),
+        "dateTime": instant(consent.signed_at),
         "policyRule": {"text": f"{consent.document.title}, version {consent.document.version}"},
     }
     provision: dict[str, Any] = {"type": "permit"}
@@ -553,64 +551,20 @@ def _consent_resource(consent: Consent, out: _Entries) -> dict[str, Any]:
         provision["code"] = [{"text": label} for label in consent.category_labels]
     if consent.revoked_at is not None:
         provision["type"] = "deny"
-        provision["period"] = {"start": _instant(consent.revoked_at)}
+        provision["period"] = {"start": instant(consent.revoked_at)}
     resource["provision"] = provision
     return resource
 
 
-def _number(value: Any) -> float | int:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def _measure_resources(response: Response, out: _Entries) -> None:
-    definition = response.instrument.definition or {}
-    questionnaire = (definition.get("questionnaire") or {}).get("url", "")
-    items = [
-        {"linkId": str(link), "answer": [{"valueDecimal": _number(v)}]}
-        for link, v in (response.answers or {}).items()
-        if v is not None
-    ]
-    answers: dict[str, Any] = {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed" if not response.missing else "in-progress",
-        "subject": out.ref(("client", response.client_id)),
-        "authored": _instant(response.answered_at),
-    }
-    if questionnaire:
-        answers["questionnaire"] = f"{questionnaire}|{response.instrument_version}"
-    if items:
-        answers["item"] = items
-    answers_ref = out.add(("response", response.pk), answers)
-    if response.total is None:
-        return
-    loinc = (definition.get("loinc") or {}).get("total")
-    code = (
-        {"coding": [_coding(LOINC, loinc)], "text": f"{response.instrument.title}: total score"}
-        if loinc
-        else {"text": f"{response.instrument.title}: total score"}
+    subject = out.ref(("client", response.client_id))
+    staff = response_author(response)
+    answers = response_to_fhir(
+        response, subject=subject, author=out.practitioner(staff) if staff is not None else None
     )
-    observation: dict[str, Any] = {
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [
-            {"coding": [_coding("http://terminology.hl7.org/CodeSystem/observation-category", "survey")]}
-        ],
-        "code": code,
-        "subject": out.ref(("client", response.client_id)),
-        "effectiveDateTime": _instant(response.answered_at),
-        "valueQuantity": {
-            "value": _number(response.total),
-            "unit": "score",
-            "system": "http://unitsofmeasure.org",
-            "code": "{score}",
-        },
-        "derivedFrom": [answers_ref],
-    }
-    if response.band:
-        observation["interpretation"] = [{"text": response.band.replace("_", " ")}]
-    out.add(("observation", response.pk), observation)
+    answers_ref = out.add(("response", response.pk), answers)
+    for observation in score_observations(response, subject=subject, derived_from=answers_ref):
+        out.add(("observation", observation["id"]), observation)
 
 
 def validate_bundle(bundle: dict[str, Any]) -> Any:

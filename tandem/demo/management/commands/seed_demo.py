@@ -1,11 +1,14 @@
 """`manage.py seed_demo`: the synthetic demo practice (or, with --cases N, a large one for benchmarks)."""
 
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tandem.practice import demo
+from tandem.demo import build as demo
+from tandem.demo.data import DEFAULT_SEED
+from tandem.demo.logins import login_lines
 
 
 class Command(BaseCommand):
@@ -19,13 +22,21 @@ class Command(BaseCommand):
             help="Build a large synthetic practice with this many cases and years of history (benchmarks).",
         )
         parser.add_argument(
-            "--seed", type=int, default=demo.DEFAULT_SEED, help="Random seed (default %(default)s)."
+            "--seed", type=int, default=DEFAULT_SEED, help="Random seed (default %(default)s)."
         )
+
+    def _progress(self, message: str) -> None:
+        self.stdout.write(f"  ... {time.monotonic() - self._started:6.1f} s  {message}")
+        self.stdout.flush()
 
     def handle(self, *args: Any, cases: int | None, seed: int, **options: Any) -> None:
         if cases is not None and cases < 1:
             raise CommandError("--cases must be at least 1")
-        report = demo.seed(cases=cases, seed=seed)
+        # The large build takes minutes: say how far it got.
+        self._started = time.monotonic()
+        report = demo.seed(
+            cases=cases, seed=seed, progress=self._progress if cases is not None else demo.quiet
+        )
         if report.created:
             self.stdout.write(
                 f"Created the demo practice: {report.cases:,} cases, {report.appointments:,} appointments "
@@ -44,7 +55,7 @@ class Command(BaseCommand):
                     f"Asked for {cases:,} cases but the database holds {report.cases:,}: "
                     "use a fresh database to build a practice of another size."
                 )
-        for line in demo.login_lines():
+        for line in login_lines():
             self.stdout.write(line)
         if settings.TANDEM_STAFF_MFA_REQUIRED:
             self.stdout.write("Staff second factor is required: staff log-ins will be asked to set one up.")

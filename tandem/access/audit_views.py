@@ -4,9 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from tandem.access.audit_forms import AuditFilterForm
+from tandem.access.audit_selectors import audit_events, can_read_audit
 from tandem.access.services import deny
-from tandem.audit.forms import AuditFilterForm
-from tandem.audit.selectors import audit_events, can_read_audit
 from tandem.audit.services import audit_record
 
 PAGE_SIZE = 50

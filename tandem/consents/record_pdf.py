@@ -15,8 +15,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from tandem.accounts.models import User
 from tandem.cases.models import Case
 from tandem.consents.models import Consent
+from tandem.consents.record_export import ExportPlan, _audit_export, export_plan_for
 from tandem.lib.time import local_today, practice_zone
-from tandem.records.export import ExportPlan, _audit_export, export_plan_for
 
 
 def _local(value: dt.datetime) -> str:

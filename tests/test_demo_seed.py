@@ -14,10 +14,16 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, User
+from tandem.audit.models import AuditEvent
+from tandem.audit.services import verify_audit_chain
 from tandem.cases.models import AbsentPartner, Case, CaseProblem, Phase, PhaseChange
+from tandem.demo import build as demo
+from tandem.demo import data
+from tandem.homework.models import AssignmentLog
 from tandem.lib.time import local_day_bounds, local_today
-from tandem.practice import demo
+from tandem.measures.models import Response
 from tandem.practice.models import Location, Room
+from tandem.records.models import SessionNote
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
 pytestmark = pytest.mark.django_db
@@ -59,10 +65,10 @@ def test_second_run_changes_nothing_and_still_prints_the_log_ins(seeded):
     assert demo.counts() == before
     assert set(Appointment.objects.values_list("pk", "starts_at", "status")) == rows
     for output in (seeded, again):
-        assert demo.DEMO_URL in output
-        for _, username in demo.DEMO_LOGINS:
+        assert data.DEMO_URL in output
+        for _, username in data.DEMO_LOGINS:
             assert f"username {username} " in output
-        assert demo.DEMO_PASSWORD in output
+        assert data.DEMO_PASSWORD in output
 
 
 def test_practice_places_and_staff(seeded):
@@ -83,23 +89,23 @@ def test_practice_places_and_staff(seeded):
 
 
 def test_demo_log_ins_authenticate_with_their_role(seeded):
-    for role, username in demo.DEMO_LOGINS:
+    for role, username in data.DEMO_LOGINS:
         request = RequestFactory().post("/accounts/login/")
-        user = authenticate(request, username=username, password=demo.DEMO_PASSWORD)
+        user = authenticate(request, username=username, password=data.DEMO_PASSWORD)
         assert user is not None, username
         assert user.role == role
-        validate_password(demo.DEMO_PASSWORD, user)
+        validate_password(data.DEMO_PASSWORD, user)
     client_user = User.objects.get(username="client")
     assert client_user.client.cases_as_a.get().is_couple  # type: ignore[attr-defined]
     # Every other generated staff member cannot log in at all.
-    others = User.objects.exclude(username__in=[u for _, u in demo.DEMO_LOGINS])
+    others = User.objects.exclude(username__in=[u for _, u in data.DEMO_LOGINS])
     assert others.exists()
     assert not any(u.has_usable_password() for u in others)
 
 
 def test_cases_cover_every_phase_and_both_kinds_of_care(seeded):
     cases = Case.objects.all()
-    assert cases.count() == demo.DEMO_CASES
+    assert cases.count() == data.DEMO_CASES
     assert set(cases.values_list("phase", flat=True)) == set(Phase.values)
     individual = cases.filter(partner_b__isnull=True)
     assert individual.count() >= 3
@@ -165,6 +171,14 @@ def test_large_mode_builds_years_of_history():
     assert Appointment.objects.filter(therapists=therapist).between(start, end).exists()
     assert therapist_clashes() == 0
     assert room_clashes() == 0
+    # The clinical record at scale, and the audit events it would have produced, in one valid chain.
+    assert SessionNote.objects.filter(signed_at__isnull=False).count() > 3 * 200
+    assert SessionNote.objects.filter(cosigned_at__isnull=False).exists()
+    assert Response.objects.values("case").distinct().count() > 100
+    assert AssignmentLog.objects.exists()
+    assert AuditEvent.objects.filter(action="note.sign").count() == SessionNote.objects.count()
+    assert verify_audit_chain().ok
+    assert re.search(r"\.\.\. +[0-9.]+ s  signing [0-9,]+ audit events", output)
     # Asking again for another size changes nothing.
     before = demo.counts()
     seed("--cases", "300")
