@@ -11,7 +11,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo runs without a second factor for staff (documented in the README); production never does.
 # E-mailed links (reminders, invitations) and the printed log-ins name the address actually served.
-DEMO_ENV := DEBUG=1 TANDEM_STAFF_MFA_REQUIRED=0 PORTAL_BASE_URL=http://$(HOST):$(PORT)
+# The notify worker appends the audit chain's signed head to audit-anchors.log (audit_anchor) every 15 minutes.
+DEMO_ENV := DEBUG=1 TANDEM_STAFF_MFA_REQUIRED=0 PORTAL_BASE_URL=http://$(HOST):$(PORT) \
+  AUDIT_ANCHOR_PATH=$(CURDIR)/audit-anchors.log
 
 .PHONY: run test test-fast test-browser lint typecheck check system-deps deps dev-deps assets migrate seed clean bench
 
@@ -86,4 +88,4 @@ bench: dev-deps
 	$(PY) bench/availability.py
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm audit-anchors.log

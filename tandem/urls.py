@@ -1,12 +1,24 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from health_check.views import HealthCheckView
 
 from tandem.cases import urls as case_urls
 from tandem.today import views as today_views
 
 admin.site.site_header = "Tandem set-up"
 
+# For load balancers and monitoring: 200 when all pass, 500 naming what failed (no log-in; no personal data).
+HEALTH_CHECKS = [
+    "health_check.checks.Database",
+    "health_check.checks.Cache",
+    "tandem.lib.health.Migrations",
+    ("tandem.lib.health.Worker", {"kind": "notify"}),
+    ("tandem.lib.health.Worker", {"kind": "planning"}),
+]
+
 urlpatterns = [
+    path("health/", login_not_required(HealthCheckView.as_view(checks=HEALTH_CHECKS)), name="health"),
     path("", today_views.today, name="today"),
     path("accounts/", include("tandem.accounts.urls")),
     # The case page sits in the top layer with Today, under the cases namespace with the other case pages.

@@ -28,6 +28,8 @@ from tandem.cases.models import AbsentPartner, Case, Client, Phase, PhaseChange
 from tandem.cases.services import ClientDetails, case_add_partner, case_reference
 from tandem.lib.time import local_today, practice_zone
 from tandem.measures.later import measures_schedule_later
+from tandem.notify.mail import email_queue, message
+from tandem.notify.models import Job, JobKind
 from tandem.pathway.services import case_transition
 from tandem.portal.services import client_invite
 from tandem.public.models import (
@@ -185,10 +187,7 @@ def _check_caps(visitor: Visitor, *, now: dt.datetime, this: ConsultationRequest
     others = ConsultationRequest.objects.exclude(pk=this.pk)
     open_booked = others.filter(_same_contact(visitor), status__in=OPEN_REQUEST_STATUSES, starts_at__gt=now)
     if open_booked.exists():
-        raise Refused(
-            "You already have a free consultation booked. To change the time, use the link in your "
-            "confirmation e-mail, or contact us."
-        )
+        raise AlreadyBooked()
     recent = others.filter(created_at__gte=now - dt.timedelta(hours=1)).count()
     if recent >= settings.PUBLIC_CONSULTATIONS_PER_HOUR:
         raise Refused("Online booking is very busy just now. Please try again later, or contact us.")
@@ -284,12 +283,32 @@ def consultation_request_book(
         if existing is None:
             raise
         return existing
+    except AlreadyBooked:
+        _tell_the_address_owner(visitor)
+        raise
     except BookingError as problem:
         existing = ConsultationRequest.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
         raise Refused(_visitor_message(problem)) from problem
     return request
+
+
+class AlreadyBooked(Refused):
+    """This contact has an open consultation. Told only to the address's owner, by e-mail: the visitor
+    sees the same "received" page as any accepted request, so the form cannot be used to learn whether
+    someone booked."""
+
+
+def _tell_the_address_owner(visitor: Visitor) -> None:
+    if visitor.email:
+        with transaction.atomic():
+            email_queue(kind=JobKind.CONSULTATION_DUPLICATE, secret=visitor.email.lower())
+
+
+def duplicate_email(job: Job, now: dt.datetime) -> tuple[str, list[Any]]:
+    """What a queued "you have a consultation already" note says (registered with notify.mail)."""
+    return "", [message(job, 0, template="public/email/duplicate", context={}, to=job.secret or "")]
 
 
 def _visitor_message(problem: BookingError) -> str:

@@ -155,6 +155,9 @@ def consultation(request: HttpRequest) -> HttpResponse:
                     idempotency_key=form.cleaned_data["key"],
                     manage_path=_manage_link(request),
                 )
+            except services.AlreadyBooked:
+                # The same page as any request taken in: only the address's owner learns why (by e-mail).
+                return _render(request, "public/consultation_received.html", {"nav": "consultation"})
             except services.Refused as refusal:
                 form.add_error(None, str(refusal))
             else:

@@ -23,17 +23,16 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = [
         "therapist",
         "is_on",
-        "detail",
         "created_at",
         "rotated_at",
         "revoked_at",
         "last_fetched_at",
     ]
-    list_filter = ["detail", "revoked_at"]
+    list_filter = ["revoked_at"]
     list_select_related = ["therapist"]
     search_fields = ["therapist__first_name", "therapist__last_name", "therapist__username"]
     # The hash is useless to a reader but there is no reason to show it either.
-    fields = ("therapist", "detail", "created_at", "rotated_at", "revoked_at", "last_fetched_at")
+    fields = ("therapist", "created_at", "rotated_at", "revoked_at", "last_fetched_at")
     readonly_fields = fields
     actions = ["switch_off"]
 
