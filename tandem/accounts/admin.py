@@ -104,7 +104,7 @@ class TandemUserAdmin(UserAdmin):
                 services.record_admin_password_change(actor=request.user, user=user)
         return response
 
-    @admin.action(description="Reset second factor (they set up a new authenticator at next log-in)")
+    @admin.action(description="Reset second factor (then send them a set-up link from the set-up pages)")
     def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
             services.reset_second_factor(actor=request.user, user=user)
