@@ -90,19 +90,21 @@ def test_locations_rooms_and_taking_a_room_out_of_use(cast):
     url = reverse("practice:setup_locations")
     assert (
         client.post(
-            url, {"action": "location", "name": "Harbour Road", "address": "1 Harbour Road"}
+            url, {"action": "location", "location-name": "Harbour Road", "location-address": "1 Harbour Road"}
         ).status_code
         == 302
     )
     harbour = Location.objects.get(name="Harbour Road")
     assert (
         client.post(
-            url, {"action": "room", "location": harbour.pk, "name": "Blue room", "capacity": 3}
+            url, {"action": "room", "room-location": harbour.pk, "room-name": "Blue room", "room-capacity": 3}
         ).status_code
         == 302
     )
     blue = Room.objects.get(name="Blue room")
-    dup = client.post(url, {"action": "room", "location": harbour.pk, "name": "blue ROOM", "capacity": 3})
+    dup = client.post(
+        url, {"action": "room", "room-location": harbour.pk, "room-name": "blue ROOM", "room-capacity": 3}
+    )
     assert dup.status_code == 400 and "already has a room" in dup.content.decode()
     assert client.post(url, {"action": "toggle", "room": blue.pk}).status_code == 302
     blue.refresh_from_db()

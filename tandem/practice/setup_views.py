@@ -110,8 +110,14 @@ def practice_page(request: HttpRequest) -> HttpResponse:
 @director_page("locations")
 def locations_page(request: HttpRequest) -> HttpResponse:
     action = _action(request)
-    location_form = forms.LocationForm(request.POST if action == "location" else None)
-    room_form = forms.RoomForm(request.POST if action == "room" else None)
+    # Prefixed: both forms have a "name", and one page must not repeat an id.
+    location_form = forms.LocationForm(request.POST if action == "location" else None, prefix="location")
+    only = Location.objects.order_by("pk").values_list("pk", flat=True)[:2]
+    room_form = forms.RoomForm(
+        request.POST if action == "room" else None,
+        prefix="room",
+        initial={"location": only[0]} if len(only) == 1 else None,
+    )
     toggle_form = forms.RoomToggleForm(request.POST if action == "toggle" else None)
     try:
         if action == "location" and location_form.is_valid():
