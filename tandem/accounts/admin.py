@@ -26,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tandem.accounts import services, views
 from tandem.accounts.forms import TandemUserChangeForm, TandemUserCreationForm
 from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, Role, TherapistProfile, User, WorkingHours
+from tandem.scheduling.services import BookingInvalid, check_team_rule
 
 
 def may_use_admin(request: HttpRequest) -> bool:
@@ -147,6 +148,11 @@ class CoTherapyTeamForm(forms.ModelForm):
             ).exclude(pk=self.instance.pk)
             if same_pair.exists():
                 raise forms.ValidationError("These two therapists already form a team.")
+            # The one team rule of scheduling, as the set-up pages and bookings apply it.
+            try:
+                check_team_rule([first, second])
+            except BookingInvalid as refusal:
+                raise forms.ValidationError(str(refusal)) from refusal
         return data
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from tandem.accounts.models import CLINICAL_ROLES, Gender, Role, User, WorkingHours
+from tandem.accounts.models import CLINICAL_ROLES, Gender, Role, User
 from tandem.practice.models import Location, Room, TeamRule
 from tandem.practice.services import MAX_INTENSIVE_DAYS, MAX_INTENSIVE_MINUTES, MAX_LATE_CANCEL_HOURS
 from tandem.scheduling.models import AppointmentKind
@@ -14,6 +14,9 @@ STAFF_ROLE_CHOICES = [
     (Role.THERAPIST, "Therapist"),
     (Role.COORDINATOR, "Intake coordinator"),
 ]
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 class PracticeForm(forms.Form):
@@ -115,9 +118,7 @@ class TeamForm(forms.Form):
 
 class WorkingHoursForm(forms.Form):
     location = forms.ModelChoiceField(label="Location", queryset=Location.objects.all())
-    weekday = forms.TypedChoiceField(
-        label="Day", choices=WorkingHours._meta.get_field("weekday").choices, coerce=int
-    )
+    weekday = forms.TypedChoiceField(label="Day", choices=list(enumerate(WEEKDAYS)), coerce=int)
     starts = forms.TimeField(label="From", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     ends = forms.TimeField(label="Until", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
 

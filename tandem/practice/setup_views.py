@@ -8,7 +8,7 @@ scheduling.services.team_form, scheduling.setup_services). Anyone but the direct
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -51,6 +51,11 @@ def director_page(name: str) -> Callable[[View], View]:
     return wrap
 
 
+def _actor(request: HttpRequest) -> User:
+    # director_page has checked that this is the (logged-in) director.
+    return cast(User, request.user)
+
+
 def _refused(form: Any, problem: Exception) -> None:
     text = " ".join(problem.messages) if isinstance(problem, ValidationError) else str(problem)
     form.add_error(None, text)
@@ -88,10 +93,10 @@ def practice_page(request: HttpRequest) -> HttpResponse:
     )
     try:
         if action == "practice" and practice_form.is_valid():
-            services.practice_save(actor=request.user, **practice_form.cleaned_data)
+            services.practice_save(actor=_actor(request), **practice_form.cleaned_data)
             return _done(request, "The practice's details are saved.", "practice:setup")
         if action == "policy" and policy_form.is_valid():
-            services.policy_save(actor=request.user, **policy_form.cleaned_data)
+            services.policy_save(actor=_actor(request), **policy_form.cleaned_data)
             return _done(request, "The booking policy is saved.", "practice:setup")
     except REFUSED as problem:
         _refused(practice_form if action == "practice" else policy_form, problem)
@@ -121,13 +126,13 @@ def locations_page(request: HttpRequest) -> HttpResponse:
     toggle_form = forms.RoomToggleForm(request.POST if action == "toggle" else None)
     try:
         if action == "location" and location_form.is_valid():
-            services.location_add(actor=request.user, **location_form.cleaned_data)
+            services.location_add(actor=_actor(request), **location_form.cleaned_data)
             return _done(request, "Location added.", "practice:setup_locations")
         if action == "room" and room_form.is_valid():
-            services.room_add(actor=request.user, **room_form.cleaned_data)
+            services.room_add(actor=_actor(request), **room_form.cleaned_data)
             return _done(request, "Room added.", "practice:setup_locations")
         if action == "toggle" and toggle_form.is_valid():
-            room = services.room_set_in_use(actor=request.user, **toggle_form.cleaned_data)
+            room = services.room_set_in_use(actor=_actor(request), **toggle_form.cleaned_data)
             text = "takes bookings again" if room.active else "is out of use: no new bookings, history kept"
             return _done(request, f"{room} {text}.", "practice:setup_locations")
     except REFUSED as problem:
@@ -156,11 +161,11 @@ def closures_page(request: HttpRequest) -> HttpResponse:
     pick = forms.PickForm(request.POST if action == "remove" else None)
     try:
         if action == "add" and closure_form.is_valid():
-            services.closure_add(actor=request.user, **closure_form.cleaned_data)
+            services.closure_add(actor=_actor(request), **closure_form.cleaned_data)
             return _done(request, "Closure added.", "practice:setup_closures")
         if action == "import" and import_form.is_valid():
             added = services.closures_import_holidays(
-                actor=request.user, year=import_form.cleaned_data["year"]
+                actor=_actor(request), year=import_form.cleaned_data["year"]
             )
             return _done(
                 request, f"{len(added)} public holiday(s) added as closures.", "practice:setup_closures"
@@ -168,7 +173,7 @@ def closures_page(request: HttpRequest) -> HttpResponse:
         if action == "remove" and pick.is_valid():
             closure = PracticeClosure.objects.filter(pk=pick.cleaned_data["pk"]).first()
             if closure is not None:
-                services.closure_remove(actor=request.user, closure=closure)
+                services.closure_remove(actor=_actor(request), closure=closure)
             return _done(request, "Closure removed.", "practice:setup_closures")
     except REFUSED as problem:
         _refused(closure_form if action == "add" else import_form, problem)
@@ -219,7 +224,7 @@ def types_page(request: HttpRequest) -> HttpResponse:
         rows.append({"kind": kind, "label": label, "form": form, "saved": kind in saved})
         if posted == kind and form.is_valid():
             try:
-                setup_services.appointment_type_save(actor=request.user, **form.cleaned_data)
+                setup_services.appointment_type_save(actor=_actor(request), **form.cleaned_data)
             except REFUSED as problem:
                 _refused(form, problem)
             else:
@@ -245,16 +250,16 @@ def staff_page(request: HttpRequest) -> HttpResponse:
     try:
         if action == "invite" and invite_form.is_valid():
             sent = staff.staff_invite(
-                actor=request.user, link_for=_link_for(request), **invite_form.cleaned_data
+                actor=_actor(request), link_for=_link_for(request), **invite_form.cleaned_data
             )
             return _done(request, f"Invitation e-mailed to {sent.invitation.email}.", "practice:setup_staff")
         if action == "team" and team.is_valid():
-            formed = team_form(actor=request.user, **team.cleaned_data)
+            formed = team_form(actor=_actor(request), **team.cleaned_data)
             return _done(request, f"Team formed: {formed}.", "practice:setup_staff")
         if action == "reset" and pick.is_valid():
             person = User.objects.filter(pk=pick.cleaned_data["pk"], role__in=STAFF_ROLES).first()
             if person is not None:
-                staff.staff_reset_link(actor=request.user, user=person, link_for=_link_for(request))
+                staff.staff_reset_link(actor=_actor(request), user=person, link_for=_link_for(request))
                 return _done(request, f"A new set-up link was e-mailed to {person}.", "practice:setup_staff")
     except REFUSED as problem:
         _refused({"invite": invite_form, "team": team}.get(action, pick), problem)
@@ -305,20 +310,20 @@ def hours_page(request: HttpRequest) -> HttpResponse:
     back = f"?therapist={therapist.pk}"
     try:
         if action == "hours" and hours_form.is_valid():
-            staff.working_hours_add(actor=request.user, therapist=therapist, **hours_form.cleaned_data)
+            staff.working_hours_add(actor=_actor(request), therapist=therapist, **hours_form.cleaned_data)
             return _done(request, "Working hours added.", "practice:setup_hours", back)
         if action == "time_off" and off_form.is_valid():
-            setup_services.time_off_add(actor=request.user, therapist=therapist, **off_form.cleaned_data)
+            setup_services.time_off_add(actor=_actor(request), therapist=therapist, **off_form.cleaned_data)
             return _done(request, "Time off added.", "practice:setup_hours", back)
         if action == "remove_hours" and pick.is_valid():
             block = WorkingHours.objects.filter(pk=pick.cleaned_data["pk"], therapist__user=therapist).first()
             if block is not None:
-                staff.working_hours_remove(actor=request.user, block=block)
+                staff.working_hours_remove(actor=_actor(request), block=block)
             return _done(request, "Working hours removed.", "practice:setup_hours", back)
         if action == "remove_time_off" and pick.is_valid():
             off = TimeOff.objects.filter(pk=pick.cleaned_data["pk"], therapist=therapist).first()
             if off is not None:
-                setup_services.time_off_remove(actor=request.user, block=off)
+                setup_services.time_off_remove(actor=_actor(request), block=off)
             return _done(request, "Time off removed.", "practice:setup_hours", back)
     except REFUSED as problem:
         _refused(hours_form if action == "hours" else off_form, problem)

@@ -123,6 +123,7 @@ def _open_case_and_book(page: Page, day: dt.date) -> str:
     page.get_by_role("button", name="Open case").click()
     expect(page.get_by_role("status")).to_contain_text("opened")
     reference = Case.objects.get().reference
+    assert reference is not None
 
     page.get_by_role("link", name="Calendar").click()
     page.goto(page.url.split("/scheduling/")[0] + "/scheduling/calendar/new/")
