@@ -2,10 +2,13 @@
 
 import datetime as dt
 import re
+from io import StringIO
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -209,3 +212,26 @@ def test_the_email_names_no_secret_but_the_link(cast, django_capture_on_commit_c
     body = mail.outbox[0].body
     assert re.findall(r"https?://\S+", body) == [sent.link]
     assert "LIC-0001" not in body
+
+
+def test_the_first_director_gets_in_through_a_printed_link(cast, django_capture_on_commit_callbacks):
+    """A new installation: `createsuperuser` leaves a director whom a password alone cannot enrol."""
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("staff_link", cast.director.username, stdout=out)
+    link = out.getvalue().strip().splitlines()[-1]
+    assert "/accounts/welcome/" in link and not mail.outbox  # printed, not e-mailed
+    client = Client()
+    assert client.get(urlsplit(link).path)["Location"] == SET_UP
+    assert client.get(SET_UP).status_code == 200
+    key = client.session[services.SETUP_KEY]["key"]
+    data = {
+        "new_password1": NEW_PASSWORD,
+        "new_password2": NEW_PASSWORD,
+        "code": code_for(TOTPDevice(key=key)),
+    }
+    assert client.post(SET_UP, data).status_code == 302
+    assert is_logged_in(client)
+    assert AuditEvent.objects.get(action="staff.reset_link").detail == {"by": "command"}
+    with pytest.raises(CommandError):
+        call_command("staff_link", cast.partner_a.username, stdout=StringIO())

@@ -142,7 +142,8 @@ class StaffInvitation(models.Model):
     purpose = models.CharField(max_length=20, choices=StaffLinkPurpose.choices)
     email = models.EmailField()
     token_hash = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # None when printed by the `staff_link` command (the first director of a new installation).
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -85,7 +85,9 @@ def _send(*, invitation: StaffInvitation, link: str) -> None:
     send_mail(subject, render_to_string("accounts/email/staff_link.txt", context), None, [invitation.email])
 
 
-def _issue_link(*, actor: User, user: User, purpose: str, link_for: Any) -> SentStaffLink:
+def _issue_link(
+    *, actor: User | None, user: User, purpose: str, link_for: Any, mail: bool = True
+) -> SentStaffLink:
     # Inside the caller's transaction: earlier unused links of this person stop working.
     token = new_link_token()
     now = timezone.now()
@@ -102,7 +104,8 @@ def _issue_link(*, actor: User, user: User, purpose: str, link_for: Any) -> Sent
         expires_at=now + dt.timedelta(days=STAFF_LINK_DAYS),
     )
     link = link_for(token)
-    transaction.on_commit(lambda: _send(invitation=invitation, link=link))
+    if mail:
+        transaction.on_commit(lambda: _send(invitation=invitation, link=link))
     return SentStaffLink(invitation, link)
 
 
@@ -172,6 +175,21 @@ def staff_reset_link(*, actor: User, user: User, link_for: Any) -> SentStaffLink
         StaticDevice.objects.filter(user=user).delete()
         sent = _issue_link(actor=actor, user=user, purpose=StaffLinkPurpose.RESET, link_for=link_for)
         audit_record(actor=actor, action="staff.reset_link", target=user, detail={})
+    return sent
+
+
+def staff_console_link(*, user: User, link_for: Any) -> SentStaffLink:
+    """A set-up link for the `staff_link` command (the first director of a new installation), printed
+    rather than e-mailed; audited with no actor, as work done on the server."""
+    if not user.is_practice_staff:
+        raise ValidationError(f"{user} is not an active staff member.")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        sent = _issue_link(
+            actor=None, user=user, purpose=StaffLinkPurpose.RESET, link_for=link_for, mail=False
+        )
+        audit_record(actor=None, action="staff.reset_link", target=user, detail={"by": "command"})
     return sent
 
 
