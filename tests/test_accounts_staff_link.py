@@ -235,3 +235,31 @@ def test_the_first_director_gets_in_through_a_printed_link(cast, django_capture_
     assert AuditEvent.objects.get(action="staff.reset_link").detail == {"by": "command"}
     with pytest.raises(CommandError):
         call_command("staff_link", cast.partner_a.username, stdout=StringIO())
+
+
+def test_a_new_installation_creates_its_first_director_from_the_command(db):
+    out = StringIO()
+    call_command(
+        "staff_link",
+        "dee@staff.tandem.invalid",
+        "--new-director",
+        "--first-name",
+        "Dee",
+        "--last-name",
+        "Rector",
+        stdout=out,
+    )
+    director = User.objects.get(email="dee@staff.tandem.invalid")
+    assert director.role == Role.DIRECTOR and not director.has_usable_password()
+    assert "/accounts/welcome/" in out.getvalue()
+    with pytest.raises(CommandError, match="has a clinical director"):
+        call_command(
+            "staff_link",
+            "other@staff.tandem.invalid",
+            "--new-director",
+            "--first-name",
+            "O",
+            "--last-name",
+            "P",
+        )
+    assert User.objects.count() == 1

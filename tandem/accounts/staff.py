@@ -146,8 +146,14 @@ def staff_invite(
     require_director(actor)
     email = _clean_invite(first_name=first_name, last_name=last_name, email=email, role=role, gender=gender)
     with transaction.atomic():
+        # is_staff: a director may also use the raw admin at /setup/.
         user = User(
-            username=email, email=email, first_name=first_name.strip(), last_name=last_name.strip(), role=role
+            username=email,
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            role=role,
+            is_staff=role == Role.DIRECTOR,
         )
         user.set_unusable_password()
         user.save()
@@ -190,6 +196,37 @@ def staff_console_link(*, user: User, link_for: Any) -> SentStaffLink:
             actor=None, user=user, purpose=StaffLinkPurpose.RESET, link_for=link_for, mail=False
         )
         audit_record(actor=None, action="staff.reset_link", target=user, detail={"by": "command"})
+    return sent
+
+
+def staff_first_director(*, first_name: str, last_name: str, email: str, link_for: Any) -> SentStaffLink:
+    """The first clinical director of a new installation (from the `staff_link` command): refused once
+    the practice has an active director, who then invites everyone else from the set-up pages."""
+    if User.objects.filter(role=Role.DIRECTOR, is_active=True).exists():
+        raise ValidationError(
+            "The practice has a clinical director: they invite staff from the set-up pages."
+        )
+    email = _clean_invite(
+        first_name=first_name, last_name=last_name, email=email, role=Role.DIRECTOR, gender=""
+    )
+    with transaction.atomic():
+        # is_staff: the director may also use the raw admin at /setup/.
+        user = User(
+            username=email,
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            role=Role.DIRECTOR,
+            is_staff=True,
+        )
+        user.set_unusable_password()
+        user.save()
+        sent = _issue_link(
+            actor=None, user=user, purpose=StaffLinkPurpose.INVITATION, link_for=link_for, mail=False
+        )
+        audit_record(
+            actor=None, action="staff.invite", target=user, detail={"role": Role.DIRECTOR, "by": "command"}
+        )
     return sent
 
 
