@@ -13,9 +13,11 @@ from tandem.access.services import AccessDenied
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, WorkingHours
 from tandem.accounts.staff import working_hours_add
 from tandem.audit.models import AuditEvent
+from tandem.lib.time import local_day_bounds
 from tandem.practice import services
 from tandem.practice.models import Location, PracticeClosure, PracticePolicy, Room, TeamRule
 from tandem.scheduling.models import AppointmentKind, AppointmentType, TimeOff
+from tandem.scheduling.services import appointment_book
 from tandem.scheduling.setup_services import appointment_type_save, time_off_add
 from tests.accounts_support import csp_safe
 from tests.cast import login, make_user
@@ -248,3 +250,24 @@ def test_staff_page_lists_staff_in_a_fixed_number_of_queries(cast):
     with CaptureQueriesContext(connection) as after:
         client.get(reverse("practice:setup_staff"))
     assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_closing_a_day_with_bookings_says_they_are_still_booked(cast):
+    day = dt.date(2027, 3, 2)
+    start, _ = local_day_bounds(day)
+    appointment_book(
+        actor=cast.director,
+        case=cast.couple_case,
+        kind=AppointmentKind.JOINT_ASSESSMENT,
+        starts_at=start + dt.timedelta(hours=10),
+        ends_at=start + dt.timedelta(hours=11),
+        therapists=[cast.therapist_a, cast.cotherapist],
+        room=cast.room,
+    )
+    client = login(HttpClient(), cast.director)
+    page = client.post(
+        reverse("practice:setup_closures"),
+        {"action": "add", "date": day.isoformat(), "reason": "Training"},
+        follow=True,
+    )
+    assert "1 appointment(s) are still booked on Tuesday 02 March 2027" in page.content.decode()

@@ -27,6 +27,7 @@ from tandem.accounts.models import STAFF_ROLES, CoTherapyTeam, User, WorkingHour
 from tandem.practice import services
 from tandem.practice import setup_forms as forms
 from tandem.practice.models import Location, PracticeClosure, PracticePolicy, Room
+from tandem.practice.selectors import booked_on
 from tandem.scheduling import setup_services
 from tandem.scheduling.models import TYPE_DEFAULTS, AppointmentKind, AppointmentType, Mode, TimeOff
 from tandem.scheduling.services import BookingInvalid, team_form
@@ -161,7 +162,13 @@ def closures_page(request: HttpRequest) -> HttpResponse:
     pick = forms.PickForm(request.POST if action == "remove" else None)
     try:
         if action == "add" and closure_form.is_valid():
-            services.closure_add(actor=_actor(request), **closure_form.cleaned_data)
+            closure = services.closure_add(actor=_actor(request), **closure_form.cleaned_data)
+            booked = booked_on(closure.date)
+            if booked:
+                day = f"{closure.date:%A %d %B %Y}"
+                messages.warning(
+                    request, f"{booked} appointment(s) are still booked on {day}: move or cancel them."
+                )
             return _done(request, "Closure added.", "practice:setup_closures")
         if action == "import" and import_form.is_valid():
             added = services.closures_import_holidays(
