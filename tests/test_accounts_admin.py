@@ -6,10 +6,11 @@ from django.test import RequestFactory
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tandem.accounts.admin import CoTherapyTeamForm, may_use_admin
+from tandem.accounts.admin import may_use_admin
 from tandem.accounts.models import CoTherapyTeam, TherapistProfile, User
 from tandem.audit.models import AuditEvent
 from tandem.practice.models import PracticePolicy, TeamRule
+from tandem.scheduling.admin import CoTherapyTeamForm
 from tests.accounts_support import LOGIN, give_recovery_codes, is_logged_in
 from tests.cast import login
 

@@ -3,32 +3,30 @@
 import datetime as dt
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tandem.access.services import AccessDenied
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, WorkingHours
-from tandem.accounts.staff import working_hours_add
 from tandem.audit.models import AuditEvent
 from tandem.lib.time import local_day_bounds
 from tandem.practice import services
 from tandem.practice.models import Location, PracticeClosure, PracticePolicy, Room, TeamRule
 from tandem.scheduling.models import AppointmentKind, AppointmentType, TimeOff
 from tandem.scheduling.services import appointment_book
-from tandem.scheduling.setup_services import appointment_type_save, time_off_add
+from tandem.scheduling.setup_services import appointment_type_save, time_off_add, working_hours_add
 from tests.accounts_support import csp_safe
 from tests.cast import login, make_user
 
 PAGES = [
-    "practice:setup",
-    "practice:setup_locations",
-    "practice:setup_closures",
-    "practice:setup_types",
-    "practice:setup_staff",
-    "practice:setup_hours",
+    "setup:practice",
+    "setup:locations",
+    "setup:closures",
+    "setup:types",
+    "setup:staff",
+    "setup:hours",
 ]
 
 
@@ -55,9 +53,9 @@ def test_the_set_up_link_is_in_the_directors_navigation_only(cast):
 
 
 def test_services_refuse_anyone_but_the_director(cast):
-    with pytest.raises(AccessDenied):
+    with pytest.raises(PermissionDenied):
         services.closure_add(actor=cast.coordinator, date=dt.date(2027, 1, 4), reason="Training")
-    with pytest.raises(AccessDenied):
+    with pytest.raises(PermissionDenied):
         services.practice_save(actor=cast.therapist_a, name="Elsewhere")
     assert not PracticeClosure.objects.exists()
 
@@ -65,7 +63,7 @@ def test_services_refuse_anyone_but_the_director(cast):
 def test_policy_is_created_with_its_defaults_on_first_save_and_audited(cast):
     assert PracticePolicy.objects.count() == 0
     client = login(HttpClient(), cast.director)
-    page = client.get(reverse("practice:setup"))
+    page = client.get(reverse("setup:practice"))
     assert page.context["policy_form"].initial["team_rule"] == TeamRule.MIXED_GENDER
     data = {
         "action": "policy",
@@ -74,7 +72,7 @@ def test_policy_is_created_with_its_defaults_on_first_save_and_audited(cast):
         "intensive_minutes": 180,
         "late_cancel_hours": 48,
     }
-    assert client.post(reverse("practice:setup"), data).status_code == 302
+    assert client.post(reverse("setup:practice"), data).status_code == 302
     policy = PracticePolicy.current()
     assert (policy.team_rule, policy.intensive_days, policy.intensive_weekdays_only) == (
         TeamRule.ANY_PAIR,
@@ -83,13 +81,13 @@ def test_policy_is_created_with_its_defaults_on_first_save_and_audited(cast):
     )
     event = AuditEvent.objects.get(action="setup.policy_save")
     assert event.actor_id == cast.director.pk
-    bad = client.post(reverse("practice:setup"), {**data, "intensive_days": 99})
+    bad = client.post(reverse("setup:practice"), {**data, "intensive_days": 99})
     assert bad.status_code == 400 and PracticePolicy.current().intensive_days == 5
 
 
 def test_locations_rooms_and_taking_a_room_out_of_use(cast):
     client = login(HttpClient(), cast.director)
-    url = reverse("practice:setup_locations")
+    url = reverse("setup:locations")
     assert (
         client.post(
             url, {"action": "location", "location-name": "Harbour Road", "location-address": "1 Harbour Road"}
@@ -117,7 +115,7 @@ def test_locations_rooms_and_taking_a_room_out_of_use(cast):
 def test_closures_by_hand_and_the_countrys_public_holidays(cast, settings):
     settings.PRACTICE_COUNTRY = "NL"
     client = login(HttpClient(), cast.director)
-    url = reverse("practice:setup_closures")
+    url = reverse("setup:closures")
     assert (
         client.post(url, {"action": "add", "date": "2027-03-01", "reason": "Team training"}).status_code
         == 302
@@ -136,7 +134,7 @@ def test_closures_by_hand_and_the_countrys_public_holidays(cast, settings):
 
 def test_appointment_types_saved_and_bad_lengths_refused(cast):
     client = login(HttpClient(), cast.director)
-    url = reverse("practice:setup_types")
+    url = reverse("setup:types")
     kind = AppointmentKind.STANDARD
     data = {
         "type": kind,
@@ -164,15 +162,15 @@ def test_appointment_types_saved_and_bad_lengths_refused(cast):
 
 def test_types_page_reads_in_one_query_for_the_types(cast, django_assert_max_num_queries):
     client = login(HttpClient(), cast.director)
-    client.get(reverse("practice:setup_types"))
+    client.get(reverse("setup:types"))
     with django_assert_max_num_queries(12):
-        client.get(reverse("practice:setup_types"))
+        client.get(reverse("setup:types"))
 
 
 def test_working_hours_and_time_off(cast):
     client = login(HttpClient(), cast.director)
     WorkingHours.objects.filter(therapist__user=cast.therapist_b).delete()
-    url = reverse("practice:setup_hours") + f"?therapist={cast.therapist_b.pk}"
+    url = reverse("setup:hours") + f"?therapist={cast.therapist_b.pk}"
     location = Location.objects.get()
     data = {"action": "hours", "location": location.pk, "weekday": 1, "starts": "09:00", "ends": "13:00"}
     assert client.post(url, data).status_code == 302
@@ -197,7 +195,7 @@ def test_working_hours_and_time_off(cast):
         time_off_add(
             actor=cast.director, therapist=cast.therapist_b, starts_at=block.ends_at, ends_at=block.starts_at
         )
-    with pytest.raises(AccessDenied):
+    with pytest.raises(PermissionDenied):
         working_hours_add(
             actor=cast.coordinator,
             therapist=cast.therapist_b,
@@ -210,7 +208,7 @@ def test_working_hours_and_time_off(cast):
 
 def test_team_rule_refused_in_set_up_names_the_rule_and_the_people(cast):
     client = login(HttpClient(), cast.director)
-    url = reverse("practice:setup_staff")
+    url = reverse("setup:staff")
     # Theo and Colin are both male: the mixed-gender rule (the default) refuses them, by name.
     refused = client.post(
         url, {"action": "team", "first": cast.therapist_b.pk, "second": cast.cotherapist.pk}
@@ -242,13 +240,13 @@ def test_team_rule_refused_in_set_up_names_the_rule_and_the_people(cast):
 
 def test_staff_page_lists_staff_in_a_fixed_number_of_queries(cast):
     client = login(HttpClient(), cast.director)
-    client.get(reverse("practice:setup_staff"))
+    client.get(reverse("setup:staff"))
     with CaptureQueriesContext(connection) as before:
-        client.get(reverse("practice:setup_staff"))
+        client.get(reverse("setup:staff"))
     for n in range(5):
         make_user(f"extra{n}", Role.THERAPIST, gender=Gender.FEMALE)
     with CaptureQueriesContext(connection) as after:
-        client.get(reverse("practice:setup_staff"))
+        client.get(reverse("setup:staff"))
     assert len(after.captured_queries) == len(before.captured_queries)
 
 
@@ -266,7 +264,7 @@ def test_closing_a_day_with_bookings_says_they_are_still_booked(cast):
     )
     client = login(HttpClient(), cast.director)
     page = client.post(
-        reverse("practice:setup_closures"),
+        reverse("setup:closures"),
         {"action": "add", "date": day.isoformat(), "reason": "Training"},
         follow=True,
     )

@@ -19,7 +19,6 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tandem.access.services import AccessDenied
 from tandem.accounts import services
 from tandem.accounts.models import (
     STAFF_ROLES,
@@ -29,11 +28,10 @@ from tandem.accounts.models import (
     StaffLinkPurpose,
     TherapistProfile,
     User,
-    WorkingHours,
 )
 from tandem.audit.services import audit_record
+from tandem.lib.roles import require_director
 from tandem.lib.tokens import link_token_hash, new_link_token
-from tandem.practice.models import Location
 
 STAFF_LINK_DAYS = 3
 _NAMESPACE = "tandem.accounts.staff_link"
@@ -63,11 +61,6 @@ class AcceptedStaffLink:
     user: User
     device: TOTPDevice | None
     recovery_codes: list[str]
-
-
-def require_director(actor: Any) -> None:
-    if not getattr(actor, "is_director", False):
-        raise AccessDenied("Only the clinical director changes the practice set-up.")
 
 
 def _send(*, invitation: StaffInvitation, link: str) -> None:
@@ -277,45 +270,3 @@ def staff_link_accept(*, token: str, password: str, totp_key: str, code: str) ->
             actor=user, action="staff.link_used", target=invitation, detail={"purpose": invitation.purpose}
         )
     return AcceptedStaffLink(user=user, device=device, recovery_codes=codes)
-
-
-# --- Working hours ---------------------------------------------------------------------------------
-
-
-def working_hours_add(
-    *, actor: User, therapist: User, location: Location, weekday: int, starts: dt.time, ends: dt.time
-) -> WorkingHours:
-    """A weekly block in which the therapist sees clients at one location; no overlap with their others."""
-    require_director(actor)
-    profile = TherapistProfile.objects.filter(user=therapist).first()
-    if profile is None or not therapist.is_active:
-        raise ValidationError(f"{therapist} is not an active therapist.")
-    if not 0 <= weekday <= 6:
-        raise ValidationError("Choose a day of the week.")
-    if ends <= starts:
-        raise ValidationError("The block must end after it starts.")
-    with transaction.atomic():
-        clash = WorkingHours.objects.select_for_update().filter(
-            therapist=profile, weekday=weekday, starts__lt=ends, ends__gt=starts
-        )
-        if clash.exists():
-            raise ValidationError(f"{therapist} already works part of that time on that day.")
-        block = WorkingHours.objects.create(
-            therapist=profile, location=location, weekday=weekday, starts=starts, ends=ends
-        )
-        audit_record(
-            actor=actor, action="setup.working_hours_add", target=block, detail={"therapist": therapist.pk}
-        )
-    return block
-
-
-def working_hours_remove(*, actor: User, block: WorkingHours) -> None:
-    require_director(actor)
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action="setup.working_hours_remove",
-            target=block,
-            detail={"therapist": block.therapist.user_id},
-        )
-        block.delete()

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from tandem.accounts.staff import require_director
 from tandem.audit.services import audit_record
+from tandem.lib.roles import require_director
 from tandem.practice.models import Location, Practice, PracticeClosure, PracticePolicy, Room, TeamRule
 
 MAX_INTENSIVE_DAYS = 31

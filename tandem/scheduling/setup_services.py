@@ -1,4 +1,4 @@
-"""Set-up writes that scheduling owns: appointment types and therapists' time off.
+"""Set-up writes that scheduling owns: appointment types, therapists' working hours and time off.
 
 Kept apart from the booking services (scheduling.services); each is one transaction with its audit row,
 for the clinical director only.
@@ -10,10 +10,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from tandem.accounts.models import User
-from tandem.accounts.staff import require_director
+from tandem.accounts.models import TherapistProfile, User, WorkingHours
 from tandem.audit.services import audit_record
-from tandem.practice.models import PracticePolicy
+from tandem.lib.roles import require_director
+from tandem.practice.models import Location, PracticePolicy
 from tandem.scheduling.models import AppointmentKind, AppointmentType, TimeOff
 
 MAX_TYPE_MINUTES = 12 * 60
@@ -82,5 +82,47 @@ def time_off_remove(*, actor: Any, block: TimeOff) -> None:
             action="setup.time_off_remove",
             target=block,
             detail={"therapist": block.therapist_id},
+        )
+        block.delete()
+
+
+# --- Working hours ---------------------------------------------------------------------------------
+
+
+def working_hours_add(
+    *, actor: User, therapist: User, location: Location, weekday: int, starts: dt.time, ends: dt.time
+) -> WorkingHours:
+    """A weekly block in which the therapist sees clients at one location; no overlap with their others."""
+    require_director(actor)
+    profile = TherapistProfile.objects.filter(user=therapist).first()
+    if profile is None or not therapist.is_active:
+        raise ValidationError(f"{therapist} is not an active therapist.")
+    if not 0 <= weekday <= 6:
+        raise ValidationError("Choose a day of the week.")
+    if ends <= starts:
+        raise ValidationError("The block must end after it starts.")
+    with transaction.atomic():
+        clash = WorkingHours.objects.select_for_update().filter(
+            therapist=profile, weekday=weekday, starts__lt=ends, ends__gt=starts
+        )
+        if clash.exists():
+            raise ValidationError(f"{therapist} already works part of that time on that day.")
+        block = WorkingHours.objects.create(
+            therapist=profile, location=location, weekday=weekday, starts=starts, ends=ends
+        )
+        audit_record(
+            actor=actor, action="setup.working_hours_add", target=block, detail={"therapist": therapist.pk}
+        )
+    return block
+
+
+def working_hours_remove(*, actor: User, block: WorkingHours) -> None:
+    require_director(actor)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="setup.working_hours_remove",
+            target=block,
+            detail={"therapist": block.therapist.user_id},
         )
         block.delete()

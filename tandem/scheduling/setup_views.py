@@ -3,7 +3,9 @@ types, staff (invitations, set-up links, teams) and each therapist's hours and t
 
 One thin module for all of them, so the director finds set-up in one place with one navigation, while
 every write goes to the service of the app that owns the fact (practice.services, accounts.staff,
-scheduling.services.team_form, scheduling.setup_services). Anyone but the director gets a 404, audited.
+scheduling.services.team_form, scheduling.setup_services). It lives in scheduling because that is the
+lowest layer that may read all of those apps (practice and accounts sit below it and may not import
+each other). Anyone but the director gets a 404, audited.
 """
 
 from collections.abc import Callable
@@ -25,11 +27,11 @@ from tandem.access.services import deny
 from tandem.accounts import staff
 from tandem.accounts.models import STAFF_ROLES, CoTherapyTeam, User, WorkingHours
 from tandem.practice import services
-from tandem.practice import setup_forms as forms
 from tandem.practice.models import Location, PracticeClosure, PracticePolicy, Room
-from tandem.practice.selectors import booked_on
+from tandem.scheduling import setup_forms as forms
 from tandem.scheduling import setup_services
 from tandem.scheduling.models import TYPE_DEFAULTS, AppointmentKind, AppointmentType, Mode, TimeOff
+from tandem.scheduling.selectors import booked_on
 from tandem.scheduling.services import BookingInvalid, team_form
 
 View = Callable[..., HttpResponse]
@@ -95,10 +97,10 @@ def practice_page(request: HttpRequest) -> HttpResponse:
     try:
         if action == "practice" and practice_form.is_valid():
             services.practice_save(actor=_actor(request), **practice_form.cleaned_data)
-            return _done(request, "The practice's details are saved.", "practice:setup")
+            return _done(request, "The practice's details are saved.", "setup:practice")
         if action == "policy" and policy_form.is_valid():
             services.policy_save(actor=_actor(request), **policy_form.cleaned_data)
-            return _done(request, "The booking policy is saved.", "practice:setup")
+            return _done(request, "The booking policy is saved.", "setup:practice")
     except REFUSED as problem:
         _refused(practice_form if action == "practice" else policy_form, problem)
     context = {
@@ -107,7 +109,7 @@ def practice_page(request: HttpRequest) -> HttpResponse:
         "practice_form": practice_form,
         "policy_form": policy_form,
     }
-    return _render(request, "practice/setup/practice.html", "practice", context)
+    return _render(request, "scheduling/setup/practice.html", "practice", context)
 
 
 # --- Locations and rooms ---------------------------------------------------------------------------
@@ -128,14 +130,14 @@ def locations_page(request: HttpRequest) -> HttpResponse:
     try:
         if action == "location" and location_form.is_valid():
             services.location_add(actor=_actor(request), **location_form.cleaned_data)
-            return _done(request, "Location added.", "practice:setup_locations")
+            return _done(request, "Location added.", "setup:locations")
         if action == "room" and room_form.is_valid():
             services.room_add(actor=_actor(request), **room_form.cleaned_data)
-            return _done(request, "Room added.", "practice:setup_locations")
+            return _done(request, "Room added.", "setup:locations")
         if action == "toggle" and toggle_form.is_valid():
             room = services.room_set_in_use(actor=_actor(request), **toggle_form.cleaned_data)
             text = "takes bookings again" if room.active else "is out of use: no new bookings, history kept"
-            return _done(request, f"{room} {text}.", "practice:setup_locations")
+            return _done(request, f"{room} {text}.", "setup:locations")
     except REFUSED as problem:
         _refused({"location": location_form, "room": room_form}.get(action, toggle_form), problem)
     locations = Location.objects.prefetch_related(Prefetch("rooms", queryset=Room.objects.order_by("name")))
@@ -145,7 +147,7 @@ def locations_page(request: HttpRequest) -> HttpResponse:
         "room_form": room_form,
         "toggle_form": toggle_form,
     }
-    return _render(request, "practice/setup/locations.html", "locations", context)
+    return _render(request, "scheduling/setup/locations.html", "locations", context)
 
 
 # --- Closures --------------------------------------------------------------------------------------
@@ -169,19 +171,17 @@ def closures_page(request: HttpRequest) -> HttpResponse:
                 messages.warning(
                     request, f"{booked} appointment(s) are still booked on {day}: move or cancel them."
                 )
-            return _done(request, "Closure added.", "practice:setup_closures")
+            return _done(request, "Closure added.", "setup:closures")
         if action == "import" and import_form.is_valid():
             added = services.closures_import_holidays(
                 actor=_actor(request), year=import_form.cleaned_data["year"]
             )
-            return _done(
-                request, f"{len(added)} public holiday(s) added as closures.", "practice:setup_closures"
-            )
+            return _done(request, f"{len(added)} public holiday(s) added as closures.", "setup:closures")
         if action == "remove" and pick.is_valid():
             closure = PracticeClosure.objects.filter(pk=pick.cleaned_data["pk"]).first()
             if closure is not None:
                 services.closure_remove(actor=_actor(request), closure=closure)
-            return _done(request, "Closure removed.", "practice:setup_closures")
+            return _done(request, "Closure removed.", "setup:closures")
     except REFUSED as problem:
         _refused(closure_form if action == "add" else import_form, problem)
     closures = PracticeClosure.objects.filter(date__gte=timezone.localdate()).order_by("date")
@@ -191,7 +191,7 @@ def closures_page(request: HttpRequest) -> HttpResponse:
         "import_form": import_form,
         "country": settings.PRACTICE_COUNTRY,
     }
-    return _render(request, "practice/setup/closures.html", "closures", context)
+    return _render(request, "scheduling/setup/closures.html", "closures", context)
 
 
 # --- Appointment types -----------------------------------------------------------------------------
@@ -235,9 +235,9 @@ def types_page(request: HttpRequest) -> HttpResponse:
             except REFUSED as problem:
                 _refused(form, problem)
             else:
-                return _done(request, f"{label}: saved.", "practice:setup_types")
+                return _done(request, f"{label}: saved.", "setup:types")
     return _render(
-        request, "practice/setup/types.html", "types", {"rows": rows, "forms": [r["form"] for r in rows]}
+        request, "scheduling/setup/types.html", "types", {"rows": rows, "forms": [r["form"] for r in rows]}
     )
 
 
@@ -259,15 +259,15 @@ def staff_page(request: HttpRequest) -> HttpResponse:
             sent = staff.staff_invite(
                 actor=_actor(request), link_for=_link_for(request), **invite_form.cleaned_data
             )
-            return _done(request, f"Invitation e-mailed to {sent.invitation.email}.", "practice:setup_staff")
+            return _done(request, f"Invitation e-mailed to {sent.invitation.email}.", "setup:staff")
         if action == "team" and team.is_valid():
             formed = team_form(actor=_actor(request), **team.cleaned_data)
-            return _done(request, f"Team formed: {formed}.", "practice:setup_staff")
+            return _done(request, f"Team formed: {formed}.", "setup:staff")
         if action == "reset" and pick.is_valid():
             person = User.objects.filter(pk=pick.cleaned_data["pk"], role__in=STAFF_ROLES).first()
             if person is not None:
                 staff.staff_reset_link(actor=_actor(request), user=person, link_for=_link_for(request))
-                return _done(request, f"A new set-up link was e-mailed to {person}.", "practice:setup_staff")
+                return _done(request, f"A new set-up link was e-mailed to {person}.", "setup:staff")
     except REFUSED as problem:
         _refused({"invite": invite_form, "team": team}.get(action, pick), problem)
     people = (
@@ -290,7 +290,7 @@ def staff_page(request: HttpRequest) -> HttpResponse:
         "team_form": team,
         "policy": PracticePolicy.current(),
     }
-    return _render(request, "practice/setup/staff.html", "staff", context)
+    return _render(request, "scheduling/setup/staff.html", "staff", context)
 
 
 def _pending_links() -> Q:
@@ -309,7 +309,7 @@ def hours_page(request: HttpRequest) -> HttpResponse:
     picker = forms.TherapistPickForm(request.GET or None)
     therapist = picker.cleaned_data["therapist"] if picker.is_bound and picker.is_valid() else None
     if therapist is None:
-        return _render(request, "practice/setup/hours.html", "hours", {"picker": picker, "therapist": None})
+        return _render(request, "scheduling/setup/hours.html", "hours", {"picker": picker, "therapist": None})
     action = _action(request)
     hours_form = forms.WorkingHoursForm(request.POST if action == "hours" else None)
     off_form = forms.TimeOffForm(request.POST if action == "time_off" else None)
@@ -317,21 +317,23 @@ def hours_page(request: HttpRequest) -> HttpResponse:
     back = f"?therapist={therapist.pk}"
     try:
         if action == "hours" and hours_form.is_valid():
-            staff.working_hours_add(actor=_actor(request), therapist=therapist, **hours_form.cleaned_data)
-            return _done(request, "Working hours added.", "practice:setup_hours", back)
+            setup_services.working_hours_add(
+                actor=_actor(request), therapist=therapist, **hours_form.cleaned_data
+            )
+            return _done(request, "Working hours added.", "setup:hours", back)
         if action == "time_off" and off_form.is_valid():
             setup_services.time_off_add(actor=_actor(request), therapist=therapist, **off_form.cleaned_data)
-            return _done(request, "Time off added.", "practice:setup_hours", back)
+            return _done(request, "Time off added.", "setup:hours", back)
         if action == "remove_hours" and pick.is_valid():
             block = WorkingHours.objects.filter(pk=pick.cleaned_data["pk"], therapist__user=therapist).first()
             if block is not None:
-                staff.working_hours_remove(actor=_actor(request), block=block)
-            return _done(request, "Working hours removed.", "practice:setup_hours", back)
+                setup_services.working_hours_remove(actor=_actor(request), block=block)
+            return _done(request, "Working hours removed.", "setup:hours", back)
         if action == "remove_time_off" and pick.is_valid():
             off = TimeOff.objects.filter(pk=pick.cleaned_data["pk"], therapist=therapist).first()
             if off is not None:
                 setup_services.time_off_remove(actor=_actor(request), block=off)
-            return _done(request, "Time off removed.", "practice:setup_hours", back)
+            return _done(request, "Time off removed.", "setup:hours", back)
     except REFUSED as problem:
         _refused(hours_form if action == "hours" else off_form, problem)
     context = {
@@ -343,4 +345,4 @@ def hours_page(request: HttpRequest) -> HttpResponse:
         "hours_form": hours_form,
         "off_form": off_form,
     }
-    return _render(request, "practice/setup/hours.html", "hours", context)
+    return _render(request, "scheduling/setup/hours.html", "hours", context)
