@@ -178,9 +178,9 @@ def closures_page(request: HttpRequest) -> HttpResponse:
             )
             return _done(request, f"{len(added)} public holiday(s) added as closures.", "setup:closures")
         if action == "remove" and pick.is_valid():
-            closure = PracticeClosure.objects.filter(pk=pick.cleaned_data["pk"]).first()
-            if closure is not None:
-                services.closure_remove(actor=_actor(request), closure=closure)
+            gone = PracticeClosure.objects.filter(pk=pick.cleaned_data["pk"]).first()
+            if gone is not None:
+                services.closure_remove(actor=_actor(request), closure=gone)
             return _done(request, "Closure removed.", "setup:closures")
     except REFUSED as problem:
         _refused(closure_form if action == "add" else import_form, problem)
