@@ -269,3 +269,20 @@ def test_closing_a_day_with_bookings_says_they_are_still_booked(cast):
         follow=True,
     )
     assert "1 appointment(s) are still booked on Tuesday 02 March 2027" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("setup:closures", {"action": "remove", "pk": "not-a-number"}),
+        ("setup:staff", {"action": "reset", "pk": "-3"}),
+        ("setup:locations", {"action": "toggle", "room": "999999"}),
+    ],
+)
+def test_a_bad_row_reference_gets_a_message_and_changes_nothing(cast, name, data):
+    client = login(HttpClient(), cast.director)
+    before = AuditEvent.objects.count()
+    page = client.post(reverse(name), data)
+    assert page.status_code == 400
+    assert "That row is no longer there" in page.content.decode()
+    assert AuditEvent.objects.count() == before

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.forms.utils import ErrorDict
 
 from tandem.accounts.models import CLINICAL_ROLES, Gender, Role, User
 from tandem.practice.models import Location, Room, TeamRule
@@ -55,7 +56,18 @@ class RoomForm(forms.Form):
     accessible = forms.BooleanField(label="Step-free, accessible toilet nearby", required=False)
 
 
-class RoomToggleForm(forms.Form):
+class RowForm(forms.Form):
+    """A form of hidden fields naming a row to act on: its errors would show nowhere, so a bad or stale
+    value becomes one message for the whole form."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and self._errors:
+            self._errors = ErrorDict()
+            self.add_error(None, "That row is no longer there. Reload the page and try again.")
+
+
+class RoomToggleForm(RowForm):
     room = forms.ModelChoiceField(queryset=Room.objects.all(), widget=forms.HiddenInput)
     in_use = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -69,7 +81,7 @@ class HolidayImportForm(forms.Form):
     year = forms.IntegerField(label="Year", min_value=2000, max_value=2100)
 
 
-class PickForm(forms.Form):
+class PickForm(RowForm):
     """One row to act on, chosen by a hidden field (remove, reset)."""
 
     pk = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

@@ -190,6 +190,7 @@ def closures_page(request: HttpRequest) -> HttpResponse:
         "closure_form": closure_form,
         "import_form": import_form,
         "country": settings.PRACTICE_COUNTRY,
+        "pick": pick,
     }
     return _render(request, "scheduling/setup/closures.html", "closures", context)
 
@@ -289,6 +290,7 @@ def staff_page(request: HttpRequest) -> HttpResponse:
         "invite_form": invite_form,
         "team_form": team,
         "policy": PracticePolicy.current(),
+        "pick": pick,
     }
     return _render(request, "scheduling/setup/staff.html", "staff", context)
 
@@ -344,5 +346,6 @@ def hours_page(request: HttpRequest) -> HttpResponse:
         "time_off": TimeOff.objects.filter(therapist=therapist, ends_at__gt=timezone.now()),
         "hours_form": hours_form,
         "off_form": off_form,
+        "pick": pick,
     }
     return _render(request, "scheduling/setup/hours.html", "hours", context)
