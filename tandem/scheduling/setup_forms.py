@@ -3,7 +3,6 @@
 from typing import Any
 
 from django import forms
-from django.forms.utils import ErrorDict
 
 from tandem.accounts.models import CLINICAL_ROLES, Gender, Role, User
 from tandem.practice.models import Location, Room, TeamRule
@@ -62,8 +61,8 @@ class RowForm(forms.Form):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and self._errors:
-            self._errors = ErrorDict()
+        if self.is_bound and self.errors:
+            self.errors.clear()
             self.add_error(None, "That row is no longer there. Reload the page and try again.")
 
 
