@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from tandem.accounts.models import CLINICAL_ROLES, Gender, Role, User
+from tandem.lib import forms as browser
 from tandem.practice.models import Location, Room, TeamRule
 from tandem.practice.services import MAX_INTENSIVE_DAYS, MAX_INTENSIVE_MINUTES, MAX_LATE_CANCEL_HOURS
 from tandem.scheduling.models import AppointmentKind
@@ -27,16 +28,16 @@ class PracticeForm(forms.Form):
 
 class PolicyForm(forms.Form):
     team_rule = forms.ChoiceField(label="Co-therapy team rule", choices=TeamRule.choices)
-    intensive_days = forms.IntegerField(
+    intensive_days = browser.IntegerField(
         label="Days in an intensive block", min_value=1, max_value=MAX_INTENSIVE_DAYS
     )
-    intensive_minutes = forms.IntegerField(
+    intensive_minutes = browser.IntegerField(
         label="Longest intensive day (minutes)", min_value=15, max_value=MAX_INTENSIVE_MINUTES
     )
     intensive_weekdays_only = forms.BooleanField(
         label="Intensive blocks skip Saturdays and Sundays", required=False
     )
-    late_cancel_hours = forms.IntegerField(
+    late_cancel_hours = browser.IntegerField(
         label="Late cancellation notice (hours)", min_value=0, max_value=MAX_LATE_CANCEL_HOURS
     )
 
@@ -51,7 +52,7 @@ class LocationForm(forms.Form):
 class RoomForm(forms.Form):
     location = forms.ModelChoiceField(label="Location", queryset=Location.objects.all())
     name = forms.CharField(label="Room name", max_length=80)
-    capacity = forms.IntegerField(label="Seats", min_value=1, max_value=50, initial=4)
+    capacity = browser.IntegerField(label="Seats", min_value=1, max_value=50, initial=4)
     accessible = forms.BooleanField(label="Step-free, accessible toilet nearby", required=False)
 
 
@@ -72,24 +73,24 @@ class RoomToggleForm(RowForm):
 
 
 class ClosureForm(forms.Form):
-    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    date = browser.DateField(label="Date")
     reason = forms.CharField(label="Reason (shown on the calendars)", max_length=200)
 
 
 class HolidayImportForm(forms.Form):
-    year = forms.IntegerField(label="Year", min_value=2000, max_value=2100)
+    year = browser.IntegerField(label="Year", min_value=2000, max_value=2100)
 
 
 class PickForm(RowForm):
     """One row to act on, chosen by a hidden field (remove, reset)."""
 
-    pk = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    pk = browser.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class AppointmentTypeForm(forms.Form):
     kind = forms.ChoiceField(choices=AppointmentKind.choices, widget=forms.HiddenInput)
-    default_minutes = forms.IntegerField(label="Usual length (minutes)", min_value=5, max_value=720)
-    max_minutes = forms.IntegerField(label="Longest (minutes)", min_value=5, max_value=720)
+    default_minutes = browser.IntegerField(label="Usual length (minutes)", min_value=5, max_value=720)
+    max_minutes = browser.IntegerField(label="Longest (minutes)", min_value=5, max_value=720)
     in_person = forms.BooleanField(label="In person", required=False)
     phone = forms.BooleanField(label="Phone", required=False)
     video = forms.BooleanField(label="Video", required=False)
@@ -130,17 +131,13 @@ class TeamForm(forms.Form):
 class WorkingHoursForm(forms.Form):
     location = forms.ModelChoiceField(label="Location", queryset=Location.objects.all())
     weekday = forms.TypedChoiceField(label="Day", choices=list(enumerate(WEEKDAYS)), coerce=int)
-    starts = forms.TimeField(label="From", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    ends = forms.TimeField(label="Until", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    starts = browser.TimeField(label="From")
+    ends = browser.TimeField(label="Until")
 
 
 class TimeOffForm(forms.Form):
-    starts_at = forms.DateTimeField(
-        label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    )
-    ends_at = forms.DateTimeField(
-        label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    )
+    starts_at = browser.DateTimeField(label="From")
+    ends_at = browser.DateTimeField(label="Until")
     reason = forms.CharField(label="Reason (private)", max_length=200, required=False)
 
 
