@@ -6,9 +6,11 @@ from django.test import RequestFactory
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tandem.accounts.admin import CoTherapyTeamForm, may_use_admin
+from tandem.accounts.admin import may_use_admin
 from tandem.accounts.models import CoTherapyTeam, TherapistProfile, User
 from tandem.audit.models import AuditEvent
+from tandem.practice.models import PracticePolicy, TeamRule
+from tandem.scheduling.admin import CoTherapyTeamForm
 from tests.accounts_support import LOGIN, give_recovery_codes, is_logged_in
 from tests.cast import login
 
@@ -167,5 +169,12 @@ def test_team_form_rules(cast):
     assert not _team(cast.therapist_b, cast.therapist_b).is_valid()
     assert not _team(cast.cotherapist, cast.therapist_a).is_valid()  # the existing pair, reversed
     assert not _team(cast.therapist_b, cast.partner_a).is_valid()
+    # Theo and Colin are both male: refused under the default mixed-gender rule, by the one rule check.
+    same = _team(cast.therapist_b, cast.cotherapist)
+    assert not same.is_valid()
+    assert "one female and one male therapist" in str(same.errors) and "Theo Other" in str(same.errors)
+    mixed = _team(cast.therapist_a, cast.therapist_b)
+    assert mixed.is_valid(), mixed.errors
+    PracticePolicy.objects.create(team_rule=TeamRule.ANY_PAIR)
     good = _team(cast.therapist_b, cast.cotherapist)
     assert good.is_valid(), good.errors

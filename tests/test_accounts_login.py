@@ -16,7 +16,6 @@ from tandem.accounts.forms import INVALID_LOGIN, WAIT_CODE, WRONG_CODE
 from tandem.audit.models import AuditEvent
 from tests.accounts_support import (
     LOGIN,
-    actions,
     code_for,
     csp_safe,
     enrol,
@@ -168,62 +167,32 @@ def test_recovery_code_logs_in_once(client, cast):
     assert not is_logged_in(other)
 
 
-def test_staff_without_authenticator_enrols_then_sees_codes_once(client, cast):
+def test_password_alone_cannot_reach_enrolment(client, cast):
+    """A staff member without an authenticator, logging in with the right password, is neither logged
+    in nor shown a way to enrol one: whoever knows the password must not be able to claim the account.
+    Enrolment goes through the director's e-mailed set-up link (tests/test_accounts_staff_link.py)."""
     response = password_step(client, cast.coordinator, next_url="/cases/")
-    assert response["Location"] == ENROL
-    page = client.get(ENROL)
-    html = page.content.decode()
-    assert "<svg" in html and csp_safe(html)
-    assert 'autocomplete="one-time-code"' in html and 'inputmode="numeric"' in html
-    secret = page.context["setup"].secret.replace(" ", "")
-    assert secret in html.replace(" ", "")
-    assert page.context["setup"].secret == client.get(ENROL).context["setup"].secret  # stable on reload
-
-    key = client.session[services.SETUP_KEY]["key"]
-    candidate = TOTPDevice(key=key)
-    wrong = "123456" if code_for(candidate) != "123456" else "654321"
-    assert client.post(ENROL, {"code": wrong}).status_code == 200
+    assert response["Location"] == LOGIN
     assert not is_logged_in(client)
-
-    done = client.post(ENROL, {"code": code_for(candidate)})
-    assert done["Location"] == url("accounts:recovery_codes")
-    assert is_logged_in(client)
-    device = TOTPDevice.objects.get(user=cast.coordinator)
-    assert device.confirmed and device.key == key
-    assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
-
-    codes_page = client.get(url("accounts:recovery_codes"))
-    codes = codes_page.context["codes"]
-    assert len(codes) == 10 and len(set(codes)) == 10
-    assert all(code in codes_page.content.decode() for code in codes)
-    assert codes_page.context["continue_url"] == "/cases/"
-    assert StaticToken.objects.filter(device__user=cast.coordinator).count() == 10
-    # Once: reloading does not show them again.
-    assert client.get(url("accounts:recovery_codes"))["Location"] == url("accounts:security")
-    assert {"auth.mfa_enrolled", "auth.recovery_codes_regenerated", "auth.login"} <= set(actions())
-
-
-def test_enrolment_code_cannot_be_replayed_to_log_in(client, cast):
-    password_step(client, cast.coordinator)
-    client.get(ENROL)
-    code = code_for(TOTPDevice(key=client.session[services.SETUP_KEY]["key"]))
-    client.post(ENROL, {"code": code})
-    assert is_logged_in(client)
-    other = Client()
-    password_step(other, cast.coordinator)
-    assert other.post(VERIFY, {"code": code}).status_code == 200
-    assert not is_logged_in(other)
+    assert services.PENDING_LOGIN_KEY not in client.session
+    assert services.SETUP_KEY not in client.session
+    page = client.get(LOGIN).content.decode()
+    assert "no authenticator app set up yet" in page and "<svg" not in page
+    assert client.get(ENROL).status_code == 404  # the old first-log-in enrolment page is gone
+    assert client.get(VERIFY)["Location"] == LOGIN
+    assert client.get(url("accounts:authenticator"))["Location"].startswith(LOGIN)
+    assert not TOTPDevice.objects.filter(user=cast.coordinator).exists()
+    failed = AuditEvent.objects.get(action="auth.login_failed")
+    assert failed.detail == {"stage": "no_second_factor"} and failed.actor_id == cast.coordinator.pk
 
 
 def test_enrolment_is_not_offered_to_someone_who_already_has_an_authenticator(client, cast):
     enrol(cast.therapist_a)
-    password_step(client, cast.therapist_a)
-    assert client.get(ENROL)["Location"] == VERIFY
+    assert password_step(client, cast.therapist_a)["Location"] == VERIFY
 
 
 def test_second_factor_pages_need_a_fresh_password_step(client, cast):
     assert client.get(VERIFY)["Location"] == LOGIN
-    assert client.get(ENROL)["Location"] == LOGIN
     device = enrol(cast.therapist_a)
     with time_machine.travel(dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC), tick=False) as traveller:
         password_step(client, cast.therapist_a)

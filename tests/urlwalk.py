@@ -347,6 +347,7 @@ class World:
             ("public:consultation_manage", "token"): lambda: link_token(self.consultation),
             ("scheduling:feed_ics", "token"): lambda: self.feed_token,
             ("portal:accept", "token"): lambda: "not-a-real-invitation-token",
+            ("accounts:staff_link", "token"): lambda: "not-a-real-staff-link-token",
             ("accounts:password_reset_confirm", "uidb64"): lambda: "MQ",
             ("accounts:password_reset_confirm", "token"): lambda: "set-password",
         }

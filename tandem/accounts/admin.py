@@ -7,7 +7,6 @@ session verified with a second factor (when required), gets in.
 
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -15,7 +14,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tandem.accounts import services, views
 from tandem.accounts.forms import TandemUserChangeForm, TandemUserCreationForm
-from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, Role, TherapistProfile, User, WorkingHours
+from tandem.accounts.models import Role, TherapistProfile, User, WorkingHours
 
 
 def may_use_admin(request: HttpRequest) -> bool:
@@ -104,7 +103,7 @@ class TandemUserAdmin(UserAdmin):
                 services.record_admin_password_change(actor=request.user, user=user)
         return response
 
-    @admin.action(description="Reset second factor (they set up a new authenticator at next log-in)")
+    @admin.action(description="Reset second factor (then send them a set-up link from the set-up pages)")
     def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
             services.reset_second_factor(actor=request.user, user=user)
@@ -123,35 +122,3 @@ class TherapistProfileAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "licence_number")
     raw_id_fields = ("user",)
     inlines = [WorkingHoursInline]
-
-
-class CoTherapyTeamForm(forms.ModelForm):
-    class Meta:
-        model = CoTherapyTeam
-        fields = ("first", "second", "active")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        clinicians = User.objects.filter(is_active=True, role__in=CLINICAL_ROLES)
-        for name in ("first", "second"):
-            self.fields[name].queryset = clinicians  # type: ignore[attr-defined]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        first, second = data.get("first"), data.get("second")
-        if first and second and first == second:
-            raise forms.ValidationError("A team is two different therapists.")
-        if first and second:
-            same_pair = CoTherapyTeam.objects.filter(
-                Q(first=first, second=second) | Q(first=second, second=first)
-            ).exclude(pk=self.instance.pk)
-            if same_pair.exists():
-                raise forms.ValidationError("These two therapists already form a team.")
-        return data
-
-
-@admin.register(CoTherapyTeam)
-class CoTherapyTeamAdmin(admin.ModelAdmin):
-    form = CoTherapyTeamForm
-    list_display = ("__str__", "active", "created_at")
-    list_filter = ("active",)

@@ -37,7 +37,7 @@ class SessionLimitsMiddleware:
     def _is_exempt(self, path: str) -> bool:
         if self._exempt is None:
             # Resolved on first use: the URLconf is not loaded yet when middleware is built.
-            names = ("accounts:login", "accounts:logout", "accounts:verify", "accounts:enrol")
+            names = ("accounts:login", "accounts:logout", "accounts:verify")
             self._exempt = tuple(reverse(name) for name in names)
         return path.startswith(settings.STATIC_URL) or path in self._exempt
 

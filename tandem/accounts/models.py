@@ -126,3 +126,31 @@ class CoTherapyTeam(models.Model):
     @property
     def members(self) -> tuple[User, User]:
         return (self.first, self.second)
+
+
+class StaffLinkPurpose(models.TextChoices):
+    INVITATION = "invitation", "Invitation"
+    RESET = "reset", "Set-up again (reset by the director)"
+
+
+class StaffInvitation(models.Model):
+    """A single-use, expiring e-mailed link with which a staff member sets their password and enrols
+    their second factor. It is the only way to enrol one without being logged in already: a password
+    alone never does. Only a keyed hash of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_invitations")
+    purpose = models.CharField(max_length=20, choices=StaffLinkPurpose.choices)
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    # None when printed by the `staff_link` command (the first director of a new installation).
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Staff link {self.pk} for user {self.user_id}"

@@ -313,8 +313,14 @@ def replace_authenticator(*, request: HttpRequest, user: User, key: str, code: s
     return device
 
 
+def refuse_without_second_factor(*, user: User) -> None:
+    """The right password of a staff member who has no authenticator: no log-in and no enrolment."""
+    audit_record(actor=user, action="auth.login_failed", detail={"stage": "no_second_factor"})
+
+
 def reset_second_factor(*, actor: Any, user: User) -> None:
-    """Remove a lost authenticator and its recovery codes; the user enrols again at the next log-in.
+    """Remove a lost authenticator and its recovery codes; the user then needs a set-up link from the
+    director (accounts.staff.staff_reset_link) to enrol again: a password alone does not.
 
     Sessions verified with the removed devices stop counting as verified, so the middleware ends them.
     """

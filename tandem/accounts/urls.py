@@ -1,12 +1,12 @@
 from django.urls import path
 
-from tandem.accounts import views
+from tandem.accounts import staff_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("login/verify/", views.verify_view, name="verify"),
-    path("login/set-up/", views.enrol_view, name="enrol"),
+    path("welcome/<str:token>/", staff_views.staff_link_view, name="staff_link"),
     path("logout/", views.logout_view, name="logout"),
     path("security/", views.security_view, name="security"),
     path("security/password/", views.password_change_view, name="password_change"),

@@ -50,6 +50,12 @@ def _logout_reason_text(reason: str) -> str:
     return "Please log in again with your password and second factor."
 
 
+NO_SECOND_FACTOR = (
+    "Your account has no authenticator app set up yet. Use the set-up link the clinical director "
+    "e-mailed you, or ask them for a new one."
+)
+
+
 def _restart(request: HttpRequest) -> HttpResponse:
     messages.info(request, "Your log-in took too long or was interrupted. Please start again.")
     return redirect("accounts:login")
@@ -79,9 +85,12 @@ def _after_password(request: HttpRequest, user: User, next_url: str) -> HttpResp
         backend = getattr(user, "backend", None) or settings.AUTHENTICATION_BACKENDS[-1]
         services.complete_login(request=request, user=user, backend=backend, device=None, method="none")
         return redirect(_after_login_url(next_url))
-    services.start_pending_login(request=request, user=user, next_url=next_url)
     if services.confirmed_totp(user=user) is None:
-        return redirect("accounts:enrol")
+        # A password alone never enrols a second factor: only the director's e-mailed set-up link does.
+        services.refuse_without_second_factor(user=user)
+        messages.error(request, NO_SECOND_FACTOR)
+        return redirect("accounts:login")
+    services.start_pending_login(request=request, user=user, next_url=next_url)
     return redirect("accounts:verify")
 
 
@@ -92,7 +101,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     if pending is None:
         return _restart(request)
     if services.confirmed_totp(user=pending.user) is None:
-        return redirect("accounts:enrol")
+        return _restart(request)
     username = pending.user.get_username()
     if services.is_locked_out(request=request, username=username):
         return locked_out(request, None, {"username": username})
@@ -148,32 +157,6 @@ def _recovery_code_reminder(request: HttpRequest, user: User) -> None:
         f"You logged in with a recovery code; {left} left. If you lost your authenticator app, "
         "set up a new one on the Security page.",
     )
-
-
-@_public
-@sensitive_post_parameters("code")
-def enrol_view(request: HttpRequest) -> HttpResponse:
-    """First log-in of a staff member without an authenticator: set one up, then finish logging in."""
-    pending = services.pending_login(request=request)
-    if pending is None:
-        return _restart(request)
-    # Someone who only knows the password must not be able to swap an existing authenticator.
-    if services.confirmed_totp(user=pending.user) is not None:
-        return redirect("accounts:verify")
-    key = services.setup_key(session=request.session, user=pending.user)
-    form = forms.TotpCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        # A wrong code here is not a failed log-in: whoever sees this page already sees the secret.
-        device = services.confirm_totp(user=pending.user, key=key, code=form.cleaned_data["code"])
-        if device is not None:
-            codes = services.regenerate_recovery_codes(user=pending.user)
-            services.complete_login(
-                request=request, user=pending.user, backend=pending.backend, device=device, method="totp"
-            )
-            return _show_codes_once(request, codes, _after_login_url(pending.next_url))
-        form.add_error("code", forms.WRONG_CODE)
-    setup = services.totp_setup(user=pending.user, key=key)
-    return render(request, "accounts/enrol.html", {"form": form, "setup": setup})
 
 
 def _show_codes_once(request: HttpRequest, codes: list[str], continue_url: str) -> HttpResponse:

@@ -1,7 +1,6 @@
 """Portal accounts by invitation: a single-use, expiring e-mailed link; the client sets their own password."""
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,12 +8,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from tandem.access.services import AccessDenied, can_edit_case
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.lib.tokens import link_token_hash, new_link_token
 from tandem.notify.mail import email_queue, message
 from tandem.notify.models import Job, JobKind
 from tandem.portal.models import Invitation
@@ -28,8 +27,7 @@ class InvitationInvalid(Exception):
 
 
 def token_hash(token: str) -> str:
-    # Keyed, so that rows read from a copy of the database cannot be turned back into working links.
-    return salted_hmac("tandem.portal.invitation", token, algorithm="sha256").hexdigest()
+    return link_token_hash("tandem.portal.invitation", token)
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ def client_invite(*, actor: User, case: Case, client: Client, link_for: Any) -> 
         raise AccessDenied(f"Add an e-mail address for {client.full_name} first.")
     # Whether the address already has an account is not checked here: the worker tells the address's
     # owner (and nobody else) when it does, and invitation_accept refuses it.
-    token = secrets.token_urlsafe(32)
+    token = new_link_token()
     now = timezone.now()
     with transaction.atomic():
         Invitation.objects.filter(client=client, used_at__isnull=True, revoked_at__isnull=True).update(

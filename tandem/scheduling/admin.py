@@ -9,13 +9,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import HttpRequest
 
+from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
 from tandem.lib.time import local_day_bounds
 from tandem.practice.admin import AuditedAdmin
 from tandem.practice.models import PracticeClosure
 from tandem.scheduling import feeds
 from tandem.scheduling.models import Appointment, AppointmentStatus, AppointmentType, CalendarFeed, TimeOff
+from tandem.scheduling.services import BookingInvalid, check_team_rule
 
 
 @admin.register(CalendarFeed)
@@ -108,3 +111,41 @@ class PracticeClosureAdmin(AuditedAdmin):
     @admin.display(description="Day", ordering="date")
     def weekday(self, obj: PracticeClosure) -> str:
         return f"{obj.date:%A}"
+
+
+# Teams are registered here, not in accounts.admin: the team rule they must keep is scheduling's.
+class CoTherapyTeamForm(forms.ModelForm):
+    class Meta:
+        model = CoTherapyTeam
+        fields = ("first", "second", "active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        clinicians = User.objects.filter(is_active=True, role__in=CLINICAL_ROLES)
+        for name in ("first", "second"):
+            self.fields[name].queryset = clinicians  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, second = data.get("first"), data.get("second")
+        if first and second and first == second:
+            raise forms.ValidationError("A team is two different therapists.")
+        if first and second:
+            same_pair = CoTherapyTeam.objects.filter(
+                Q(first=first, second=second) | Q(first=second, second=first)
+            ).exclude(pk=self.instance.pk)
+            if same_pair.exists():
+                raise forms.ValidationError("These two therapists already form a team.")
+            # The one team rule of scheduling, as the set-up pages and bookings apply it.
+            try:
+                check_team_rule([first, second])
+            except BookingInvalid as refusal:
+                raise forms.ValidationError(str(refusal)) from refusal
+        return data
+
+
+@admin.register(CoTherapyTeam)
+class CoTherapyTeamAdmin(admin.ModelAdmin):
+    form = CoTherapyTeamForm
+    list_display = ("__str__", "active", "created_at")
+    list_filter = ("active",)

@@ -1,11 +1,13 @@
 """Reads for scheduling, always scoped through the permission layer."""
 
+import datetime as dt
 from typing import Any
 
 from django.db import connection
 
 from tandem.access.services import deny, staff_cases_visible_to
-from tandem.scheduling.models import Appointment
+from tandem.lib.time import local_day_bounds
+from tandem.scheduling.models import Appointment, AppointmentStatus
 
 
 def appointment_for(user: Any, appointment_id: Any) -> Appointment:
@@ -33,3 +35,10 @@ def overlapping_occupancy() -> list[tuple[int, int]]:
             " AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at"
         )
         return [(a, b) for a, b in cursor.fetchall()]
+
+
+def booked_on(day: dt.date) -> int:
+    """How many appointments are still booked on a local day (closing it does not cancel them); for the
+    director's set-up pages, which check the reader."""
+    start, end = local_day_bounds(day)
+    return Appointment.objects.between(start, end).filter(status=AppointmentStatus.BOOKED).count()
