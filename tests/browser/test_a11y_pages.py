@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client as HttpClient
-from playwright.sync_api import Browser, BrowserContext
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import Browser, BrowserContext, Page
 
+from tandem.accounts.models import Role
+from tandem.cases.models import AbsentPartner, Case, Client, Phase, PhaseChange
 from tandem.consents.models import ConsentKind
 from tandem.lib.time import local_today
 from tandem.measures.services import couple_report_share
@@ -20,6 +24,7 @@ from tandem.planning.models import PlanningRun
 from tandem.planning.services import run_pending
 from tests.browser.axe_support import axe_problems
 from tests.browser.conftest import PAGE_TIMEOUT_MS
+from tests.cast import PASSWORD, make_user
 from tests.consents_support import signed
 from tests.measures_support import csi16, record
 from tests.planning_support import plan_for
@@ -61,6 +66,69 @@ def fill_out(world: World) -> None:
     )
     assert run_pending(worker="a11y") == 1
     assert PlanningRun.objects.get(pk=world.run.pk).status == "done"
+
+
+def state_pages(world: World) -> list[tuple[str, str, str]]:
+    """(role, name, url) of the pages the walk cannot reach by URL alone: one needs its query string,
+    the other a case that has been discharged."""
+    cast = world.cast
+    closed = Case.objects.create(
+        reference="T-0009",
+        partner_a=Client.objects.create(first_name="Dale", last_name="Discharged"),
+        absent_partner=AbsentPartner.UNWILLING,
+        phase=Phase.DISCHARGED,
+        therapist=cast.therapist_a,
+        opened_on=dt.date(2026, 1, 5),
+        closed_on=dt.date(2026, 6, 30),
+    )
+    for before, after, month in (
+        ("", "intake", 1),
+        ("intake", "treatment", 2),
+        ("treatment", "discharged", 6),
+    ):
+        PhaseChange.objects.create(
+            case=closed,
+            from_phase=before,
+            to_phase=after,
+            at=timezone.make_aware(dt.datetime(2026, month, 10, 10)),
+            by=cast.therapist_a,
+        )
+    enter = reverse("measures:enter", kwargs={"case_id": world.case.pk})
+    return [
+        ("therapist_a", "pathway:discharge_summary", reverse("pathway:discharge_summary", args=[closed.pk])),
+        ("therapist_a", "measures:enter", f"{enter}?client={world.partner_a.pk}&code=PHQ9"),
+    ]
+
+
+def _check(page: Page, where: str, problems: dict[str, list[str]], *, fit: bool = False) -> None:
+    """axe at both widths on the page as loaded (and, where asked, nothing cut off on the phone)."""
+    for width, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        found = axe_problems(page)
+        if fit and width == "phone":
+            found += [f"cut off on a phone: {label}" for label in page.evaluate(CUT_OFF)]
+        if found:
+            problems[f"{where} at {width}"] = found
+
+
+def login_flow(browser: Browser, base: str, world: World, problems: dict[str, list[str]]) -> int:
+    """The second-factor pages between password and Today: setting up an authenticator (a new staff
+    member) and entering its code (someone who has one). Reached only by logging in. Returns how many."""
+    checked = 0
+    newcomer = make_user("nico.newcomer", Role.THERAPIST, first="Nico", last="Newcomer")
+    for user, name in ((newcomer, "accounts:enrol"), (world.cast.therapist_b, "accounts:verify")):
+        context = browser.new_context(viewport=WIDTHS["desktop"], locale="en-GB")
+        page = context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        page.goto(f"{base}{reverse('accounts:login')}")
+        page.get_by_label("User name").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{base}{reverse(name)}*")
+        _check(page, f"{name} as {user.username}", problems)
+        checked += 1
+        context.close()
+    return checked
 
 
 # Links, buttons and fields of the main content that stick out past either edge of the window.
@@ -106,6 +174,8 @@ def test_every_staff_and_portal_page_passes_axe_at_both_widths(live_server, migr
     clients = {role: client_for(world.cast, role) for role in ROLE_ORDER}
     started = time.monotonic()
     pages = html_pages(world, clients)
+    for role, name, url in state_pages(world):
+        pages[role].append((name, url))
     found = time.monotonic()
     problems: dict[str, list[str]] = {}
     for role, entries in pages.items():
@@ -118,18 +188,14 @@ def test_every_staff_and_portal_page_passes_axe_at_both_widths(live_server, migr
             page.set_viewport_size(WIDTHS["desktop"])
             response = page.goto(f"{live_server.url}{url}", timeout=60_000)
             assert response is not None and response.status == 200, f"{name} as {role}: {url}"
-            for width, size in WIDTHS.items():
-                page.set_viewport_size(size)
-                found_here = axe_problems(page)
-                if width == "phone" and name.startswith(FIT_ON_PHONE):
-                    found_here += [f"cut off on a phone: {label}" for label in page.evaluate(CUT_OFF)]
-                if found_here:
-                    problems[f"{name} as {role} at {width}"] = found_here
+            _check(page, f"{name} as {role}", problems, fit=name.startswith(FIT_ON_PHONE))
         context.close()
     count = sum(len(entries) for entries in pages.values())
+    count += login_flow(browser, live_server.url, world, problems)
+    by_role = ", ".join(f"{role} {len(entries)}" for role, entries in pages.items() if entries)
     print(
-        f"axe: {count} pages ({', '.join(f'{r} {len(e)}' for r, e in pages.items() if e)}) at "
-        f"{len(WIDTHS)} widths; found in {found - started:.1f} s, checked in {time.monotonic() - found:.1f} s"
+        f"axe: {count} pages ({by_role}, login flow 2) at {len(WIDTHS)} widths; "
+        f"found in {found - started:.1f} s, checked in {time.monotonic() - found:.1f} s"
     )
     assert count > 50, pages
     assert problems == {}, "\n".join(f"{where}: {found}" for where, found in problems.items())
