@@ -10,7 +10,10 @@ APT_PACKAGES := chromium fonts-dejavu-core
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo runs without a second factor for staff (documented in the README); production never does.
-DEMO_ENV := DEBUG=1 TANDEM_STAFF_MFA_REQUIRED=0
+# E-mailed links (reminders, invitations) and the printed log-ins name the address actually served.
+# The notify worker appends the audit chain's signed head to audit-anchors.log (audit_anchor) every 15 minutes.
+DEMO_ENV := DEBUG=1 TANDEM_STAFF_MFA_REQUIRED=0 PORTAL_BASE_URL=http://$(HOST):$(PORT) \
+  AUDIT_ANCHOR_PATH=$(CURDIR)/audit-anchors.log
 
 .PHONY: run test test-fast test-browser lint typecheck check system-deps deps dev-deps assets migrate seed clean bench
 
@@ -64,9 +67,11 @@ run: seed
 test: dev-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# lint-imports checks the layer contracts in pyproject.toml (see docs/architecture.md).
 lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: dev-deps
 	$(VENV)/bin/mypy tandem bench tests
@@ -83,4 +88,4 @@ bench: dev-deps
 	$(PY) bench/availability.py
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm audit-anchors.log

@@ -125,7 +125,7 @@ def main() -> None:
     from tandem.accounts.models import User
     from tandem.audit.models import AuditEvent
     from tandem.cases.models import Case, PhaseChange
-    from tandem.practice import demo
+    from tandem.demo import build as demo
     from tandem.scheduling.models import Appointment
 
     call_command("migrate", interactive=False, verbosity=0)

@@ -12,6 +12,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from tandem.lib.env import env_bool, env_int, env_list, env_str
+from tandem.lib.structured_logs import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,10 @@ if not SECRET_KEY:
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "dev-only-audit-key" if DEBUG else "")
 if not AUDIT_HMAC_KEY:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG=0")
+# Append-only file outside the database where the audit chain's signed head is written (audit_anchor),
+# and how often the notify worker writes it.
+AUDIT_ANCHOR_PATH = env_str("AUDIT_ANCHOR_PATH", "")
+AUDIT_ANCHOR_SECONDS = env_int("AUDIT_ANCHOR_SECONDS", 900)
 
 # Fernet keys for clinical free text at rest (tandem/lib/crypto.py), newest first. In development a
 # fixed key derived from SECRET_KEY; with DEBUG=0 it must be set (`check --deploy` says so, and
@@ -55,6 +60,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    "django_structlog",
+    "health_check",
     "tandem.lib",
     "tandem.accounts",
     "tandem.practice",
@@ -70,7 +77,11 @@ INSTALLED_APPS = [
     "tandem.notify",
     "tandem.records",
     "tandem.consents",
+    "tandem.outcomes",
     "tandem.public",
+    "tandem.today",
+    # Last: the demo seed sits on top of every other app and nothing imports it.
+    "tandem.demo",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "tandem.audit.middleware.AuditContextMiddleware",
+    # Binds a request id to every log line of the request; logs its start and end (no personal data).
+    "django_structlog.middlewares.RequestMiddleware",
     "tandem.accounts.middleware.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -195,6 +208,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers and container health checks ask over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -250,10 +265,18 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Well below the notify worker's claim lease, so that a slow mail server cannot make a live sender look
+# dead (tandem/notify/services.py).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 600)
+# The accounts app's reset form queues its e-mail here (notify sits above accounts in the layers).
+TANDEM_RESET_EMAIL_QUEUE = "tandem.notify.mail.password_reset_queue"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tandem <no-reply@tandem.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 PRACTICE_NAME = env_str("PRACTICE_NAME", "Tandem")
+# ISO 3166 code of the practice's country: the demo closes the practice on its public holidays.
+PRACTICE_COUNTRY = env_str("PRACTICE_COUNTRY", "NL")
 # Links in e-mails (invitations, reminders) point here: e-mails never carry clinical content, only a link.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 # Base URI of the practice's own FHIR identifier and code systems (client, case, local score codes) in
@@ -271,10 +294,11 @@ PUBLIC_MESSAGES_PER_CONTACT_PER_DAY = 3
 RATELIMIT_USE_CACHE = "default"
 
 # --- Logging: never request bodies or clinical content --------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
-}
+# JSON logs with a request id and no personal data; no line holds a secret token from a URL
+# (tandem/lib/structured_logs.py, tandem/lib/logredact.py).
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"))
+configure_structlog()
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# The health endpoint's worker checks: a worker that has not beaten for this long counts as stopped
+# (longer than the planner's longest solve, during which its worker does not beat).
+WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 300)

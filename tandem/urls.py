@@ -1,16 +1,38 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from health_check.views import HealthCheckView
 
-from tandem.cases import views as case_views
+from tandem.cases import urls as case_urls
+from tandem.today import views as today_views
 
 admin.site.site_header = "Tandem set-up"
 
+# For load balancers and monitoring: 200 when all pass, 500 naming what failed (no log-in; no personal data).
+HEALTH_CHECKS = [
+    "health_check.checks.Database",
+    "health_check.checks.Cache",
+    "tandem.lib.health.Migrations",
+    ("tandem.lib.health.Worker", {"kind": "notify"}),
+    ("tandem.lib.health.Worker", {"kind": "planning"}),
+]
+
 urlpatterns = [
-    path("", case_views.today, name="today"),
+    path("health/", login_not_required(HealthCheckView.as_view(checks=HEALTH_CHECKS)), name="health"),
+    path("", today_views.today, name="today"),
     path("accounts/", include("tandem.accounts.urls")),
-    path("cases/", include("tandem.cases.urls")),
+    # The case page sits in the top layer with Today, under the cases namespace with the other case pages.
+    path(
+        "cases/",
+        include(
+            (
+                [path("<int:case_id>/", today_views.case_detail, name="detail"), *case_urls.urlpatterns],
+                case_urls.app_name,
+            )
+        ),
+    ),
     path("access/", include("tandem.access.urls")),
-    path("audit/", include("tandem.audit.urls")),
+    path("audit/", include("tandem.access.audit_urls")),
     path("scheduling/", include("tandem.scheduling.urls")),
     path("pathway/", include("tandem.pathway.urls")),
     path("homework/", include("tandem.homework.urls")),
@@ -19,6 +41,7 @@ urlpatterns = [
     path("records/", include("tandem.records.urls")),
     path("planning/", include("tandem.planning.urls")),
     path("consents/", include("tandem.consents.urls")),
+    path("outcomes/", include("tandem.outcomes.urls")),
     path("", include("tandem.public.urls")),
     path("setup/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""The staff pages: Today, case list with search and filters, case detail, create and edit."""
+"""The staff pages: case list with search and filters, case detail, create and edit."""
 
 import datetime as dt
 
@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
-from tandem.lib.time import local_day_bounds, local_today
 from tandem.scheduling.models import Appointment, AppointmentKind
 from tests.cast import login
 
@@ -155,46 +154,6 @@ def test_case_list_query_count_does_not_grow_with_rows(client, cast):
     assert many == few
 
 
-def test_today_lists_my_appointments_in_the_practice_zone(client, cast):
-    start, _ = local_day_bounds(local_today())
-    Appointment.objects.create(
-        case=cast.couple_case,
-        kind=AppointmentKind.JOINT_ASSESSMENT,
-        starts_at=start + dt.timedelta(hours=9),
-        ends_at=start + dt.timedelta(hours=10, minutes=30),
-        room=cast.room,
-    ).therapists.set([cast.therapist_a, cast.cotherapist])
-    login(client, cast.therapist_a)
-    page = client.get(reverse("today")).content.decode()
-    assert (
-        "09:00\u201310:30" in page
-        and "Joint assessment" in page
-        and "Alex Partner &amp; Blair Partner" in page
-    )
-    login(client, cast.therapist_b)
-    assert "Joint assessment" not in client.get(reverse("today")).content.decode()
-
-
-def test_today_query_count_does_not_grow_with_appointments(client, cast):
-    start, _ = local_day_bounds(local_today())
-    login(client, cast.director)
-
-    def add(n: int) -> None:
-        for i in range(n):
-            appt = Appointment.objects.create(
-                case=cast.couple_case,
-                kind=AppointmentKind.STANDARD,
-                starts_at=start + dt.timedelta(hours=8, minutes=10 * i),
-                ends_at=start + dt.timedelta(hours=8, minutes=10 * i + 5),
-            )
-            appt.therapists.set([cast.therapist_a])
-
-    add(2)
-    few = _count_queries(client, "get", reverse("today"))
-    add(20)
-    assert _count_queries(client, "get", reverse("today")) == few
-
-
 def test_case_detail_query_count_is_bounded(client, cast):
     login(client, cast.therapist_a)
     now = timezone.now()
@@ -214,10 +173,3 @@ def test_case_detail_query_count_is_bounded(client, cast):
     few = _count_queries(client, "get", url)
     add(range(-9, 9, 2))
     assert _count_queries(client, "get", url) == few
-
-
-def test_client_is_sent_to_their_portal(client, cast):
-    login(client, cast.partner_a)
-    response = client.get(reverse("today"), follow=True)
-    assert response.redirect_chain[-1][0] == reverse("portal:home")
-    assert response.status_code == 200 and "Your next appointments" in response.content.decode()

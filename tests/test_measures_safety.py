@@ -127,3 +127,24 @@ def test_today_lists_due_questionnaires_of_my_cases(client, cast, library):
     assert "overdue" in page  # due on the day the case opened, months ago
     login(client, cast.therapist_b)
     assert "PHQ9 from Alex" not in client.get(TODAY).content.decode()
+
+
+def test_the_alert_e_mail_links_to_the_address_the_answers_came_in_on(
+    client, cast, library, settings, django_capture_on_commit_callbacks
+):
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
+    case = cast.couple_case
+    login(client, cast.therapist_a)
+    enter = reverse("measures:enter", kwargs={"case_id": case.pk})
+    answers = {f"item_{k}": v for k, v in {**PHQ9_CALM, "9": 1}.items()}
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(
+            enter,
+            {"client": case.partner_a_id, "code": "PHQ9", **answers},
+            headers={"host": "localhost:8123"},
+        )
+    assert posted.status_code == 302
+    assert mail.outbox
+    for message in mail.outbox:
+        assert f"http://localhost:8123{TODAY}" in message.body
+        assert ":8000" not in message.body

@@ -62,6 +62,16 @@ def test_reminder_text_has_no_clinical_detail_only_a_link(cast, reminded):
     assert "/portal/" in message.body
 
 
+def test_reminder_links_to_the_address_the_worker_was_given(cast, reminded, settings):
+    # `make run PORT=8123` passes PORTAL_BASE_URL to the worker, which has no request to read it from.
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8123/"
+    run_once(worker="w")
+    assert mail.outbox
+    for message in mail.outbox:
+        assert "http://127.0.0.1:8123/portal/" in message.body
+        assert ":8000" not in message.body
+
+
 def test_nothing_before_the_24_hours(cast):
     _with_emails(cast)
     _appointment(cast.couple_case, timezone.now() + dt.timedelta(hours=30))

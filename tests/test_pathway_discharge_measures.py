@@ -12,7 +12,7 @@ from django.utils import timezone
 from tandem.cases.models import Case, Phase
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, Response
-from tandem.pathway.selectors import measures_start_end
+from tandem.measures.selectors import measures_start_end
 from tests.cast import Cast, login
 
 

@@ -9,12 +9,12 @@ from reportlab.pdfbase.ttfonts import TTFont
 from tandem.accounts.models import User
 from tandem.cases.models import Client
 from tandem.consents.models import ConsentKind
+from tandem.consents.record_pdf import case_export_pdf
 from tandem.lib import pdf_fonts
 from tandem.pathway.letters import referral_letter_pdf
 from tandem.pathway.models import Referral, SpecialistType
 from tandem.pathway.services import referral_create
 from tandem.practice.models import Practice
-from tandem.records.pdf import case_export_pdf
 from tests.cast import Cast
 from tests.consents_support import signed
 from tests.pdf_support import pdf_fonts as fonts_of

@@ -19,6 +19,7 @@ from tandem.cases.models import Client
 from tandem.portal.models import Invitation
 from tandem.portal.services import client_invite, invitation_accept, token_hash
 from tests.cast import login
+from tests.notify_support import deliver
 
 GOOD_PASSWORD = "quiet-meadow-copper-87"
 
@@ -40,7 +41,7 @@ def _invite(cast, newcomer, django_capture_on_commit_callbacks) -> str:
             reverse("portal:invite", kwargs={"case_id": cast.solo_case.pk, "client_id": newcomer.pk})
         )
     assert response.status_code == 302
-    message = mail.outbox[-1]
+    message = deliver()[-1]
     assert message.to == ["sam.solo@example.invalid"]
     found = re.search(r"https?://\S+", str(message.body))
     assert found is not None

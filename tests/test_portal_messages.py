@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
+from tandem.notify.models import Job, JobKind
 from tandem.notify.services import run_once
 from tandem.portal.messaging import conversation_read, message_send
 from tandem.portal.models import Message
@@ -115,3 +116,15 @@ def test_client_gets_a_notice_without_the_text_unless_already_read(cast):
     conversation_read(reader=cast.partner_a, case=case, client=case.partner_a)
     run_once(worker="w")
     assert len(mail.outbox) == 1
+
+
+def test_a_notice_is_not_sent_once_its_message_is_read(client, cast):
+    """The portal withdraws the notice when the client reads the message; the worker then skips it."""
+    case = cast.couple_case
+    message = message_send(actor=cast.therapist_a, case=case, client=case.partner_a, body="See you Tuesday.")
+    job = Job.objects.get(kind=JobKind.MESSAGE_NOTICE, object_id=message.pk)
+    assert job.skipped == "" and job.sent_at is None
+    conversation_read(reader=cast.partner_a, case=case, client=case.partner_a)
+    run_once(worker="test")
+    job.refresh_from_db()
+    assert (job.sent_at, job.skipped) == (None, "message already read")

@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 import time_machine
-from django.core import mail
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +16,7 @@ from tandem.public import services
 from tandem.public.models import ConsultationRequest, ContactMessage, MessageStatus, RequestStatus
 from tandem.scheduling.models import AppointmentStatus
 from tests.cast import login
+from tests.notify_support import deliver
 from tests.public_support import NOW, SLOT, offers
 
 INBOX = "/inbox/"
@@ -132,7 +132,7 @@ class TestHandling:
             "jo@example.invalid",
             "robin0@example.invalid",
         ]
-        assert sorted(m.to[0] for m in mail.outbox) == ["jo@example.invalid", "robin0@example.invalid"]
+        assert sorted(m.to[0] for m in deliver()) == ["jo@example.invalid", "robin0@example.invalid"]
         # Handled requests offer no more actions, and the link the visitor has stops working.
         again = client.post(url, {"action": "decline", "reason": "x"})
         assert again.status_code == 400 and "converted to a case already" in again.content.decode()

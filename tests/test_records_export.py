@@ -17,12 +17,12 @@ from fhir.resources.R4B.bundle import Bundle
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.consents.models import ConsentKind
+from tandem.consents.record_export import bundle_from_plan, case_export_bundle, export_plan
+from tandem.consents.record_pdf import render_pdf
 from tandem.consents.services import consent_revoke
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, Response
 from tandem.pathway.models import Referral, SpecialistType, TreatmentPlan
-from tandem.records.export import bundle_from_plan, case_export_bundle, export_plan
-from tandem.records.pdf import render_pdf
 from tandem.records.services import note_create, note_sign, process_note_create
 from tandem.scheduling.models import AppointmentKind
 from tests.cast import login

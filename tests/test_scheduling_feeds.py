@@ -19,7 +19,6 @@ from tandem.scheduling.models import (
     AppointmentKind,
     AppointmentStatus,
     CalendarFeed,
-    FeedDetail,
     Mode,
 )
 from tests.cast import login
@@ -116,28 +115,18 @@ def test_no_client_names_or_references_by_default(client, cast):
     assert b"Standard session" in body and b"Video" in body
 
 
-def test_opting_in_shows_the_reference_then_the_names(client, cast):
+def test_no_way_to_put_names_or_references_in_a_feed(client, cast):
+    # The opt-in is gone: a request for it changes nothing and the feed still names no one.
     appointment(cast.couple_case, "2027-03-10", room=cast.room)
     path = create_feed(client, cast.therapist_a)
-    client.post(MANAGE, {"action": "detail", "detail": FeedDetail.REFERENCE})
+    for detail in ("reference", "names"):
+        client.post(MANAGE, {"action": "detail", "detail": detail})
     body = fetch(path).content
-    assert str(events(body)[0]["SUMMARY"]) == "Intensive session (T-0001)"
-    assert not any(name.encode() in body for name in CLIENT_NAMES)
-    client.post(MANAGE, {"action": "detail", "detail": FeedDetail.NAMES})
-    summary = str(events(fetch(path).content)[0]["SUMMARY"])
-    assert summary == "Intensive session: Alex Partner & Blair Partner (T-0001)"
-    assert AuditEvent.objects.filter(action="calendar_feed.detail").count() == 2
-
-
-def test_opted_in_details_stay_out_for_a_case_the_therapist_no_longer_holds(client, cast):
-    appointment(cast.solo_case, "2027-03-10", kind=AppointmentKind.STANDARD)
-    path = create_feed(client, cast.therapist_a)
-    client.post(MANAGE, {"action": "detail", "detail": FeedDetail.NAMES})
-    cast.solo_case.therapist = cast.therapist_b
-    cast.solo_case.save()
-    body = fetch(path).content
-    assert b"Sam" not in body and b"T-0002" not in body
-    assert str(events(body)[0]["SUMMARY"]) == "Standard session"
+    assert str(events(body)[0]["SUMMARY"]) == "Intensive session"
+    for secret in (*CLIENT_NAMES, "T-0001"):
+        assert secret.encode() not in body
+    page = client.get(MANAGE).content.decode()
+    assert 'name="detail"' not in page and "never shows clients" in page
 
 
 def test_revoked_rotated_and_made_up_tokens_answer_404(client, cast):
@@ -177,9 +166,8 @@ def test_another_therapist_cannot_manage_someone_elses_feed(client, cast):
     page = other.get(MANAGE).content.decode()
     assert "You have no calendar feed yet." in page
     other.post(MANAGE, {"action": "revoke"})
-    other.post(MANAGE, {"action": "detail", "detail": FeedDetail.NAMES})
     assert fetch(path).status_code == 200
-    assert CalendarFeed.objects.get(therapist=cast.therapist_a).detail == FeedDetail.NONE
+    assert CalendarFeed.objects.get(therapist=cast.therapist_a).active
     assert not CalendarFeed.objects.filter(therapist=cast.therapist_b).exists()
 
 
@@ -280,7 +268,6 @@ def test_vtimezone_for_a_zone_without_daylight_saving():
 
 def test_feed_runs_a_constant_number_of_queries(client, cast):
     path = create_feed(client, cast.therapist_a)
-    client.post(MANAGE, {"action": "detail", "detail": FeedDetail.NAMES})
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:

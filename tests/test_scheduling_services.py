@@ -13,7 +13,7 @@ from tandem.accounts.models import CoTherapyTeam, Gender, Role
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.practice.models import PracticeClosure, PracticePolicy, Room, TeamRule
-from tandem.scheduling import selectors, services
+from tandem.scheduling import occupancy, selectors, services
 from tandem.scheduling.models import (
     Appointment,
     AppointmentChange,
@@ -526,7 +526,7 @@ def test_a_race_past_the_check_is_answered_with_the_clash(cast):
     book(cast)
     # As if another transaction committed between the check and the insert: the constraint answers.
     with (
-        mock.patch.object(services, "find_clash", side_effect=[None, "named by the second look"]),
+        mock.patch.object(occupancy, "find_clash", side_effect=[None, "named by the second look"]),
         pytest.raises(BookingConflict, match="named by the second look"),
     ):
         book(cast, start="11:00", end="13:00")

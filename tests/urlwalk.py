@@ -18,24 +18,40 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from tandem.accounts.models import User
-from tandem.cases.models import Case, Client
+from tandem.cases.models import Case, CaseProblem, Client, PresentingProblem
 from tandem.consents.models import ConsentKind
 from tandem.consents.services import consent_request
 from tandem.homework.models import Exercise
 from tandem.homework.services import assignment_create
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, MeasureRequest
-from tandem.pathway.models import FollowUpMode, FollowUpTask, SpecialistType, TreatmentFormat
-from tandem.pathway.services import plan_save, referral_create
+from tandem.notify.services import preference_set
+from tandem.pathway.models import (
+    AssessmentSessionFor,
+    FollowUpMode,
+    FollowUpTask,
+    SafetyAnswer,
+    SpecialistType,
+    TreatmentFormat,
+)
+from tandem.pathway.services import IntakeDetails, findings_save, intake_save, plan_save, referral_create
 from tandem.planning.models import PlanningRun
 from tandem.public.models import ConsultationRequest, ContactMessage, RequestStatus
 from tandem.public.services import link_token
-from tandem.records.services import note_create, process_note_create
+from tandem.records.models import SecretsPolicy
+from tandem.records.services import (
+    SectionInput,
+    confidentiality_record_agreement,
+    confidentiality_set,
+    note_create,
+    process_note_create,
+    section_slots,
+)
 from tandem.scheduling.feeds import calendar_feed_issue
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 from tests.cast import Cast, build_cast, login
 from tests.measures_support import PHQ9_CALM, record
-from tests.records_support import fill, signed_dap, team_session, template
+from tests.records_support import signed_dap, team_session, template
 
 # Django's own admin is checked by Django; the set-up pages the product owns are walked like the rest.
 SKIPPED_PREFIXES = ("setup/",)
@@ -96,7 +112,11 @@ def client_for(cast: Cast, role: str | None) -> HttpClient:
 
 
 class World:
-    """The cast plus one filled-in object of every kind a URL can name, on the cast's couple case."""
+    """The cast plus one filled-in object of every kind a URL can name, on the cast's couple case.
+
+    Every optional field is filled in (dates of birth, phones, pronouns, intake answers, findings,
+    reminder preferences, a confidentiality policy...), so that a form that drops a value shows it.
+    """
 
     def __init__(self) -> None:
         load_instruments()
@@ -105,6 +125,8 @@ class World:
         self.case: Case = case
         self.partner_a: Client = case.partner_a
         self.partner_b: Client = case.partner_b  # type: ignore[assignment]
+        self._fill_people()
+        self._fill_case()
         self.signed_note = signed_dap(cast)
         self.appointment: Appointment = self.signed_note.appointment
         self.draft_note = self._draft_note()
@@ -119,6 +141,8 @@ class World:
             goals="Rebuild closeness; weekly sensate focus.",
             focus_areas="Communication",
             sessions_per_week=1,
+            conjunctive_client=self.partner_b,
+            change_note="First plan after the assessment.",
         )
         self.referral = referral_create(
             actor=cast.therapist_a,
@@ -152,14 +176,78 @@ class World:
         )
         self.feed_token = calendar_feed_issue(actor=cast.therapist_a)[1]
 
+    def _fill_people(self) -> None:
+        """Every optional detail of the clients (synthetic), with days and months that cannot swap."""
+        details = [
+            (self.partner_a, dt.date(1965, 11, 16), "she/her", "Lex", "+31 20 555 0101"),
+            (self.partner_b, dt.date(1988, 3, 27), "they/them", "Bee", "+31 20 555 0102"),
+            (self.cast.solo_case.partner_a, dt.date(1979, 12, 31), "he/him", "Sammy", "020-555 0103"),
+        ]
+        for client, born, pronouns, preferred, phone in details:
+            client.date_of_birth, client.pronouns, client.preferred_name = born, pronouns, preferred
+            client.phone = phone
+            client.email = f"{client.first_name.lower()}@client.tandem.invalid"
+            client.save()
+        solo = self.cast.solo_case
+        solo.absent_partner_note = "The partner works abroad for most of the year."
+        solo.save()
+        for user, start in ((self.cast.partner_a, dt.time(22)), (self.cast.partner_b, dt.time(21, 30))):
+            preference_set(
+                actor=user,
+                email=True,
+                appointment_reminders=False,
+                homework_nudges=True,
+                quiet_start=start,
+                quiet_end=dt.time(7, 45),
+            )
+
+    def _fill_case(self) -> None:
+        """The couple case's presenting problems, both intakes and findings, and its policy."""
+        cast, case = self.cast, self.case
+        problems = list(PresentingProblem.objects.order_by("pk")[:2])
+        CaseProblem.objects.create(
+            case=case, problem=problems[0], client=self.partner_a, note="Since the second child."
+        )
+        CaseProblem.objects.create(case=case, problem=problems[1], client=None, note="Both describe it.")
+        answers = [SafetyAnswer.NO, SafetyAnswer.UNSURE, SafetyAnswer.YES]
+        for number, client in enumerate(case.partners):
+            details = IntakeDetails(
+                details_confirmed=True,
+                relationship_history=f"Together twelve years (partner {number}).",
+                presenting_concerns="Less desire since the second child.",
+                medications="Sertraline 50 mg",
+                conditions="None known",
+                safety_afraid_of_partner=answers[number],
+                safety_pressured_into_sex=answers[number + 1],
+                safety_self_harm_thoughts=SafetyAnswer.NO,
+                safety_notes="Safety plan discussed; no current risk.",
+            )
+            intake_save(actor=cast.therapist_a, case=case, client=client, details=details)
+            findings_save(
+                actor=cast.therapist_a,
+                case=case,
+                client=client,
+                psychological="Performance anxiety.",
+                physical="Possible medication side effect.",
+            )
+        assessment = team_session(cast, hours_ago=54, kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
+        AssessmentSessionFor.objects.create(
+            appointment=assessment, client=self.partner_b, set_by=cast.therapist_a
+        )
+        confidentiality_set(actor=cast.therapist_a, case=case, kind=SecretsPolicy.LIMITED_SECRETS)
+        for client in case.partners:
+            confidentiality_record_agreement(actor=cast.therapist_a, case=case, client=client)
+
     def _draft_note(self) -> Any:
+        """A draft with every section written, one of them kept private to the partner it is about."""
         tmpl = template("soap")
         appointment = team_session(self.cast, hours_ago=30)
+        sections: dict[str, SectionInput] = {}
+        for slot in section_slots(tmpl, self.case):
+            private = slot.client is not None and not any(s.private for s in sections.values())
+            sections[slot.name] = SectionInput(f"Draft {slot.label}", private=private)
         return note_create(
-            actor=self.cast.therapist_a,
-            appointment=appointment,
-            template=tmpl,
-            sections=fill(tmpl, self.case, {"Subjective": "Draft text", "Plan": "Draft plan"}),
+            actor=self.cast.therapist_a, appointment=appointment, template=tmpl, sections=sections
         )
 
     def _upcoming_session(self) -> Appointment:

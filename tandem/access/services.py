@@ -5,7 +5,7 @@ existence is not revealed) and the denial is audited.
 """
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tandem.access.models import BreakGlassGrant
-from tandem.accounts.models import Role
+from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, CaseQuerySet, Client
 
@@ -153,3 +153,31 @@ def break_glass_open(*, user: Any, case_id: int, reason: str, hours: float = 1.0
             detail={"expires_at": grant.expires_at.isoformat()},
         )
     return grant
+
+
+# --- predicates the pathway and the public inbox share with their pages (one home for permissions) ---
+
+
+class ClinicalStep(Protocol):
+    """All the permission layer needs of a pathway step (`pathway.rules.Transition`)."""
+
+    @property
+    def clinical(self) -> bool: ...
+
+
+def is_case_clinician(user: Any, case: Case) -> bool:
+    """May write clinical records and make clinical moves: the director, or a therapist of the case.
+    (Emergency access lets a therapist read, not steer the case.)"""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
+
+
+def may_move(actor: User, case: Case, step: ClinicalStep) -> bool:
+    return is_case_clinician(actor, case) if step.clinical else can_edit_case(actor, case)
+
+
+def can_use_inbox(user: Any) -> bool:
+    """The front desk and the director answer the public; therapists meet the visitor in the
+    consultation itself and find it on their own calendar."""
+    return bool(user.is_authenticated and user.is_active and user.role in (Role.COORDINATOR, Role.DIRECTOR))

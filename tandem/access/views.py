@@ -9,9 +9,9 @@ from django.views.decorators.http import require_http_methods
 from tandem.access.forms import BreakGlassForm
 from tandem.access.models import BreakGlassGrant
 from tandem.access.services import AccessDenied, break_glass_open
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.cases.models import Case
-from tandem.lib.http import AuthedRequest
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,7 +1,9 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.utils.module_loading import import_string
 
 from tandem.accounts.models import User
 
@@ -72,6 +74,11 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     email = forms.EmailField(
         label="E-mail address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        # Never look the address up or send inside the request: the notify worker does both. The queue
+        # lives in notify, a layer above accounts, so it is named in settings (as Django names backends).
+        import_string(settings.TANDEM_RESET_EMAIL_QUEUE)(email=self.cleaned_data["email"])
 
 
 class TandemUserCreationForm(auth_forms.UserCreationForm):

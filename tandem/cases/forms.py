@@ -6,17 +6,18 @@ from django.db.models import Q
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.cases.models import AbsentPartner, Case, Client, Phase, PresentingProblem
 from tandem.cases.services import OPENING_PHASES, ClientDetails
+from tandem.lib.forms import DateInput, ModelForm
 from tandem.lib.time import local_today
 
 PAGE_SIZE = 25
 
 
-class ClientForm(forms.ModelForm):
+class ClientForm(ModelForm):
     class Meta:
         model = Client
         fields = ["first_name", "last_name", "preferred_name", "pronouns", "date_of_birth", "email", "phone"]
         widgets = {
-            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "date_of_birth": DateInput(),
             "email": forms.EmailInput(attrs={"autocomplete": "off"}),
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
         }

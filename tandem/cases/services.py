@@ -197,9 +197,20 @@ def case_set_problems(
     if any(client is not None and client.pk not in partner_ids for _, client in problems):
         raise AccessDenied("A problem can only concern a partner in this case.")
     with transaction.atomic():
-        CaseProblem.objects.filter(case=case).delete()
+        # Only what changed: a problem still chosen keeps its row (and the note on it, which this form
+        # does not show).
+        chosen = {(problem.pk, client.pk if client else None) for problem, client in problems}
+        kept = set()
+        for row in CaseProblem.objects.filter(case=case).only("pk", "problem_id", "client_id"):
+            key = (row.problem_id, row.client_id)
+            if key in chosen:
+                kept.add(key)
+            else:
+                row.delete()
         CaseProblem.objects.bulk_create(
-            CaseProblem(case=case, problem=problem, client=client) for problem, client in problems
+            CaseProblem(case=case, problem=problem, client=client)
+            for problem, client in problems
+            if (problem.pk, client.pk if client else None) not in kept
         )
         case.presenting_notes = presenting_notes
         case.save(update_fields=["presenting_notes", "updated_at"])

@@ -3,10 +3,11 @@ from django.urls import path
 from tandem.cases import views
 
 app_name = "cases"
+# cases:detail, the case page, is served by tandem.today (it gathers every app) and added to this namespace
+# in tandem/urls.py.
 urlpatterns = [
     path("", views.case_list, name="list"),
     path("new/", views.case_create, name="create"),
-    path("<int:case_id>/", views.case_detail, name="detail"),
     path("<int:case_id>/edit/", views.case_edit, name="edit"),
     path("<int:case_id>/problems/", views.problems_edit, name="problems"),
     path("<int:case_id>/partner/", views.partner_add, name="partner_add"),

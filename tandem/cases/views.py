@@ -1,54 +1,26 @@
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from tandem.access.services import (
     AccessDenied,
     can_create_case,
     can_edit_case,
-    can_see_clinical,
     deny,
     get_case_for,
     get_partner_of,
-    is_assigned,
 )
-from tandem.accounts.models import Role
+from tandem.accounts.http import AuthedRequest
 from tandem.cases import forms, selectors, services
-from tandem.lib.http import AuthedRequest
-from tandem.lib.time import local_today
-from tandem.pathway import selectors as pathway_selectors
-from tandem.public import views as public_views
 
 
 def _staff_only(request: AuthedRequest) -> None:
     if not request.user.is_practice_staff:
         raise Http404("Not found")
-
-
-@login_not_required
-def today(request: AuthedRequest) -> HttpResponse:
-    user: Any = request.user
-    if not user.is_authenticated:
-        # The site's front door: visitors get the public home page; staff and clients log in from it.
-        return public_views.home(request)
-    if user.role == Role.CLIENT:
-        return redirect("portal:home")
-    _staff_only(request)
-    now = timezone.now()
-    context = {
-        "nav": "today",
-        "day": local_today(),
-        "appointments": selectors.appointments_on(user=user, day=local_today()),
-        "needing_action": selectors.cases_needing_action(user=user, now=now),
-        "pathway": pathway_selectors.today_items(user=user, now=now),
-    }
-    return render(request, "cases/today.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,22 +41,6 @@ def case_list(request: AuthedRequest) -> HttpResponse:
     context = {"nav": "cases", "form": form, "page": page, "can_create": can_create_case(request.user)}
     template = "cases/_case_results.html" if request.headers.get("HX-Request") else "cases/case_list.html"
     return render(request, template, context)
-
-
-def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
-    case = get_case_for(request.user, case_id)
-    clinical = can_see_clinical(request.user, case)
-    context = {
-        "nav": "cases",
-        "case": case,
-        "clinical": clinical,
-        "can_edit": can_edit_case(request.user, case),
-        "assigned": is_assigned(request.user, case),
-        **selectors.case_detail_context(case=case, now=timezone.now(), user=request.user, clinical=clinical),
-    }
-    if not clinical:
-        context["problems"] = []
-    return render(request, "cases/case_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])

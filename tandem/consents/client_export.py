@@ -13,11 +13,11 @@ from django.utils import timezone
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
 from tandem.consents.models import Consent
+from tandem.consents.record_export import _note_for_export
 from tandem.homework.models import Assignment, AssignmentLog
 from tandem.measures.models import Response
 from tandem.pathway.models import AssessmentFindings, IntakeRecord, Referral, TreatmentConsent, TreatmentPlan
 from tandem.portal.models import Message
-from tandem.records.export import _note_for_export
 from tandem.records.selectors import notes_releasable
 from tandem.scheduling.models import Appointment
 

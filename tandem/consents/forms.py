@@ -5,6 +5,7 @@ from django import forms
 
 from tandem.cases.models import Case
 from tandem.consents.models import ConfidentialityMode, ConsentKind, ReleaseCategory
+from tandem.lib.forms import DateField
 from tandem.lib.time import local_today
 
 
@@ -43,9 +44,8 @@ class ReleaseForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one part of the record."},
     )
-    valid_until = forms.DateField(
+    valid_until = DateField(
         label="Valid until",
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         error_messages={"required": "Give the last day the release is valid.", "invalid": "Give a date."},
     )
 

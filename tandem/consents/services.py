@@ -22,8 +22,9 @@ from tandem.consents.models import (
 )
 from tandem.consents.selectors import current_document
 from tandem.lib.time import local_today
-from tandem.pathway.models import TreatmentConsent
+from tandem.pathway.services import consent_record_signed, consent_record_withdraw
 from tandem.records.models import ConfidentialityPolicy
+from tandem.records.services import confidentiality_agreement_from_consent
 
 
 def _require_partner(case: Case, client: Client) -> None:
@@ -178,7 +179,7 @@ def consent_sign(*, actor: User, consent: Consent, typed_name: str, ip: str | No
         pathway_record = None
         if consent.document.kind == ConsentKind.TREATMENT:
             # The pathway's rule reads TreatmentConsent: signing here is how that record gets made.
-            pathway_record = TreatmentConsent.objects.create(
+            pathway_record = consent_record_signed(
                 case=case,
                 client=consent.client,
                 version=consent.document.code,
@@ -186,7 +187,9 @@ def consent_sign(*, actor: User, consent: Consent, typed_name: str, ip: str | No
                 recorded_by=actor,
             )
         elif consent.document.kind == ConsentKind.CONFIDENTIALITY:
-            _policy_agreement(consent, agreed_at=now)
+            confidentiality_agreement_from_consent(
+                case=case, client_id=consent.client_id, mode=consent.confidentiality_mode, agreed_at=now
+            )
         Consent.objects.filter(pk=consent.pk).update(
             signed_at=now,
             signed_by_user=actor,
@@ -198,17 +201,6 @@ def consent_sign(*, actor: User, consent: Consent, typed_name: str, ip: str | No
         consent.refresh_from_db()
         _audit(actor, "consent.sign", consent, method=method)
     return consent
-
-
-def _policy_agreement(consent: Consent, *, agreed_at: dt.datetime | None) -> None:
-    policy = ConfidentialityPolicy.objects.select_for_update().filter(case=consent.case_id).first()
-    if policy is None:
-        return
-    if agreed_at is not None and policy.kind != consent.confidentiality_mode:
-        raise AccessDenied("The practice has changed the confidentiality policy; ask for the new version.")
-    field = "partner_a_agreed_at" if consent.client_id == consent.case.partner_a_id else "partner_b_agreed_at"
-    setattr(policy, field, agreed_at)
-    policy.save(update_fields=[field])
 
 
 def consent_revoke(*, actor: User, consent: Consent, reason: str = "") -> Consent:
@@ -228,9 +220,14 @@ def consent_revoke(*, actor: User, consent: Consent, reason: str = "") -> Consen
         if current.revoked_at is not None:
             raise AccessDenied("This consent has already been withdrawn.")
         if current.pathway_record_id is not None:
-            TreatmentConsent.objects.filter(pk=current.pathway_record_id).delete()
+            consent_record_withdraw(record_id=current.pathway_record_id)
         if consent.document.kind == ConsentKind.CONFIDENTIALITY:
-            _policy_agreement(consent, agreed_at=None)
+            confidentiality_agreement_from_consent(
+                case=consent.case,
+                client_id=consent.client_id,
+                mode=consent.confidentiality_mode,
+                agreed_at=None,
+            )
         Consent.objects.filter(pk=consent.pk).update(
             revoked_at=timezone.now(), revoked_by=actor, revoke_reason=reason, pathway_record=None
         )

@@ -10,16 +10,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for, get_partner_of
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.cases.models import Case
 from tandem.consents import forms, selectors, services
 from tandem.consents.client_export import client_data_export
 from tandem.consents.models import Consent, ConsentKind
+from tandem.consents.record_export import case_export_bundle, export_plan_for, may_export
+from tandem.consents.record_pdf import case_export_pdf
 from tandem.consents.retention import RETENTION_YEARS, retention_due
-from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
-from tandem.records.export import case_export_bundle, export_plan_for, may_export
-from tandem.records.pdf import case_export_pdf
 
 
 def _posted(request: AuthedRequest) -> Any:

@@ -5,6 +5,7 @@ from django import forms
 from tandem.cases.models import Case, Client
 from tandem.homework.models import Audience, Exercise
 from tandem.homework.selectors import exercises_for
+from tandem.lib.forms import DateField, IntegerField
 from tandem.lib.time import local_today
 
 COUPLE = "couple"
@@ -23,7 +24,7 @@ class AssignForm(forms.Form):
         error_messages={"required": "Choose an exercise.", "invalid_choice": "Choose one from the list."},
     )
     for_whom = forms.ChoiceField(label="For whom", error_messages={"required": "Say who it is for."})
-    times_expected = forms.IntegerField(
+    times_expected = IntegerField(
         label="How many times",
         required=False,
         min_value=1,
@@ -31,11 +32,10 @@ class AssignForm(forms.Form):
         help_text="For example 3 times before the next session.",
         error_messages={"min_value": "At least once.", "max_value": "At most 50 times."},
     )
-    due_on = forms.DateField(
+    due_on = DateField(
         label="Due by",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter the date as DD/MM/YYYY."},
+        error_messages={"invalid": "Enter a date, for example 2027-03-01."},
     )
     therapist_note = forms.CharField(
         label="A note for the clients",

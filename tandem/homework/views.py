@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import AccessDenied, get_case_for
+from tandem.accounts.http import AuthedRequest
 from tandem.homework import selectors, services
 from tandem.homework.forms import AssignForm
-from tandem.lib.http import AuthedRequest
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,5 +1,5 @@
 """FHIR R4 mapping of the measures data: a stored response as a QuestionnaireResponse, its scores as
-Observations. The record export (records/export.py) builds its Bundle from these; nothing else maps
+Observations. The record export (consents/record_export.py) builds its Bundle from these; nothing else maps
 questionnaire data to FHIR.
 
 Answers are coded exactly as the instrument's Questionnaire declares its answerOptions, so a recipient can

@@ -11,6 +11,7 @@ from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy
+from tandem.measures.engine import ReliableChange, reliable_change
 from tandem.measures.models import CoupleReportShare, MeasureRequest, Response, SafetyAlert
 from tandem.measures.schedule import SCHEDULED_PHASES
 
@@ -194,3 +195,37 @@ def today_due(*, user: Any, today: dt.date | None = None) -> list[MeasureRequest
     for request in due:
         request.overdue = is_overdue(request, today)  # type: ignore[attr-defined]
     return due
+
+
+@dataclass(frozen=True)
+class MeasureChange:
+    """One partner's first and last scored response to one instrument in this case."""
+
+    client: Client
+    first: Response
+    last: Response | None  # None when the instrument was answered only once
+    change: ReliableChange | None  # None when there is no second score or the instrument has no norms
+
+    @property
+    def instrument(self) -> Any:
+        return self.first.instrument
+
+
+def measures_start_end(*, case: Case) -> list[MeasureChange]:
+    """Per partner and instrument: the first and last response with a total, and whether the change
+    between them is reliable (Jacobson & Truax, by the instrument's own norms). One query."""
+    series: dict[tuple[int, int], list[Response]] = {}
+    for response in (
+        Response.objects.filter(case=case, total__isnull=False)
+        .select_related("instrument", "client")
+        .order_by("client_id", "instrument__code", "answered_at", "id")
+    ):
+        series.setdefault((response.client_id, response.instrument_id), []).append(response)
+    rows = []
+    for responses in series.values():
+        first, last = responses[0], responses[-1] if len(responses) > 1 else None
+        change = None
+        if last is not None and first.total is not None and last.total is not None:
+            change = reliable_change(first.instrument.definition, first.total, last.total)
+        rows.append(MeasureChange(first.client, first, last, change))
+    return rows

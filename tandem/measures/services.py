@@ -77,12 +77,12 @@ def _alert_recipients(case: Case) -> list[Any]:
     return [u for u in case.clinicians if u is not None and u.is_active and u.email]
 
 
-def _send_safety_emails(case_id: int) -> None:
+def _send_safety_emails(case_id: int, link_base: str | None) -> None:
     """After commit: tell the assigned therapists to log in. No names, scores or answers in the e-mail."""
     case = Case.objects.with_people().filter(pk=case_id).first()
     if case is None:
         return
-    base = getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = (link_base or settings.PORTAL_BASE_URL).rstrip("/")
     context = {"link": f"{base}{reverse('today')}", "practice": settings.PRACTICE_NAME}
     subject = render_to_string("measures/email/safety_alert_subject.txt", context).strip()
     body = render_to_string("measures/email/safety_alert.txt", context)
@@ -102,6 +102,7 @@ def response_record(
     answers: Mapping[str, Any],
     answered_at: dt.datetime | None = None,
     enforce_required: bool = False,
+    link_base: str | None = None,
 ) -> Response:
     """Validate, score and store one response; audited in the same transaction.
 
@@ -110,6 +111,8 @@ def response_record(
     Questionnaire marks required may not be missing). A safety flag raises a SafetyAlert in the same
     transaction and e-mails the assigned therapists after commit. The response completes the client's
     open requests for this questionnaire. Raises AccessDenied or ValueError (naming the item).
+    `link_base` is the address the request came in on (the e-mail's link starts with it); without a
+    request (a command, the seed) PORTAL_BASE_URL is used.
     """
     _check_may_enter(actor, case, client)
     instrument = Instrument.objects.filter(code=instrument_code).first()
@@ -166,7 +169,7 @@ def response_record(
                 case=case,
                 detail={"flags": alert_flags, "client": client.pk},
             )
-            transaction.on_commit(lambda: _send_safety_emails(case.pk), robust=True)
+            transaction.on_commit(lambda: _send_safety_emails(case.pk, link_base), robust=True)
     return response
 
 

@@ -9,8 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import AccessDenied, deny, get_case_for, get_partner_of, is_assigned
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
-from tandem.lib.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy, selectors, services
 from tandem.measures.forms import AcknowledgeForm, QuestionnaireForm, option_label, option_value
@@ -39,7 +39,12 @@ def my_due(request: AuthedRequest) -> HttpResponse:
 def _record(request: AuthedRequest, form: QuestionnaireForm, **target: Any) -> Response | None:
     try:
         return services.response_record(
-            actor=request.user, answers=form.answers(), enforce_required=True, **target
+            actor=request.user,
+            answers=form.answers(),
+            enforce_required=True,
+            # The alert e-mail links to the address this request came in on.
+            link_base=request.build_absolute_uri("/"),
+            **target,
         )
     except (AccessDenied, ValueError) as refusal:
         form.add_error(None, str(refusal))

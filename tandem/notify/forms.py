@@ -2,17 +2,18 @@ from typing import Any
 
 from django import forms
 
+from tandem.lib.forms import ModelForm, TimeInput
 from tandem.notify.models import Preference
 from tandem.notify.sms import sms_enabled
 
 
-class PreferenceForm(forms.ModelForm):
+class PreferenceForm(ModelForm):
     class Meta:
         model = Preference
         fields = ["email", "sms", "appointment_reminders", "homework_nudges", "quiet_start", "quiet_end"]
         widgets = {
-            "quiet_start": forms.TimeInput(attrs={"type": "time"}),
-            "quiet_end": forms.TimeInput(attrs={"type": "time"}),
+            "quiet_start": TimeInput(),
+            "quiet_end": TimeInput(),
         }
         help_texts = {
             "email": "E-mails never say what an appointment or exercise is about: only that there is "

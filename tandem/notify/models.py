@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from tandem.lib.crypto import EncryptedTextField
+
 
 class Preference(models.Model):
     """How a client wants to be reminded. No row means the defaults: e-mail on, no quiet hours."""
@@ -25,16 +27,41 @@ class JobKind(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
     HOMEWORK_NUDGE = "homework_nudge", "Homework nudge"
     MESSAGE_NOTICE = "message_notice", "New message notice"
+    # E-mails asked for in a web request go through the queue too, so that the request takes the same
+    # time (and says the same) whether or not the address belongs to someone.
+    PASSWORD_RESET = "password_reset", "Password reset"
+    INVITATION = "invitation", "Portal invitation"
+    CONSULTATION_DUPLICATE = "consultation_duplicate", "Second consultation request"
+
+
+class JobState(models.TextChoices):
+    """The outbox state. `sending` is committed on its own before the message leaves, `sent` after it."""
+
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Not sent"
+    # A worker stopped between `sending` and `sent`: the message may or may not have left. Never sent
+    # again by a worker; see tandem/notify/services.py for the retry rule.
+    UNCERTAIN = "uncertain", "Perhaps sent"
 
 
 class Job(models.Model):
-    """One notification to send. `key` makes scheduling idempotent; the claim makes sending happen once."""
+    """One notification to send. `key` makes scheduling idempotent; the outbox state makes it go once."""
 
     kind = models.CharField(max_length=30, choices=JobKind.choices)
     key = models.CharField(max_length=200, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    object_id = models.BigIntegerField()
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.PENDING)
+    # Empty for a password reset: the worker looks the address up, not the request.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    object_id = models.BigIntegerField(null=True, blank=True)
+    # What only this e-mail needs (the typed address, an invitation's link token), encrypted at rest and
+    # cleared once the job is done.
+    secret = EncryptedTextField(null=True, blank=True)
     due_at = models.DateTimeField()
+    sending_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -48,7 +75,8 @@ class Job(models.Model):
                 fields=["due_at"],
                 name="job_pending_idx",
                 condition=Q(sent_at__isnull=True, skipped=""),
-            )
+            ),
+            models.Index(fields=["state", "due_at"], name="job_state_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 
 from tandem.cases.models import Case, Client
+from tandem.lib.forms import DateField, ModelForm
 from tandem.lib.time import local_today
 from tandem.pathway import policy
 from tandem.pathway.models import (
@@ -59,7 +60,7 @@ class TransitionForm(forms.Form):
             del self.fields["follow_up_mode"]
 
 
-class IntakeForm(forms.ModelForm):
+class IntakeForm(ModelForm):
     class Meta:
         model = IntakeRecord
         fields = [
@@ -157,8 +158,7 @@ class ReferralForm(forms.Form):
 
 
 class ReferralAppointmentForm(forms.Form):
-    appointment_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}),
+    appointment_on = DateField(
         label="Date of the specialist appointment",
         error_messages={"required": "Enter the date of the appointment."},
     )
@@ -210,7 +210,7 @@ class FollowUpDoneForm(forms.Form):
 
 
 class FollowUpRescheduleForm(forms.Form):
-    due_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="New date")
+    due_on = DateField(label="New date")
 
     def clean_due_on(self) -> Any:
         day = self.cleaned_data["due_on"]

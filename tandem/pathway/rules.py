@@ -12,6 +12,9 @@ from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentSt
 
 RuleCheck = Callable[[Case], list[str]]
 
+# The client fills in their own part until treatment starts; after that it is part of the record.
+CLIENT_INTAKE_PHASES = (Phase.CONSULTATION, Phase.INTAKE, Phase.ASSESSMENT)
+
 
 @dataclass(frozen=True)
 class Rule:

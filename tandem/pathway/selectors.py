@@ -8,12 +8,10 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from tandem.access.services import can_edit_case, staff_cases_visible_to
+from tandem.access.services import can_edit_case, is_case_clinician, may_move, staff_cases_visible_to
 from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase
 from tandem.lib.time import local_today, practice_zone
-from tandem.measures.engine import ReliableChange, reliable_change
-from tandem.measures.models import Response
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
@@ -34,7 +32,6 @@ from tandem.pathway.rules import (
     blockers,
     session_partner_id,
 )
-from tandem.pathway.services import is_case_clinician, may_move
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 
 
@@ -349,42 +346,9 @@ def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list
     return list(cases[:limit])
 
 
-@dataclass(frozen=True)
-class MeasureChange:
-    """One partner's first and last scored response to one instrument in this case."""
-
-    client: Client
-    first: Response
-    last: Response | None  # None when the instrument was answered only once
-    change: ReliableChange | None  # None when there is no second score or the instrument has no norms
-
-    @property
-    def instrument(self) -> Any:
-        return self.first.instrument
-
-
-def measures_start_end(*, case: Case) -> list[MeasureChange]:
-    """Per partner and instrument: the first and last response with a total, and whether the change
-    between them is reliable (Jacobson & Truax, by the instrument's own norms). One query."""
-    series: dict[tuple[int, int], list[Response]] = {}
-    for response in (
-        Response.objects.filter(case=case, total__isnull=False)
-        .select_related("instrument", "client")
-        .order_by("client_id", "instrument__code", "answered_at", "id")
-    ):
-        series.setdefault((response.client_id, response.instrument_id), []).append(response)
-    rows = []
-    for responses in series.values():
-        first, last = responses[0], responses[-1] if len(responses) > 1 else None
-        change = None
-        if last is not None and first.total is not None and last.total is not None:
-            change = reliable_change(first.instrument.definition, first.total, last.total)
-        rows.append(MeasureChange(first.client, first, last, change))
-    return rows
-
-
 def discharge_summary(*, case: Case) -> dict[str, Any]:
-    """What the discharge summary shows: phases with their dates, sessions attended, referrals and results."""
+    """What the discharge summary shows: phases with their dates, sessions attended, referrals and results.
+    (Its measures at start and end come from measures, through the `measures_at_start_and_end` tag.)"""
     changes = list(case.phase_changes.select_related("by"))
     phases = []
     for i, change in enumerate(changes):
@@ -410,7 +374,6 @@ def discharge_summary(*, case: Case) -> dict[str, Any]:
         ),
         "plan": TreatmentPlan.objects.filter(case=case).select_related("conjunctive_client").first(),
         "follow_ups": list(FollowUpTask.objects.filter(case=case).order_by("due_on", "id")),
-        "measures": measures_start_end(case=case),
     }
 
 

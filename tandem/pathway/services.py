@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_edit_case, is_assigned
+from tandem.access.services import AccessDenied, can_edit_case, is_case_clinician, may_move
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client, Phase, PhaseChange
@@ -32,7 +32,7 @@ from tandem.pathway.models import (
     TreatmentPlan,
     Urgency,
 )
-from tandem.pathway.rules import Transition, blockers, transition_for
+from tandem.pathway.rules import CLIENT_INTAKE_PHASES, blockers, transition_for
 from tandem.scheduling.models import Appointment, AppointmentKind
 
 
@@ -46,14 +46,6 @@ class TransitionBlocked(AccessDenied):
         super().__init__(" ".join(problems))
 
 
-def is_case_clinician(user: Any, case: Case) -> bool:
-    """May write clinical records and make clinical moves: the director, or a therapist of the case.
-    (Emergency access lets a therapist read, not steer the case.)"""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
-
-
 def _require_clinician(actor: User, case: Case, what: str) -> None:
     if not is_case_clinician(actor, case):
         raise AccessDenied(f"Only the case's therapists or the clinical director can {what}.")
@@ -62,10 +54,6 @@ def _require_clinician(actor: User, case: Case, what: str) -> None:
 def _require_partner(case: Case, client: Client) -> None:
     if client.pk not in (case.partner_a_id, case.partner_b_id):
         raise AccessDenied("That person is not a partner in this case.")
-
-
-def may_move(actor: User, case: Case, step: Transition) -> bool:
-    return is_case_clinician(actor, case) if step.clinical else can_edit_case(actor, case)
 
 
 # --- phases ----------------------------------------------------------------------------------------------
@@ -214,10 +202,6 @@ def intake_save(*, actor: User, case: Case, client: Client, details: IntakeDetai
     return record
 
 
-# The client fills in their own part until treatment starts; after that it is part of the record.
-CLIENT_INTAKE_PHASES = (Phase.CONSULTATION, Phase.INTAKE, Phase.ASSESSMENT)
-
-
 @dataclass(frozen=True)
 class ContactDetails:
     """What a client may correct about themself in the portal (the e-mail address is their log-in and
@@ -331,6 +315,23 @@ def consent_record(
     return consent
 
 
+def consent_record_signed(
+    *, case: Case, client: Client, version: str, given_at: dt.datetime, recorded_by: User
+) -> TreatmentConsent:
+    """The partner e-signed the treatment consent: that is how the pathway's record gets made there. The
+    consents app calls this inside its own transaction, after checking who may sign, and audits it."""
+    with transaction.atomic():
+        return TreatmentConsent.objects.create(
+            case=case, client=client, version=version, given_at=given_at, recorded_by=recorded_by
+        )
+
+
+def consent_record_withdraw(*, record_id: int) -> None:
+    """The signed consent behind this record was withdrawn (the consents app audits the withdrawal)."""
+    with transaction.atomic():
+        TreatmentConsent.objects.filter(pk=record_id).delete()
+
+
 # --- assessment ------------------------------------------------------------------------------------------
 
 
@@ -343,6 +344,10 @@ def assessment_session_set_partner(
     if appointment.case_id != case.pk or appointment.kind != AppointmentKind.INDIVIDUAL_ASSESSMENT:
         raise AccessDenied("That is not an individual assessment session of this case.")
     with transaction.atomic():
+        current = AssessmentSessionFor.objects.select_for_update().filter(appointment=appointment).first()
+        if current is not None and current.client_id == client.pk:
+            # Saved again unchanged: the row keeps who first said so, rather than naming whoever saved.
+            return current
         link, _ = AssessmentSessionFor.objects.update_or_create(
             appointment=appointment, defaults={"client": client, "set_by": actor}
         )

@@ -9,10 +9,18 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for, get_partner_of
+from tandem.access.services import (
+    AccessDenied,
+    can_edit_case,
+    deny,
+    get_case_for,
+    get_partner_of,
+    is_case_clinician,
+    may_move,
+)
+from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Phase
-from tandem.lib.http import AuthedRequest
 from tandem.pathway import forms, letters, selectors, services
 from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
 from tandem.pathway.rules import blockers, transition_for
@@ -32,7 +40,7 @@ def _back(case: Case) -> HttpResponse:
 def _clinician_case(request: AuthedRequest, case_id: int, what: str) -> Case:
     """The case for a clinical write: readable clinically, and the user one of its clinicians."""
     case = get_case_for(request.user, case_id, clinical=True)
-    if not services.is_case_clinician(request.user, case):
+    if not is_case_clinician(request.user, case):
         raise deny(request.user, what=what, object_id=case.pk, case_id=case.pk)
     return case
 
@@ -65,10 +73,10 @@ def _attempt(form: django_forms.BaseForm, action: Callable[[], Any]) -> bool:
 def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     step = transition_for(case.phase, to_phase)
-    if step is None or not services.may_move(request.user, case, step):
+    if step is None or not may_move(request.user, case, step):
         raise deny(request.user, what=f"case.transition.{to_phase}", object_id=case.pk, case_id=case.pk)
     hard, soft = blockers(case, step)
-    clinician = services.is_case_clinician(request.user, case)
+    clinician = is_case_clinician(request.user, case)
     form = forms.TransitionForm(
         _posted(request),
         needs_reason=step.needs_reason,

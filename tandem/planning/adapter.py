@@ -175,7 +175,6 @@ def build_instance(
     location = location or Location.objects.order_by("pk").first()
     lo, _ = local_day_bounds(first_day)
     _, hi = local_day_bounds(last_day)
-
     rooms = list(Room.objects.filter(active=True, location=location).order_by("pk"))
     therapists = list(
         User.objects.filter(is_active=True, role=Role.THERAPIST, therapist_profile__isnull=False)
@@ -183,63 +182,16 @@ def build_instance(
         .order_by("pk")
     )
     genders = {t.pk: t.therapist_profile.gender for t in therapists}
-    hours: dict[int, dict[str, list[list[str]]]] = defaultdict(dict)
-    for user_id, weekday, starts, ends in (
-        WorkingHours.objects.filter(therapist__user__in=therapists, location=location)
-        .order_by("therapist__user_id", "weekday", "starts")
-        .values_list("therapist__user_id", "weekday", "starts", "ends")
-    ):
-        hours[user_id].setdefault(WEEKDAYS[weekday], []).append([_hhmm(starts), _hhmm(ends)])
-
-    busy: dict[tuple[str, int], list[list[str]]] = defaultdict(list)
-    held = Occupancy.objects.filter(
-        Q(resource_kind=ResourceKind.THERAPIST, resource_id__in=[t.pk for t in therapists])
-        | Q(resource_kind=ResourceKind.ROOM, resource_id__in=[r.pk for r in rooms]),
-        starts_at__lt=hi,
-        ends_at__gt=lo,
-    ).order_by("starts_at", "pk")
-    for kind, pk, starts_at, ends_at in held.values_list(
-        "resource_kind", "resource_id", "starts_at", "ends_at"
-    ):
-        busy[(kind, pk)].append([_local(starts_at), _local(ends_at, up=True)])
-    away = TimeOff.objects.filter(therapist__in=therapists, starts_at__lt=hi, ends_at__gt=lo).order_by(
-        "starts_at", "pk"
-    )
-    for user_id, starts_at, ends_at in away.values_list("therapist_id", "starts_at", "ends_at"):
-        # Clipped to the horizon: the instance only needs what falls inside it.
-        busy[(ResourceKind.THERAPIST, user_id)].append(
-            [_local(max(starts_at, lo)), _local(min(ends_at, hi), up=True)]
-        )
-
+    hours = _working_hours(therapists, location)
+    busy = _busy(therapists, rooms, lo, hi)
     team = TEAM_RULES.get(TeamRule(policy.team_rule), "mixed_gender")
     cases = list(intensive_waiting_list())
     since = waiting_since(cases)
-    partner_of: dict[int, int] = {}
-    for case in cases:
-        for client in case.partners:
-            partner_of[client.pk] = case.pk
-    unavailable: dict[int, set[dt.date]] = defaultdict(set)
-    for pk, starts_at, ends_at in Occupancy.objects.filter(
-        resource_kind=ResourceKind.CLIENT,
-        resource_id__in=list(partner_of),
-        starts_at__lt=hi,
-        ends_at__gt=lo,
-    ).values_list("resource_id", "starts_at", "ends_at"):
-        unavailable[partner_of[pk]].update(_dates(starts_at, ends_at))
-
-    clinic_days = WEEKDAYS[:5] if policy.intensive_weekdays_only else list(WEEKDAYS)
-    closures = PracticeClosure.objects.filter(date__range=(first_day, last_day)).order_by("date")
+    unavailable = _couples_away(cases, lo, hi)
     instance: dict[str, Any] = {
         "timezone": str(practice_zone()),
         "horizon": {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
-        "policy": {
-            "block_days": policy.intensive_days,
-            "clinic_days": clinic_days,
-            "closures": [d.isoformat() for d in closures.values_list("date", flat=True)],
-            "session_minutes": policy.intensive_minutes,
-            "slot_starts": list(slot_starts),
-            "team": team,
-        },
+        "policy": _policy_entry(policy, first_day, last_day, slot_starts, team),
         "therapists": [
             {
                 "id": therapist_id(t.pk),
@@ -269,6 +221,78 @@ def build_instance(
     }
     parse(instance)  # the same checks as the command: a malformed instance never reaches the solver
     return instance
+
+
+def _working_hours(
+    therapists: list[User], location: Location | None
+) -> dict[int, dict[str, list[list[str]]]]:
+    """Therapist → weekday → their working blocks at the location, as local "HH:MM" pairs."""
+    hours: dict[int, dict[str, list[list[str]]]] = defaultdict(dict)
+    for user_id, weekday, starts, ends in (
+        WorkingHours.objects.filter(therapist__user__in=therapists, location=location)
+        .order_by("therapist__user_id", "weekday", "starts")
+        .values_list("therapist__user_id", "weekday", "starts", "ends")
+    ):
+        hours[user_id].setdefault(WEEKDAYS[weekday], []).append([_hhmm(starts), _hhmm(ends)])
+    return hours
+
+
+def _busy(
+    therapists: list[User], rooms: list[Room], lo: dt.datetime, hi: dt.datetime
+) -> dict[tuple[str, int], list[list[str]]]:
+    """(resource kind, id) → busy periods within [lo, hi) as local times: bookings, and time off."""
+    busy: dict[tuple[str, int], list[list[str]]] = defaultdict(list)
+    held = Occupancy.objects.filter(
+        Q(resource_kind=ResourceKind.THERAPIST, resource_id__in=[t.pk for t in therapists])
+        | Q(resource_kind=ResourceKind.ROOM, resource_id__in=[r.pk for r in rooms]),
+        starts_at__lt=hi,
+        ends_at__gt=lo,
+    ).order_by("starts_at", "pk")
+    for kind, pk, starts_at, ends_at in held.values_list(
+        "resource_kind", "resource_id", "starts_at", "ends_at"
+    ):
+        busy[(kind, pk)].append([_local(starts_at), _local(ends_at, up=True)])
+    away = TimeOff.objects.filter(therapist__in=therapists, starts_at__lt=hi, ends_at__gt=lo).order_by(
+        "starts_at", "pk"
+    )
+    for user_id, starts_at, ends_at in away.values_list("therapist_id", "starts_at", "ends_at"):
+        # Clipped to the horizon: the instance only needs what falls inside it.
+        busy[(ResourceKind.THERAPIST, user_id)].append(
+            [_local(max(starts_at, lo)), _local(min(ends_at, hi), up=True)]
+        )
+    return busy
+
+
+def _couples_away(cases: list[Case], lo: dt.datetime, hi: dt.datetime) -> dict[int, set[dt.date]]:
+    """Case → the local days within [lo, hi) on which either partner already has an appointment."""
+    partner_of: dict[int, int] = {}
+    for case in cases:
+        for client in case.partners:
+            partner_of[client.pk] = case.pk
+    unavailable: dict[int, set[dt.date]] = defaultdict(set)
+    for pk, starts_at, ends_at in Occupancy.objects.filter(
+        resource_kind=ResourceKind.CLIENT,
+        resource_id__in=list(partner_of),
+        starts_at__lt=hi,
+        ends_at__gt=lo,
+    ).values_list("resource_id", "starts_at", "ends_at"):
+        unavailable[partner_of[pk]].update(_dates(starts_at, ends_at))
+    return unavailable
+
+
+def _policy_entry(
+    policy: PracticePolicy, first_day: dt.date, last_day: dt.date, slot_starts: tuple[str, ...], team: str
+) -> dict[str, Any]:
+    clinic_days = WEEKDAYS[:5] if policy.intensive_weekdays_only else list(WEEKDAYS)
+    closures = PracticeClosure.objects.filter(date__range=(first_day, last_day)).order_by("date")
+    return {
+        "block_days": policy.intensive_days,
+        "clinic_days": clinic_days,
+        "closures": [d.isoformat() for d in closures.values_list("date", flat=True)],
+        "session_minutes": policy.intensive_minutes,
+        "slot_starts": list(slot_starts),
+        "team": team,
+    }
 
 
 # --- From an accepted block to bookings -----------------------------------------------------------

@@ -447,97 +447,128 @@ def _lp_bound(p: Problem, cands: list[list[Candidate]], seconds: float) -> int |
 LP_SHARE = 0.25
 
 
+@dataclass
+class _Progress:
+    """The best plan so far, its (weight, wait) score, and what is proven about it."""
+
+    best: list[Assignment]
+    score: tuple[int, int]
+    status: str
+    weight_bound: int
+    proven: bool
+    wait_bound: int | None = None
+
+    def offer(self, p: Problem, found: list[Assignment]) -> None:
+        found_score = baseline.score(p, found)
+        if _better(found_score, self.score):
+            self.best, self.score = found, found_score
+
+    def take(self, p: Problem, found: list[Assignment]) -> None:
+        """Keep `found` whatever its score (the windowed search never returns a worse plan)."""
+        self.best, self.score = found, baseline.score(p, found)
+
+
 def plan_with_stats(
     instance: dict[str, Any], time_limit: float = 60.0, workers: int = 2
 ) -> tuple[dict[str, Any], Stats]:
-    """Plan the instance within about time_limit seconds of wall time; return the plan and its stats."""
+    """Plan the instance within about time_limit seconds of wall time; return the plan and its stats.
+
+    The baseline first; then the whole CP-SAT model when the instance is small enough (weight, then
+    wait), else an LP bound and the windowed search; finally spare capacity is filled.
+    """
     began = time.monotonic()
     deadline = began + time_limit
     p = parse(instance)
     base, cands = baseline.solve(p)
     base_seconds = time.monotonic() - began
     base_score = baseline.score(p, base)
-    best, best_score = base, base_score
-    status = "BASELINE"
     weight_bound = sum(c.weight for ci, c in enumerate(p.couples) if cands[ci])
-    wait_bound: int | None = None
-    proven = weight_bound == best_score[0]
-    wait_done = False
-
+    done = _Progress(base, base_score, "BASELINE", weight_bound, proven=weight_bound == base_score[0])
     if any(cands) and sum(map(len, cands)) <= FULL_MODEL_LIMIT:
-        model = _Model(p, cands)
-        model.hint(base)
-        solver = _solver((deadline - time.monotonic()) * 0.75, workers)
-        model.m.maximize(model.weight_expr)
-        st = solver.solve(model.m)
-        if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = model.solution(solver)
-            found_score = baseline.score(p, found)
-            if _better(found_score, best_score):
-                best, best_score = found, found_score
-            # Integer weights: the bound can be rounded down, with slack for floating-point noise.
-            weight_bound = min(weight_bound, math.floor(solver.best_objective_bound + 1e-6))
-            proven = st == cp_model.OPTIMAL or weight_bound == best_score[0]
-            status = solver.status_name(st)
-
-            # The whole model pays off for the wait only once the weight is settled and time remains.
-            if proven and deadline - time.monotonic() > 1.0:
-                model.m.add(model.weight_expr >= best_score[0])
-                model.m.minimize(model.wait_expr)
-                model.hint(best)
-                # Half the rest: if the whole model cannot prove the wait optimal quickly, windows do better.
-                solver = _solver((deadline - time.monotonic()) * 0.5, workers)
-                st = solver.solve(model.m)
-                if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                    found = model.solution(solver)
-                    found_score = baseline.score(p, found)
-                    if _better(found_score, best_score):
-                        best, best_score = found, found_score
-                    if best_score[0] >= weight_bound:  # a wait bound only means something at the best weight
-                        wait_bound = math.ceil(solver.best_objective_bound - 1e-6)
-                    status += "/" + solver.status_name(st)
-                    wait_done = st == cp_model.OPTIMAL
-            if not wait_done and deadline - time.monotonic() > 1.0:
-                best = _lns(p, cands, best, deadline, workers, weight_bound, wait_bound or 0)
-                best_score = baseline.score(p, best)
-                proven = proven or weight_bound == best_score[0]
-                status += "+LNS"
+        _solve_whole(p, cands, done, deadline, workers)
     elif any(cands):
         lp = _lp_bound(p, cands, min(time_limit * LP_SHARE, deadline - time.monotonic() - 1.0))
         if lp is not None:
-            weight_bound = min(weight_bound, lp)
-        best = _lns(p, cands, base, deadline, workers, weight_bound)
-        best_score = baseline.score(p, best)
-        proven = weight_bound == best_score[0]
-        status = "LNS"
-
-    # Anything the solver left in spare capacity (only possible when it ran out of time) is added.
-    occ = Occupancy(p)
-    for _, d, s, team, r in best:
-        occ.take(d, s, team, r)
-    given = {a[0] for a in best}
-    extra = baseline.fill(p, occ, [ci for ci in baseline.priority_order(p.couples) if ci not in given], cands)
-    if extra:
-        best = best + extra
-        best_score = baseline.score(p, best)
-
-    if proven:
+            done.weight_bound = min(done.weight_bound, lp)
+        done.take(p, _lns(p, cands, base, deadline, workers, done.weight_bound))
+        done.proven = done.weight_bound == done.score[0]
+        done.status = "LNS"
+    _fill_spare(p, cands, done)
+    if done.proven:
         why = "no plan schedules more total weight (proven optimal)"
     else:
-        why = f"the solver found no plan with more total weight within the time limit (bound {weight_bound})"
-    result = baseline.render(p, best, cands, why)
+        why = (
+            "the solver found no plan with more total weight within the time limit "
+            f"(bound {done.weight_bound})"
+        )
+    result = baseline.render(p, done.best, cands, why)
     stats = Stats(
-        weight=best_score[0],
-        weighted_wait=best_score[1],
-        weight_bound=max(weight_bound, best_score[0]),
-        status=status,
+        weight=done.score[0],
+        weighted_wait=done.score[1],
+        weight_bound=max(done.weight_bound, done.score[0]),
+        status=done.status,
         seconds=time.monotonic() - began,
         baseline_weight=base_score[0],
         baseline_wait=base_score[1],
         baseline_seconds=base_seconds,
-        wait_bound=wait_bound,
+        wait_bound=done.wait_bound,
     )
     return result, stats
+
+
+def _solve_whole(
+    p: Problem, cands: list[list[Candidate]], done: _Progress, deadline: float, workers: int
+) -> None:
+    """The whole model: the most weight first; then, once that is proven, the least wait at that weight,
+    or the windowed search when the whole model cannot settle the wait in time."""
+    model = _Model(p, cands)
+    model.hint(done.best)
+    solver = _solver((deadline - time.monotonic()) * 0.75, workers)
+    model.m.maximize(model.weight_expr)
+    st = solver.solve(model.m)
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return
+    done.offer(p, model.solution(solver))
+    # Integer weights: the bound can be rounded down, with slack for floating-point noise.
+    done.weight_bound = min(done.weight_bound, math.floor(solver.best_objective_bound + 1e-6))
+    done.proven = st == cp_model.OPTIMAL or done.weight_bound == done.score[0]
+    done.status = solver.status_name(st)
+    wait_done = False
+    # The whole model pays off for the wait only once the weight is settled and time remains.
+    if done.proven and deadline - time.monotonic() > 1.0:
+        wait_done = _settle_wait(p, model, done, deadline, workers)
+    if not wait_done and deadline - time.monotonic() > 1.0:
+        done.take(p, _lns(p, cands, done.best, deadline, workers, done.weight_bound, done.wait_bound or 0))
+        done.proven = done.proven or done.weight_bound == done.score[0]
+        done.status += "+LNS"
+
+
+def _settle_wait(p: Problem, model: _Model, done: _Progress, deadline: float, workers: int) -> bool:
+    """Minimise the wait at the proven best weight; True when that wait is proven optimal."""
+    model.m.add(model.weight_expr >= done.score[0])
+    model.m.minimize(model.wait_expr)
+    model.hint(done.best)
+    # Half the rest: if the whole model cannot prove the wait optimal quickly, windows do better.
+    solver = _solver((deadline - time.monotonic()) * 0.5, workers)
+    st = solver.solve(model.m)
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return False
+    done.offer(p, model.solution(solver))
+    if done.score[0] >= done.weight_bound:  # a wait bound only means something at the best weight
+        done.wait_bound = math.ceil(solver.best_objective_bound - 1e-6)
+    done.status += "/" + solver.status_name(st)
+    return st == cp_model.OPTIMAL
+
+
+def _fill_spare(p: Problem, cands: list[list[Candidate]], done: _Progress) -> None:
+    """Add anything the solver left in spare capacity (only possible when it ran out of time)."""
+    occ = Occupancy(p)
+    for _, d, s, team, r in done.best:
+        occ.take(d, s, team, r)
+    given = {a[0] for a in done.best}
+    extra = baseline.fill(p, occ, [ci for ci in baseline.priority_order(p.couples) if ci not in given], cands)
+    if extra:
+        done.take(p, done.best + extra)
 
 
 def plan(instance: dict[str, Any], time_limit: float = 60.0) -> dict[str, Any]:

@@ -6,13 +6,15 @@ adapter that builds the instance from the database. The format is in ``docs/inte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 TEAM_RULES = ("mixed_gender", "pair", "single")
+T = TypeVar("T")
 
 
 class InstanceError(ValueError):
@@ -192,6 +194,25 @@ def _blocks(free: list[list[bool]], n_starts: int, length: int) -> list[list[boo
     return out
 
 
+@dataclass(frozen=True)
+class _Calendar:
+    """The clinic days of the horizon and the session slots on each, shared by every resource's parse."""
+
+    days: list[date]
+    slots: list[time]
+    session: timedelta
+    block_days: int
+    # day_sessions[i][s]: the (naive local) start and end of slot s on clinic day i.
+    day_sessions: list[list[tuple[datetime, datetime]]]
+
+    @property
+    def n_starts(self) -> int:
+        return max(0, len(self.days) - self.block_days + 1)
+
+    def blocks(self, free: list[list[bool]]) -> list[list[bool]]:
+        return _blocks(free, self.n_starts, self.block_days)
+
+
 def parse(instance: Any) -> Problem:
     """Validate an instance dict and precompute availability; raise InstanceError when malformed."""
     if not isinstance(instance, dict):
@@ -206,8 +227,36 @@ def parse(instance: Any) -> Problem:
     last = _date(_get(horizon, "last_day", "horizon"), "horizon.last_day")
     if last < first:
         raise InstanceError(f"horizon: last_day {last} is before first_day {first}")
+    cal, team = _parse_policy(_get(instance, "policy", "instance"), first, last)
+    anchor = date(2000, 1, 3)
+    spans = [(datetime.combine(anchor, s), datetime.combine(anchor, s) + cal.session) for s in cal.slots]
+    groups = []
+    for p, _ in spans:
+        group = [k for k, (a, z) in enumerate(spans) if a <= p < z]
+        if group not in groups:
+            groups.append(group)
+    therapists = _each_unique(
+        _get(instance, "therapists", "instance"),
+        "therapists",
+        "therapist",
+        lambda raw, where: _parse_therapist(raw, where, cal),
+    )
+    rooms = _each_unique(
+        _get(instance, "rooms", "instance"), "rooms", "room", lambda raw, where: _parse_room(raw, where, cal)
+    )
+    couples = _each_unique(
+        _get(instance, "couples", "instance"),
+        "couples",
+        "couple",
+        lambda raw, where: _parse_couple(raw, where, cal, first),
+    )
+    return Problem(
+        tz, cal.days, cal.block_days, cal.session, cal.slots, groups, team, therapists, rooms, couples, last
+    )
 
-    pol = _get(instance, "policy", "instance")
+
+def _parse_policy(pol: Any, first: date, last: date) -> tuple[_Calendar, str]:
+    """The policy: the clinic days of the horizon with their session slots, and the team rule."""
     block_days = _get(pol, "block_days", "policy")
     if not isinstance(block_days, int) or block_days < 1:
         raise InstanceError("policy.block_days: must be a positive integer")
@@ -229,111 +278,103 @@ def parse(instance: Any) -> Problem:
     team = _get(pol, "team", "policy")
     if team not in TEAM_RULES:
         raise InstanceError(f"policy.team: {team!r} is not one of {list(TEAM_RULES)}")
-
     days = []
     d = first
     while d <= last:
         if WEEKDAYS[d.weekday()] in clinic_wd and d not in closures:
             days.append(d)
         d += timedelta(days=1)
-    n_starts = max(0, len(days) - block_days + 1)
+    day_sessions = [
+        [(datetime.combine(day, s), datetime.combine(day, s) + session) for s in slots] for day in days
+    ]
+    return _Calendar(days, slots, session, block_days, day_sessions), team
 
-    anchor = date(2000, 1, 3)
-    spans = [(datetime.combine(anchor, s), datetime.combine(anchor, s) + session) for s in slots]
-    groups = []
-    for p, _ in spans:
-        group = [k for k, (a, z) in enumerate(spans) if a <= p < z]
-        if group not in groups:
-            groups.append(group)
 
-    def sessions_on(i: int) -> list[tuple[datetime, datetime]]:
-        return [(datetime.combine(days[i], s), datetime.combine(days[i], s) + session) for s in slots]
-
-    day_sessions = [sessions_on(i) for i in range(len(days))]
-
-    therapists = []
+def _each_unique(value: Any, where: str, noun: str, parse_one: Callable[[Any, str], T]) -> list[T]:
+    """Parse each entry of the list at `where` in turn, refusing an id seen before."""
+    out: list[T] = []
     seen: set[str] = set()
-    for k, raw in enumerate(_list(_get(instance, "therapists", "instance"), "therapists")):
-        where = f"therapists[{k}]"
-        tid = str(_get(raw, "id", where))
-        if tid in seen:
-            raise InstanceError(f"{where}: duplicate therapist id {tid!r}")
-        seen.add(tid)
-        gender = _get(raw, "gender", where)
-        cap = raw.get("max_sessions_per_day", 2)
-        if not isinstance(cap, int) or cap < 0:
-            raise InstanceError(f"{where}.max_sessions_per_day: must be a non-negative integer")
-        hours_raw = _get(raw, "hours", where)
-        if not isinstance(hours_raw, dict):
-            raise InstanceError(f"{where}.hours: expected an object keyed by weekday")
-        hours: dict[str, list[tuple[time, time]]] = {}
-        for wd, intervals in hours_raw.items():
-            if wd not in WEEKDAYS:
-                raise InstanceError(f"{where}.hours: {wd!r} is not a weekday")
-            hours[wd] = []
-            for j, iv in enumerate(_list(intervals, f"{where}.hours.{wd}")):
-                if not isinstance(iv, list) or len(iv) != 2:
-                    raise InstanceError(f"{where}.hours.{wd}[{j}]: expected [start, end]")
-                hours[wd].append((_time(iv[0], f"{where}.hours.{wd}"), _time(iv[1], f"{where}.hours.{wd}")))
-        time_off = _date_ranges(raw.get("time_off", []), f"{where}.time_off")
-        busy = _busy(raw.get("busy", []), f"{where}.busy")
-        free = [[False] * len(days) for _ in slots]
-        for i, day in enumerate(days):
-            if _in_ranges(day, time_off):
-                continue
-            for s, (a, z) in enumerate(day_sessions[i]):
-                works = z.date() == a.date() and any(
-                    h0 <= a.time() and z.time() <= h1 for h0, h1 in hours.get(WEEKDAYS[day.weekday()], [])
-                )
-                if works and not any(a < bz and ba < z for ba, bz in busy.get(day, [])):
-                    free[s][i] = True
-        therapists.append(
-            Therapist(tid, str(gender), cap, free, _blocks(free, n_starts, block_days) if cap > 0 else [])
-        )
-        if cap == 0:
-            therapists[-1].block = [[False] * n_starts for _ in slots]
+    for k, raw in enumerate(_list(value, where)):
+        item_id = str(_get(raw, "id", f"{where}[{k}]"))
+        if item_id in seen:
+            raise InstanceError(f"{where}[{k}]: duplicate {noun} id {item_id!r}")
+        seen.add(item_id)
+        out.append(parse_one(raw, f"{where}[{k}]"))
+    return out
 
-    rooms = []
-    seen = set()
-    for k, raw in enumerate(_list(_get(instance, "rooms", "instance"), "rooms")):
-        where = f"rooms[{k}]"
-        rid = str(_get(raw, "id", where))
-        if rid in seen:
-            raise InstanceError(f"{where}: duplicate room id {rid!r}")
-        seen.add(rid)
-        busy = _busy(raw.get("busy", []), f"{where}.busy")
-        free = [[True] * len(days) for _ in slots]
-        for i, day in enumerate(days):
-            for s, (a, z) in enumerate(day_sessions[i]):
-                free[s][i] = not any(a < bz and ba < z for ba, bz in busy.get(day, []))
-        rooms.append(Room(rid, bool(raw.get("accessible", False)), _blocks(free, n_starts, block_days)))
 
-    couples = []
-    seen = set()
-    for k, raw in enumerate(_list(_get(instance, "couples", "instance"), "couples")):
-        where = f"couples[{k}]"
-        cid = str(_get(raw, "id", where))
-        if cid in seen:
-            raise InstanceError(f"{where}: duplicate couple id {cid!r}")
-        seen.add(cid)
-        weight = raw.get("weight", 1)
-        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
-            raise InstanceError(f"{where}.weight: must be a positive integer")
-        earliest = _date(raw.get("earliest_start", str(first)), f"{where}.earliest_start")
-        unavailable = _date_ranges(raw.get("unavailable", []), f"{where}.unavailable")
-        excluded = frozenset(str(t) for t in _list(raw.get("excluded_therapists", []), f"{where}.excluded"))
-        blocked = [1 if _in_ranges(day, unavailable) else 0 for day in days]
-        prefix = [0]
-        for b in blocked:
-            prefix.append(prefix[-1] + b)
-        starts = [
-            d for d in range(n_starts) if days[d] >= earliest and prefix[d + block_days] - prefix[d] == 0
-        ]
-        couples.append(
-            Couple(cid, weight, earliest, excluded, bool(raw.get("needs_accessible_room", False)), starts)
-        )
+def _parse_hours(hours_raw: Any, where: str) -> dict[str, list[tuple[time, time]]]:
+    if not isinstance(hours_raw, dict):
+        raise InstanceError(f"{where}.hours: expected an object keyed by weekday")
+    hours: dict[str, list[tuple[time, time]]] = {}
+    for wd, intervals in hours_raw.items():
+        if wd not in WEEKDAYS:
+            raise InstanceError(f"{where}.hours: {wd!r} is not a weekday")
+        hours[wd] = []
+        for j, iv in enumerate(_list(intervals, f"{where}.hours.{wd}")):
+            if not isinstance(iv, list) or len(iv) != 2:
+                raise InstanceError(f"{where}.hours.{wd}[{j}]: expected [start, end]")
+            hours[wd].append((_time(iv[0], f"{where}.hours.{wd}"), _time(iv[1], f"{where}.hours.{wd}")))
+    return hours
 
-    return Problem(tz, days, block_days, session, slots, groups, team, therapists, rooms, couples, last)
+
+def _parse_therapist(raw: Any, where: str, cal: _Calendar) -> Therapist:
+    tid = str(_get(raw, "id", where))
+    gender = _get(raw, "gender", where)
+    cap = raw.get("max_sessions_per_day", 2)
+    if not isinstance(cap, int) or cap < 0:
+        raise InstanceError(f"{where}.max_sessions_per_day: must be a non-negative integer")
+    hours = _parse_hours(_get(raw, "hours", where), where)
+    time_off = _date_ranges(raw.get("time_off", []), f"{where}.time_off")
+    busy = _busy(raw.get("busy", []), f"{where}.busy")
+    free = [[False] * len(cal.days) for _ in cal.slots]
+    for i, day in enumerate(cal.days):
+        if _in_ranges(day, time_off):
+            continue
+        for s, (a, z) in enumerate(cal.day_sessions[i]):
+            works = z.date() == a.date() and any(
+                h0 <= a.time() and z.time() <= h1 for h0, h1 in hours.get(WEEKDAYS[day.weekday()], [])
+            )
+            if works and not any(a < bz and ba < z for ba, bz in busy.get(day, [])):
+                free[s][i] = True
+    if cap == 0:
+        return Therapist(tid, str(gender), cap, free, [[False] * cal.n_starts for _ in cal.slots])
+    return Therapist(tid, str(gender), cap, free, cal.blocks(free))
+
+
+def _parse_room(raw: Any, where: str, cal: _Calendar) -> Room:
+    busy = _busy(raw.get("busy", []), f"{where}.busy")
+    free = [[True] * len(cal.days) for _ in cal.slots]
+    for i, day in enumerate(cal.days):
+        for s, (a, z) in enumerate(cal.day_sessions[i]):
+            free[s][i] = not any(a < bz and ba < z for ba, bz in busy.get(day, []))
+    return Room(str(_get(raw, "id", where)), bool(raw.get("accessible", False)), cal.blocks(free))
+
+
+def _parse_couple(raw: Any, where: str, cal: _Calendar, first: date) -> Couple:
+    weight = raw.get("weight", 1)
+    if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
+        raise InstanceError(f"{where}.weight: must be a positive integer")
+    earliest = _date(raw.get("earliest_start", str(first)), f"{where}.earliest_start")
+    unavailable = _date_ranges(raw.get("unavailable", []), f"{where}.unavailable")
+    excluded = frozenset(str(t) for t in _list(raw.get("excluded_therapists", []), f"{where}.excluded"))
+    blocked = [1 if _in_ranges(day, unavailable) else 0 for day in cal.days]
+    prefix = [0]
+    for b in blocked:
+        prefix.append(prefix[-1] + b)
+    starts = [
+        d
+        for d in range(cal.n_starts)
+        if cal.days[d] >= earliest and prefix[d + cal.block_days] - prefix[d] == 0
+    ]
+    return Couple(
+        str(_get(raw, "id", where)),
+        weight,
+        earliest,
+        excluded,
+        bool(raw.get("needs_accessible_room", False)),
+        starts,
+    )
 
 
 TEAM_WORDS = {"mixed_gender": "mixed-gender team", "pair": "pair of therapists", "single": "therapist"}

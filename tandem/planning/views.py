@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tandem.access.services import AccessDenied, deny
-from tandem.lib.http import AuthedRequest
+from tandem.accounts.http import AuthedRequest
 from tandem.lib.time import local_today
 from tandem.planning.adapter import intensive_waiting_list
 from tandem.planning.forms import RunForm

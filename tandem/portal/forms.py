@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 
+from tandem.lib.forms import DateField
 from tandem.lib.time import local_today
 from tandem.portal.messaging import MAX_LENGTH
 
@@ -40,9 +41,8 @@ class ClientIntakeForm(forms.Form):
         max_length=80, required=False, label="What would you like us to call you?"
     )
     pronouns = forms.CharField(max_length=40, required=False, label="Your pronouns", help_text="Optional.")
-    date_of_birth = forms.DateField(
+    date_of_birth = DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         label="Your date of birth",
         error_messages={"invalid": "Enter the date as day, month and year."},
     )

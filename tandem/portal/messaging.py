@@ -14,7 +14,7 @@ from tandem.access.services import AccessDenied, can_see_clinical, cases_visible
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
-from tandem.notify.services import message_notice_schedule
+from tandem.notify.services import message_notice_schedule, message_notice_withdraw
 from tandem.portal.models import Message
 
 MAX_LENGTH = 5000
@@ -64,7 +64,9 @@ def conversation_read(*, reader: User, case: Case, client: Client) -> list[Messa
     unread = [m.pk for m in messages if m.read_at is None and m.from_client != (reader.role == Role.CLIENT)]
     if unread:
         now = timezone.now()
-        Message.objects.filter(pk__in=unread).update(read_at=now)
+        with transaction.atomic():  # read and no longer to be announced: both or neither
+            Message.objects.filter(pk__in=unread).update(read_at=now)
+            message_notice_withdraw(message_ids=unread)
         for m in messages:
             if m.pk in unread:
                 m.read_at = now

@@ -10,7 +10,7 @@ from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.homework.selectors import client_assignments
 from tandem.pathway.models import IntakeRecord
-from tandem.pathway.services import CLIENT_INTAKE_PHASES
+from tandem.pathway.rules import CLIENT_INTAKE_PHASES
 from tandem.portal.messaging import client_conversations, unread_for_client
 from tandem.portal.models import Invitation
 from tandem.scheduling.models import Appointment, AppointmentStatus

@@ -5,12 +5,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -18,6 +15,8 @@ from tandem.access.services import AccessDenied, can_edit_case
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.notify.mail import email_queue, message
+from tandem.notify.models import Job, JobKind
 from tandem.portal.models import Invitation
 
 INVITATION_DAYS = 7
@@ -39,13 +38,6 @@ class SentInvitation:
     link: str
 
 
-def _send(*, to: str, link: str, expires_at: dt.datetime) -> None:
-    context = {"link": link, "expires_at": expires_at, "practice": settings.PRACTICE_NAME}
-    subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
-    body = render_to_string("portal/email/invitation.txt", context)
-    send_mail(subject, body, None, [to])
-
-
 def client_invite(*, actor: User, case: Case, client: Client, link_for: Any) -> SentInvitation:
     """E-mail one partner a link to set up their portal account; any earlier unused link stops working.
 
@@ -60,8 +52,8 @@ def client_invite(*, actor: User, case: Case, client: Client, link_for: Any) -> 
     email = (client.email or "").strip().lower()
     if not email:
         raise AccessDenied(f"Add an e-mail address for {client.full_name} first.")
-    if User.objects.filter(email__iexact=email).exists():
-        raise AccessDenied("That e-mail address already belongs to an account. Use another address.")
+    # Whether the address already has an account is not checked here: the worker tells the address's
+    # owner (and nobody else) when it does, and invitation_accept refuses it.
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
@@ -81,8 +73,8 @@ def client_invite(*, actor: User, case: Case, client: Client, link_for: Any) -> 
             actor=actor, action="portal.invite", target=invitation, case=case, detail={"client": client.pk}
         )
         link = link_for(token)
-        # Only once the invitation is stored: a rolled-back invite must not send a working-looking link.
-        transaction.on_commit(lambda: _send(to=email, link=link, expires_at=invitation.expires_at))
+        # Queued in the same transaction: a rolled-back invite sends nothing, and the worker sends it.
+        email_queue(kind=JobKind.INVITATION, secret=link, object_id=invitation.pk)
     return SentInvitation(invitation, link)
 
 
@@ -149,3 +141,17 @@ def portal_read(*, user: User, page: str, case: Case | None = None, target: Mode
     """Record that a client looked at one of their portal pages: which page and record, never what it
     shows (the staff side records its reads with the same helper)."""
     audit_record(actor=user, action="portal.view", target=target or case, case=case, detail={"page": page})
+
+
+def invitation_email(job: Job, now: dt.datetime) -> tuple[str, list[Any]]:
+    """What a queued invitation says, decided when the worker sends it (registered with notify.mail)."""
+    invitation = Invitation.objects.select_related("client").filter(pk=job.object_id or 0).first()
+    if invitation is None or invitation.used_at is not None or invitation.revoked_at is not None:
+        return "invitation used or replaced", []
+    if invitation.expires_at <= now:
+        return "invitation expired", []
+    taken = User.objects.filter(email__iexact=invitation.email).exists()
+    # Whether the address already has an account is told to its owner only, never to the sender.
+    template = "portal/email/invitation_account_exists" if taken else "portal/email/invitation"
+    context = {"link": job.secret or "", "expires_at": invitation.expires_at}
+    return "", [message(job, 0, template=template, context=context, to=invitation.email)]

@@ -14,17 +14,17 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.homework import selectors as homework_selectors
 from tandem.homework.forms import LogForm
 from tandem.homework.services import assignment_log
-from tandem.lib.http import AuthedRequest
 from tandem.notify.forms import PreferenceForm
 from tandem.notify.models import Preference
 from tandem.notify.services import preference_set
 from tandem.pathway.models import IntakeRecord
+from tandem.pathway.rules import CLIENT_INTAKE_PHASES
 from tandem.pathway.services import (
-    CLIENT_INTAKE_PHASES,
     ContactDetails,
     IntakeDetails,
     intake_client_save,

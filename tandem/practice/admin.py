@@ -1,4 +1,5 @@
-"""Set-up tables of the practice: locations, rooms, the booking policy and closures.
+"""Set-up tables of the practice: locations, rooms and the booking policy (closures are set up in
+scheduling.admin, beside the bookings a closure has to warn about).
 
 The admin is the director's (see accounts.admin). Every change here alters what can be booked, so each
 save and delete also goes into the audit trail: which table, which row, which fields, and by whom.
@@ -7,14 +8,12 @@ save and delete also goes into the audit trail: which table, which row, which fi
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
 from tandem.audit.services import audit_record
-from tandem.lib.time import local_day_bounds
-from tandem.practice.models import Location, Practice, PracticeClosure, PracticePolicy, Room
-from tandem.scheduling.models import Appointment, AppointmentStatus
+from tandem.practice.models import Location, Practice, PracticePolicy, Room
 
 # The booking services refuse longer blocks; the form says so before anything is saved.
 MAX_INTENSIVE_DAYS = 31
@@ -147,37 +146,3 @@ class PracticePolicyAdmin(AuditedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting would silently bring back the defaults; change the values instead.
         return False
-
-
-class PracticeClosureForm(forms.ModelForm):
-    class Meta:
-        model = PracticeClosure
-        fields = ["date", "reason"]
-        help_texts = {
-            "reason": "Shown on the calendars and when a booking falls on this day (e.g. “King's Day”).",
-        }
-
-
-@admin.register(PracticeClosure)
-class PracticeClosureAdmin(AuditedAdmin):
-    form = PracticeClosureForm
-    list_display = ["date", "weekday", "reason"]
-    date_hierarchy = "date"
-    search_fields = ["reason"]
-    ordering = ["-date"]
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        # Closing a day does not cancel what is booked on it: say so, so that someone moves them.
-        start, end = local_day_bounds(obj.date)
-        booked = Appointment.objects.between(start, end).filter(status=AppointmentStatus.BOOKED).count()
-        if booked:
-            self.message_user(
-                request,
-                f"{booked} appointment(s) are still booked on {obj.date:%A %d %B %Y}: move or cancel them.",
-                level=messages.WARNING,
-            )
-
-    @admin.display(description="Day", ordering="date")
-    def weekday(self, obj: PracticeClosure) -> str:
-        return f"{obj.date:%A}"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from tandem.access.services import can_use_inbox
 from tandem.accounts.models import Role, TherapistProfile
 from tandem.lib.time import local_today, practice_zone
 from tandem.public.models import (
@@ -17,7 +18,6 @@ from tandem.public.models import (
     PublicPage,
     RequestStatus,
 )
-from tandem.public.services import can_use_inbox
 from tandem.scheduling.availability import ConsultationSlot, consultation_slots
 
 # How far ahead the public booking page looks.

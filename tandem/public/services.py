@@ -11,6 +11,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -20,13 +21,15 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied
-from tandem.accounts.models import Role, User
+from tandem.access.services import AccessDenied, can_use_inbox
+from tandem.accounts.models import User
 from tandem.audit.services import audit_record
 from tandem.cases.models import AbsentPartner, Case, Client, Phase, PhaseChange
 from tandem.cases.services import ClientDetails, case_add_partner, case_reference
 from tandem.lib.time import local_today, practice_zone
 from tandem.measures.later import measures_schedule_later
+from tandem.notify.mail import email_queue, message
+from tandem.notify.models import Job, JobKind
 from tandem.pathway.services import case_transition
 from tandem.portal.services import client_invite
 from tandem.public.models import (
@@ -76,12 +79,6 @@ class Visitor:
 
 def phone_key(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
-
-
-def can_use_inbox(user: Any) -> bool:
-    """The front desk and the director answer the public; therapists meet the visitor in the
-    consultation itself and find it on their own calendar."""
-    return bool(user.is_authenticated and user.is_active and user.role in (Role.COORDINATOR, Role.DIRECTOR))
 
 
 def _require_inbox(actor: Any) -> None:
@@ -134,6 +131,10 @@ def link_expires_at(request: ConsultationRequest, *, now: dt.datetime | None = N
 
 # --- e-mail ---------------------------------------------------------------------------------------
 def _absolute(path: str) -> str:
+    # A view hands over a link already built from the request (the address actually served); without a
+    # request (a worker, a command) the configured address is all there is.
+    if urlsplit(path).scheme:
+        return path
     return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 
@@ -186,10 +187,7 @@ def _check_caps(visitor: Visitor, *, now: dt.datetime, this: ConsultationRequest
     others = ConsultationRequest.objects.exclude(pk=this.pk)
     open_booked = others.filter(_same_contact(visitor), status__in=OPEN_REQUEST_STATUSES, starts_at__gt=now)
     if open_booked.exists():
-        raise Refused(
-            "You already have a free consultation booked. To change the time, use the link in your "
-            "confirmation e-mail, or contact us."
-        )
+        raise AlreadyBooked()
     recent = others.filter(created_at__gte=now - dt.timedelta(hours=1)).count()
     if recent >= settings.PUBLIC_CONSULTATIONS_PER_HOUR:
         raise Refused("Online booking is very busy just now. Please try again later, or contact us.")
@@ -285,12 +283,32 @@ def consultation_request_book(
         if existing is None:
             raise
         return existing
+    except AlreadyBooked:
+        _tell_the_address_owner(visitor)
+        raise
     except BookingError as problem:
         existing = ConsultationRequest.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
         raise Refused(_visitor_message(problem)) from problem
     return request
+
+
+class AlreadyBooked(Refused):
+    """This contact has an open consultation. Told only to the address's owner, by e-mail: the visitor
+    sees the same "received" page as any accepted request, so the form cannot be used to learn whether
+    someone booked."""
+
+
+def _tell_the_address_owner(visitor: Visitor) -> None:
+    if visitor.email:
+        with transaction.atomic():
+            email_queue(kind=JobKind.CONSULTATION_DUPLICATE, secret=visitor.email.lower())
+
+
+def duplicate_email(job: Job, now: dt.datetime) -> tuple[str, list[Any]]:
+    """What a queued "you have a consultation already" note says (registered with notify.mail)."""
+    return "", [message(job, 0, template="public/email/duplicate", context={}, to=job.secret or "")]
 
 
 def _visitor_message(problem: BookingError) -> str:

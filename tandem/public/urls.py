@@ -5,7 +5,7 @@ from tandem.public import views
 app_name = "public"
 
 # Mounted at the site root after the staff pages; "/" itself is the Today view, which shows
-# anonymous visitors the public home page (tandem.cases.views.today).
+# anonymous visitors the public home page (tandem.today.views.today).
 urlpatterns = [
     path("home/", views.home, name="home"),
     path("therapy/", views.page, {"slug": "therapy"}, name="therapy"),

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -14,9 +15,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from tandem.access.services import AccessDenied, deny
+from tandem.access.services import AccessDenied, can_use_inbox, deny
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, User
-from tandem.lib.http import AuthedRequest
 from tandem.public import forms, selectors, services
 from tandem.public.models import ConsultationRequest, ContactMessage, PublicPage
 from tandem.scheduling.models import Mode
@@ -24,6 +25,11 @@ from tandem.scheduling.models import Mode
 
 def _manage_path(token: str) -> str:
     return reverse("public:consultation_manage", kwargs={"token": token})
+
+
+def _manage_link(request: HttpRequest) -> Callable[[str], str]:
+    """The e-mailed link, on the host and port this request came in on (ALLOWED_HOSTS vets the host)."""
+    return lambda token: request.build_absolute_uri(_manage_path(token))
 
 
 def _page(slug: str) -> PublicPage:
@@ -147,8 +153,11 @@ def consultation(request: HttpRequest) -> HttpResponse:
                     starts_at=starts_at,
                     mode=form.cleaned_data["mode"],
                     idempotency_key=form.cleaned_data["key"],
-                    manage_path=_manage_path,
+                    manage_path=_manage_link(request),
                 )
+            except services.AlreadyBooked:
+                # The same page as any request taken in: only the address's owner learns why (by e-mail).
+                return _render(request, "public/consultation_received.html", {"nav": "consultation"})
             except services.Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
@@ -209,7 +218,7 @@ def consultation_manage(request: HttpRequest, token: str) -> HttpResponse:
                 therapist=therapist,
                 starts_at=starts_at,
                 mode=form.cleaned_data["mode"],
-                manage_path=_manage_path,
+                manage_path=_manage_link(request),
             )
         except services.LinkInvalid as problem:
             return _link_refused(request, problem)
@@ -225,7 +234,7 @@ def consultation_manage(request: HttpRequest, token: str) -> HttpResponse:
 
 # --- the coordinators' inbox ----------------------------------------------------------------------
 def _inbox_user(request: AuthedRequest) -> None:
-    if not services.can_use_inbox(request.user):
+    if not can_use_inbox(request.user):
         raise deny(request.user, what="public.inbox", object_id="-")
 
 

@@ -4,6 +4,7 @@ A signed note is locked: every service re-reads the note under a row lock and re
 signed note's sections, so two tabs or a stale form cannot slip an edit past the signature.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,7 +120,8 @@ def _write_sections(
     inputs: dict[str, SectionInput],
     policy: ConfidentialityPolicy | None,
 ) -> None:
-    note.sections.all().delete()
+    # Sections are updated in place, by position: a draft saved unchanged keeps its rows as they were.
+    existing = {section.position: section for section in note.sections.all()}
     rows = []
     for slot in section_slots(note.template, note.case):
         given = inputs.get(slot.name, SectionInput(""))
@@ -131,18 +133,20 @@ def _write_sections(
             private_to = _private_target(
                 case=note.case, policy=policy, individual_with=note.individual_with, about=slot.client
             )
-        rows.append(
-            SessionNoteSection(
-                note=note,
-                position=slot.position,
-                key=slot.key,
-                label=slot.label,
-                client=slot.client,
-                private_to=private_to,
-                text=text,
-            )
+        row = existing.pop(slot.position, None) or SessionNoteSection(note=note, position=slot.position)
+        row.key, row.label, row.client, row.private_to, row.text = (
+            slot.key,
+            slot.label,
+            slot.client,
+            private_to,
+            text,
         )
-    SessionNoteSection.objects.bulk_create(rows)
+        rows.append(row)
+    SessionNoteSection.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    SessionNoteSection.objects.bulk_update(
+        [row for row in rows if row.pk], ["key", "label", "client", "private_to", "text"]
+    )
+    SessionNoteSection.objects.bulk_create([row for row in rows if not row.pk])
 
 
 def default_individual_with(appointment: Appointment) -> Client | None:
@@ -360,6 +364,24 @@ def confidentiality_record_agreement(*, actor: User, case: Case, client: Client)
             detail={"client": client.pk, "kind": policy.kind},
         )
     return policy
+
+
+def confidentiality_agreement_from_consent(
+    *, case: Case, client_id: int, mode: str, agreed_at: dt.datetime | None
+) -> None:
+    """A partner signed (agreed_at) or withdrew (None) the confidentiality consent. The consents app calls
+    this inside its own transaction, after checking who may sign, and audits the signature itself."""
+    with transaction.atomic():
+        policy = ConfidentialityPolicy.objects.select_for_update().filter(case=case.pk).first()
+        if policy is None:
+            return
+        if agreed_at is not None and policy.kind != mode:
+            raise AccessDenied(
+                "The practice has changed the confidentiality policy; ask for the new version."
+            )
+        field = "partner_a_agreed_at" if client_id == case.partner_a_id else "partner_b_agreed_at"
+        setattr(policy, field, agreed_at)
+        policy.save(update_fields=[field])
 
 
 def _assigned(user: Any, case: Case) -> bool:

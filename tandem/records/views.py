@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import AccessDenied, deny, get_case_for, is_assigned
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
-from tandem.lib.http import AuthedRequest
 from tandem.records import selectors, services
 from tandem.records.forms import AmendForm, NoteForm, PolicyForm, ProcessNoteForm, TemplateChoiceForm
 from tandem.records.models import NoteTemplate, SessionNote

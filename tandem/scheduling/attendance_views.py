@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from tandem.access.services import AccessDenied, deny
-from tandem.lib.http import AuthedRequest
+from tandem.accounts.http import AuthedRequest
 from tandem.lib.time import practice_zone
 from tandem.scheduling import services
 from tandem.scheduling.models import Appointment, AppointmentStatus

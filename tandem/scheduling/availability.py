@@ -16,17 +16,18 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
-from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User, WorkingHours
+from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
 from tandem.cases.models import Case
 from tandem.lib.time import local_day_bounds, practice_zone
-from tandem.practice.models import PracticeClosure, PracticePolicy, Room
+from tandem.practice.models import PracticePolicy, Room
+from tandem.scheduling.errors import BookingInvalid
 from tandem.scheduling.models import (
     LONGEST_APPOINTMENT,
     AppointmentKind,
@@ -36,12 +37,16 @@ from tandem.scheduling.models import (
     ResourceKind,
     TimeOff,
 )
-from tandem.scheduling.services import (
+from tandem.scheduling.rules import (
     CONSULTATION_NOTICE,
-    BookingInvalid,
+    Blocks,
     check_team_rule,
+    closures_between,
     default_minutes,
+    is_clinic_day,
     local_start,
+    series_dates,
+    working_blocks,
 )
 
 Interval = tuple[dt.datetime, dt.datetime]
@@ -49,6 +54,7 @@ Interval = tuple[dt.datetime, dt.datetime]
 Seconds = tuple[int, int]
 # Days of busy time read per query in the intensive search.
 CHUNK_DAYS = 42
+R = TypeVar("R")
 
 
 class Busy:
@@ -83,21 +89,6 @@ def _display_name(user: User) -> str:
 
 def _days(first_day: dt.date, count: int) -> list[dt.date]:
     return [first_day + dt.timedelta(days=i) for i in range(count)]
-
-
-def _closed(first: dt.date, last: dt.date) -> set[dt.date]:
-    return set(PracticeClosure.objects.filter(date__range=(first, last)).values_list("date", flat=True))
-
-
-def _hours(user_ids: Sequence[int]) -> dict[tuple[int, int], list[tuple[dt.time, dt.time, int]]]:
-    """(user id, weekday) → working blocks (local start, local end, location id), earliest first."""
-    blocks: dict[tuple[int, int], list[tuple[dt.time, dt.time, int]]] = defaultdict(list)
-    rows = WorkingHours.objects.filter(therapist__user_id__in=list(user_ids)).values_list(
-        "therapist__user_id", "weekday", "starts", "ends", "location_id"
-    )
-    for user_id, weekday, starts, ends, location_id in sorted(rows):
-        blocks[(user_id, weekday)].append((starts, ends, location_id))
-    return blocks
 
 
 def _busy(
@@ -180,8 +171,8 @@ def consultation_slots(*, first_day: dt.date, days: int, mode: str | None = None
         return []
     dates = _days(first_day, days)
     window = (local_day_bounds(dates[0])[0], local_day_bounds(dates[-1])[1])
-    closed = _closed(dates[0], dates[-1])
-    blocks = _hours(list(therapists))
+    closed = set(closures_between(dates[0], dates[-1]))
+    blocks = working_blocks(list(therapists))
     busy = _busy(window, therapists=list(therapists))
     earliest = timezone.now() + CONSULTATION_NOTICE
     slots: list[ConsultationSlot] = []
@@ -209,7 +200,7 @@ def consultation_slots(*, first_day: dt.date, days: int, mode: str | None = None
     return slots
 
 
-# --- Intensive blocks -----------------------------------------------------------------------------
+# --- Day grids and busy time: both searches ------------------------------------------------------
 class _DayGrid:
     """Candidate start times on one local day, every `step` minutes of wall-clock time from midnight.
 
@@ -272,249 +263,6 @@ class _DayGrid:
             if wall >= b and end <= e:
                 bits |= 1 << k
         return bits
-
-
-@dataclass(frozen=True)
-class IntensiveOption:
-    """A block that could be booked: intensive_book(first_day, start_time, team or therapist, room)."""
-
-    first_day: dt.date
-    last_day: dt.date
-    start_time: dt.time
-    starts_at: dt.datetime
-    minutes: int
-    team: CoTherapyTeam | None
-    therapists: tuple[User, ...]
-    room: Room
-
-    @property
-    def therapist_names(self) -> str:
-        return " and ".join(str(t) for t in self.therapists)
-
-
-def _candidates(
-    case: Case, policy: PracticePolicy, team: CoTherapyTeam | None
-) -> list[tuple[CoTherapyTeam | None, tuple[User, ...]]]:
-    """Who may hold the case's intensive: its own team (or therapist), else every team that keeps the rule."""
-    found: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
-    if case.team_id is not None and case.team is not None:
-        teams: list[CoTherapyTeam] = [case.team]
-    elif case.therapist_id is not None and case.therapist is not None:
-        teams = []
-        found.append((None, (case.therapist,)))
-    else:
-        teams = list(
-            CoTherapyTeam.objects.filter(active=True)
-            .select_related("first__therapist_profile", "second__therapist_profile")
-            .order_by("pk")
-        )
-    found.extend((each, each.members) for each in teams)
-    usable: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
-    for candidate, members in found:
-        if team is not None and (candidate is None or candidate.pk != team.pk):
-            continue
-        if candidate is not None and not candidate.active:
-            continue
-        if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
-            continue
-        try:
-            check_team_rule(list(members), policy)
-        except BookingInvalid:
-            continue
-        usable.append((candidate, members))
-    return usable
-
-
-def intensive_options(
-    *,
-    case: Case,
-    first_day: dt.date,
-    daily_minutes: int | None = None,
-    horizon_days: int = 183,
-    limit: int = 10,
-    step_minutes: int = 30,
-    team: CoTherapyTeam | None = None,
-) -> list[IntensiveOption]:
-    """The earliest intensive blocks for the case, at most `limit`: for each first day (within
-    `horizon_days` of `first_day`) and each possible team, its earliest start time and room.
-
-    Each option keeps every rule intensive_book checks: all of the policy's clinic days (closures and,
-    by policy, weekends skipped) at the same local time, inside both therapists' working hours at the
-    room's location, outside their time off, with therapists, room and the case's clients free.
-    Queries: policy, rooms, teams, closures and working hours once; then busy time (occupancy and
-    leave) per CHUNK_DAYS read, only as far as the search gets, searched in memory as bitsets.
-    """
-    policy = PracticePolicy.current()
-    minutes = policy.intensive_minutes if daily_minutes is None else daily_minutes
-    if not 1 <= minutes <= policy.intensive_minutes:
-        raise BookingInvalid(f"An intensive day lasts between 1 and {policy.intensive_minutes} minutes.")
-    if 24 * 60 % step_minutes:
-        raise BookingInvalid("The step between start times must divide the day.")
-    length = dt.timedelta(minutes=minutes)
-    candidates = _candidates(case, policy, team)
-    rooms = [r for r in Room.objects.filter(active=True).select_related("location")]
-    if not candidates or not rooms or limit < 1:
-        return []
-    n = policy.intensive_days
-    last_start = first_day + dt.timedelta(days=horizon_days - 1)
-    closed = _closed(first_day, last_start + dt.timedelta(days=n * 3 + 60))
-    clinic: list[dt.date] = []
-    day = first_day
-    while len(clinic) < n or clinic[-n] <= last_start:
-        if day not in closed and not (policy.intensive_weekdays_only and day.weekday() >= 5):
-            clinic.append(day)
-        day += dt.timedelta(days=1)
-        if day > last_start + dt.timedelta(days=n * 3 + 60):
-            break
-    starts = [i for i in range(len(clinic) - n + 1) if clinic[i] <= last_start]
-    if not starts:
-        return []
-
-    people = sorted({m.pk for _, members in candidates for m in members})
-    clients = [c.pk for c in case.partners]
-    blocks = _hours(people)
-    room_ids = [r.pk for r in rooms]
-    busy_by_day: dict[tuple[str, int, dt.date], list[Seconds]] = {}
-    final_day = clinic[starts[-1] + n - 1]
-    loaded: list[dt.date | int] = [clinic[0] - dt.timedelta(days=1), CHUNK_DAYS]
-
-    def load_through(last: dt.date) -> None:
-        # Busy time is read in growing chunks: the earliest options usually lie near the start, so
-        # most searches read a small part of the horizon, and a long search needs only a few queries.
-        until, chunk = loaded
-        assert isinstance(until, dt.date) and isinstance(chunk, int)
-        if last <= until:
-            return
-        begin = until + dt.timedelta(days=1)
-        end = min(max(last, begin + dt.timedelta(days=chunk - 1)), final_day)
-        busy_by_day.update(
-            _busy_by_day(begin, end, length, therapists=people, rooms=room_ids, clients=clients)
-        )
-        loaded[:] = [end, chunk * 2]
-
-    grids: dict[dt.date, _DayGrid] = {}
-    within_cache: dict[tuple[tuple[int, ...], dt.time, dt.time], int] = {}
-    person_cache: dict[tuple[int, dt.date, int], int] = {}
-    room_cache: dict[tuple[int, dt.date], int] = {}
-    clients_cache: dict[dt.date, int] = {}
-
-    def grid(day: dt.date) -> _DayGrid:
-        if day not in grids:
-            grids[day] = _DayGrid(day, step_minutes, length)
-        return grids[day]
-
-    def taken(kind: str, pk: int, day: dt.date) -> int:
-        g = grid(day)
-        bits = 0
-        for start, end in busy_by_day.get((kind, pk, day), ()):
-            bits |= g.overlapping(start, end)
-        return bits
-
-    def person(pk: int, day: dt.date, location: int) -> int:
-        key = (pk, day, location)
-        if key not in person_cache:
-            g = grid(day)
-            works = 0
-            for begin, finish, where in blocks.get((pk, day.weekday()), ()):
-                if where == location:
-                    wkey = (g.ends_wall, begin, finish)
-                    if wkey not in within_cache:
-                        within_cache[wkey] = g.within(begin, finish)
-                    works |= within_cache[wkey]
-            person_cache[key] = works & ~taken(ResourceKind.THERAPIST, pk, day) if works else 0
-        return person_cache[key]
-
-    def room_free(pk: int, day: dt.date) -> int:
-        key = (pk, day)
-        if key not in room_cache:
-            room_cache[key] = grid(day).valid & ~taken(ResourceKind.ROOM, pk, day)
-        return room_cache[key]
-
-    def clients_free(day: dt.date) -> int:
-        if day not in clients_cache:
-            bits = grid(day).valid
-            for pk in clients:
-                bits &= ~taken(ResourceKind.CLIENT, pk, day)
-            clients_cache[day] = bits
-        return clients_cache[day]
-
-    # Per team and location, the starts open on each clinic day to both therapists and the clients,
-    # worked out once per day (not once per block containing it), and the first clinic day a block
-    # may still start on: a day with nothing open rules out every block that contains it.
-    team_day: dict[tuple[int, int, int], int] = {}
-    next_start: dict[tuple[int, int], int] = defaultdict(int)
-
-    def team_free(order: int, members: tuple[User, ...], location: int, index: int) -> int:
-        key = (order, location, index)
-        if key not in team_day:
-            day = clinic[index]
-            bits = clients_free(day)
-            for member in members:
-                if not bits:
-                    break
-                bits &= person(member.pk, day, location)
-            team_day[key] = bits
-        return team_day[key]
-
-    locations = sorted({r.location_id for r in rooms})
-    rooms_at = {
-        location: [(o, r) for o, r in enumerate(rooms) if r.location_id == location] for location in locations
-    }
-    earliest = int(timezone.now().timestamp())
-    options: list[tuple[int, int, IntensiveOption]] = []
-    for i in starts:
-        days = clinic[i : i + n]
-        future = grid(days[0]).from_instant(earliest)
-        if not future:
-            continue
-        for order, (candidate, members) in enumerate(candidates):
-            best: tuple[int, int, Room] | None = None
-            for location in locations:
-                if next_start[(order, location)] > i:
-                    continue
-                load_through(days[-1])
-                mask = future
-                # Last day first: a closed-off day late in the block skips the most blocks at once.
-                for index in range(i + n - 1, i - 1, -1):
-                    day_bits = team_free(order, members, location, index)
-                    if not day_bits:
-                        next_start[(order, location)] = index + 1
-                        mask = 0
-                        break
-                    mask &= day_bits
-                    if not mask:
-                        break
-                if not mask:
-                    continue
-                for room_order, room in rooms_at[location]:
-                    room_mask = mask
-                    for day in days:
-                        room_mask &= room_free(room.pk, day)
-                        if not room_mask:
-                            break
-                    if room_mask:
-                        k = (room_mask & -room_mask).bit_length() - 1
-                        if best is None or (k, room_order) < best[:2]:
-                            best = (k, room_order, room)
-            if best is not None:
-                k, _, room = best
-                wall = k * step_minutes
-                at = dt.time(wall // 60, wall % 60)
-                option = IntensiveOption(
-                    first_day=days[0],
-                    last_day=days[-1],
-                    start_time=at,
-                    starts_at=local_start(days[0], at),
-                    minutes=minutes,
-                    team=candidate,
-                    therapists=members,
-                    room=room,
-                )
-                options.append((k, order, option))
-        if len(options) >= limit:
-            break
-    options.sort(key=lambda item: (item[2].first_day, item[0], item[1]))
-    return [option for _, _, option in options[:limit]]
 
 
 class _EpochSeconds(Func):
@@ -608,6 +356,338 @@ def _busy_by_day(
     return by_day
 
 
+def _lowest(mask: int) -> int:
+    """The position of the lowest set bit: the earliest start a mask allows."""
+    return (mask & -mask).bit_length() - 1
+
+
+class _DayGrids:
+    """The busy map of one search and the per-day start grids it is read against.
+
+    Both searches ask a day the same questions: which starts lie inside a therapist's working hours
+    (at a location, or anywhere for phone and video) and outside their busy time, which leave a room
+    or the clients free. The answers are cached per day, since one day lies in many candidate blocks.
+    Busy time is read in growing chunks (`load_through`): the earliest options usually lie near the
+    start, so most searches read a small part of the horizon, and a long one needs only a few queries.
+    """
+
+    def __init__(
+        self,
+        *,
+        step: int,
+        length: dt.timedelta,
+        blocks: Blocks,
+        first_day: dt.date,
+        final_day: dt.date,
+        chunk_days: int,
+        therapists: Sequence[int],
+        rooms: Sequence[int],
+        clients: Sequence[int],
+    ) -> None:
+        self.step, self.length, self.blocks = step, length, blocks
+        self.final_day = final_day
+        self.therapists, self.rooms, self.clients = list(therapists), list(rooms), list(clients)
+        self.busy: dict[tuple[str, int, dt.date], list[Seconds]] = {}
+        self._loaded = first_day - dt.timedelta(days=1)
+        self._chunk = chunk_days
+        self._grids: dict[dt.date, _DayGrid] = {}
+        self._within: dict[tuple[tuple[int, ...], dt.time, dt.time], int] = {}
+        self._therapist: dict[tuple[int, dt.date, int | None], int] = {}
+        self._room: dict[tuple[int, dt.date], int] = {}
+        self._clients: dict[dt.date, int] = {}
+        self._open: dict[tuple[tuple[int, ...], dt.date, int | None], int] = {}
+
+    def load_through(self, last: dt.date) -> None:
+        """Make sure busy time is read up to `last` (a chunk at a time, each twice the last)."""
+        if last <= self._loaded:
+            return
+        begin = self._loaded + dt.timedelta(days=1)
+        end = min(max(last, begin + dt.timedelta(days=self._chunk - 1)), self.final_day)
+        self.busy.update(
+            _busy_by_day(
+                begin, end, self.length, therapists=self.therapists, rooms=self.rooms, clients=self.clients
+            )
+        )
+        self._loaded, self._chunk = end, self._chunk * 2
+
+    def grid(self, day: dt.date) -> _DayGrid:
+        if day not in self._grids:
+            self._grids[day] = _DayGrid(day, self.step, self.length)
+        return self._grids[day]
+
+    def start_time(self, k: int) -> dt.time:
+        wall = k * self.step
+        return dt.time(wall // 60, wall % 60)
+
+    def taken(self, kind: str, pk: int, day: dt.date) -> int:
+        g = self.grid(day)
+        bits = 0
+        for start, end in self.busy.get((kind, pk, day), ()):
+            bits |= g.overlapping(start, end)
+        return bits
+
+    def therapist_free(self, pk: int, day: dt.date, location: int | None) -> int:
+        """Starts in the therapist's hours (at `location`, or anywhere if None), outside their busy time."""
+        key = (pk, day, location)
+        if key not in self._therapist:
+            g = self.grid(day)
+            works = 0
+            for begin, finish, where in self.blocks.get((pk, day.weekday()), ()):
+                if location is None or where == location:
+                    # Days with the same offsets share the answer: most days of a search do.
+                    wkey = (g.ends_wall, begin, finish)
+                    if wkey not in self._within:
+                        self._within[wkey] = g.within(begin, finish)
+                    works |= self._within[wkey]
+            self._therapist[key] = works & ~self.taken(ResourceKind.THERAPIST, pk, day) if works else 0
+        return self._therapist[key]
+
+    def room_free(self, pk: int, day: dt.date) -> int:
+        key = (pk, day)
+        if key not in self._room:
+            self._room[key] = self.grid(day).valid & ~self.taken(ResourceKind.ROOM, pk, day)
+        return self._room[key]
+
+    def clients_free(self, day: dt.date) -> int:
+        if day not in self._clients:
+            bits = self.grid(day).valid
+            for pk in self.clients:
+                bits &= ~self.taken(ResourceKind.CLIENT, pk, day)
+            self._clients[day] = bits
+        return self._clients[day]
+
+    def open_to(self, members: tuple[int, ...], day: dt.date, location: int | None) -> int:
+        """Starts open on `day` to every one of the therapists `members` and to the clients."""
+        key = (members, day, location)
+        if key not in self._open:
+            bits = self.clients_free(day)
+            for pk in members:
+                if not bits:
+                    break
+                bits &= self.therapist_free(pk, day, location)
+            self._open[key] = bits
+        return self._open[key]
+
+    def first_room(
+        self, mask: int, dates: Sequence[dt.date], rooms: Sequence[tuple[int, Room]]
+    ) -> tuple[int, int, Room] | None:
+        """The earliest start in `mask` at which one of `rooms` ((order, room), at one location) is
+        free on every one of `dates`: (start bit, room order, room), the lower order winning a tie."""
+        best: tuple[int, int, Room] | None = None
+        for room_order, room in rooms:
+            room_mask = mask
+            for date in dates:
+                room_mask &= self.room_free(room.pk, date)
+                if not room_mask:
+                    break
+            if room_mask:
+                k = _lowest(room_mask)
+                if best is None or (k, room_order) < best[:2]:
+                    best = (k, room_order, room)
+        return best
+
+
+def _rooms_by_location(rooms: Sequence[Room]) -> dict[int, list[tuple[int, Room]]]:
+    """Location id → the rooms there with their place in `rooms` (the tie-break between rooms)."""
+    found: dict[int, list[tuple[int, Room]]] = defaultdict(list)
+    for order, room in enumerate(rooms):
+        found[room.location_id].append((order, room))
+    return dict(sorted(found.items()))
+
+
+def _earlier(found: tuple[int, int, R] | None, best: tuple[int, int, R] | None) -> tuple[int, int, R] | None:
+    """The earlier of two (start bit, room order, room) choices; the lower room order breaks a tie."""
+    if found is not None and (best is None or found[:2] < best[:2]):
+        return found
+    return best
+
+
+def _check_step(step_minutes: int) -> None:
+    if 24 * 60 % step_minutes:
+        raise BookingInvalid("The step between start times must divide the day.")
+
+
+# --- Intensive blocks -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IntensiveOption:
+    """A block that could be booked: intensive_book(first_day, start_time, team or therapist, room)."""
+
+    first_day: dt.date
+    last_day: dt.date
+    start_time: dt.time
+    starts_at: dt.datetime
+    minutes: int
+    team: CoTherapyTeam | None
+    therapists: tuple[User, ...]
+    room: Room
+
+    @property
+    def therapist_names(self) -> str:
+        return " and ".join(str(t) for t in self.therapists)
+
+
+def _candidates(
+    case: Case, policy: PracticePolicy, team: CoTherapyTeam | None
+) -> list[tuple[CoTherapyTeam | None, tuple[User, ...]]]:
+    """Who may hold the case's intensive: its own team (or therapist), else every team that keeps the rule."""
+    found: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
+    if case.team_id is not None and case.team is not None:
+        teams: list[CoTherapyTeam] = [case.team]
+    elif case.therapist_id is not None and case.therapist is not None:
+        teams = []
+        found.append((None, (case.therapist,)))
+    else:
+        teams = list(
+            CoTherapyTeam.objects.filter(active=True)
+            .select_related("first__therapist_profile", "second__therapist_profile")
+            .order_by("pk")
+        )
+    found.extend((each, each.members) for each in teams)
+    usable: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
+    for candidate, members in found:
+        if team is not None and (candidate is None or candidate.pk != team.pk):
+            continue
+        if candidate is not None and not candidate.active:
+            continue
+        if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
+            continue
+        try:
+            check_team_rule(list(members), policy)
+        except BookingInvalid:
+            continue
+        usable.append((candidate, members))
+    return usable
+
+
+def _block_days(first_day: dt.date, last_start: dt.date, n: int, *, weekdays_only: bool) -> list[dt.date]:
+    """Every clinic day a block starting by `last_start` could use: clinic days from `first_day` until
+    `n` of them lie past `last_start` (closures and, by policy, weekends skipped, as intensive_book
+    skips them), looking no further than the closures read."""
+    horizon_end = last_start + dt.timedelta(days=n * 3 + 60)
+    closed = set(closures_between(first_day, horizon_end))
+    clinic: list[dt.date] = []
+    day = first_day
+    while (len(clinic) < n or clinic[-n] <= last_start) and day <= horizon_end:
+        if is_clinic_day(day, weekdays_only=weekdays_only, closed=closed):
+            clinic.append(day)
+        day += dt.timedelta(days=1)
+    return clinic
+
+
+class _BlockSearch:
+    """The earliest start and room of an n-day block starting on a given clinic day, for one team.
+
+    Per team and location it keeps the first clinic day a block may still start on: a day with nothing
+    open to the team rules out every block that contains it, so later starts skip it at once.
+    """
+
+    def __init__(
+        self, grids: _DayGrids, clinic: list[dt.date], n: int, rooms_at: dict[int, list[tuple[int, Room]]]
+    ) -> None:
+        self.grids, self.clinic, self.n, self.rooms_at = grids, clinic, n, rooms_at
+        self.next_start: dict[tuple[int, int], int] = defaultdict(int)
+
+    def best(self, i: int, order: int, members: tuple[int, ...], future: int) -> tuple[int, int, Room] | None:
+        days = self.clinic[i : i + self.n]
+        best: tuple[int, int, Room] | None = None
+        for location, rooms in self.rooms_at.items():
+            if self.next_start[(order, location)] > i:
+                continue
+            self.grids.load_through(days[-1])
+            mask = self._team_mask(i, order, members, location, future)
+            if mask:
+                best = _earlier(self.grids.first_room(mask, days, rooms), best)
+        return best
+
+    def _team_mask(self, i: int, order: int, members: tuple[int, ...], location: int, mask: int) -> int:
+        # Last day first: a closed-off day late in the block skips the most blocks at once.
+        for index in range(i + self.n - 1, i - 1, -1):
+            day_bits = self.grids.open_to(members, self.clinic[index], location)
+            if not day_bits:
+                self.next_start[(order, location)] = index + 1
+                return 0
+            mask &= day_bits
+            if not mask:
+                return 0
+        return mask
+
+
+def intensive_options(
+    *,
+    case: Case,
+    first_day: dt.date,
+    daily_minutes: int | None = None,
+    horizon_days: int = 183,
+    limit: int = 10,
+    step_minutes: int = 30,
+    team: CoTherapyTeam | None = None,
+) -> list[IntensiveOption]:
+    """The earliest intensive blocks for the case, at most `limit`: for each first day (within
+    `horizon_days` of `first_day`) and each possible team, its earliest start time and room.
+
+    Each option keeps every rule intensive_book checks: all of the policy's clinic days (closures and,
+    by policy, weekends skipped) at the same local time, inside both therapists' working hours at the
+    room's location, outside their time off, with therapists, room and the case's clients free.
+    Queries: policy, rooms, teams, closures and working hours once; then busy time (occupancy and
+    leave) per CHUNK_DAYS read, only as far as the search gets, searched in memory as bitsets.
+    """
+    policy = PracticePolicy.current()
+    minutes = policy.intensive_minutes if daily_minutes is None else daily_minutes
+    if not 1 <= minutes <= policy.intensive_minutes:
+        raise BookingInvalid(f"An intensive day lasts between 1 and {policy.intensive_minutes} minutes.")
+    _check_step(step_minutes)
+    candidates = _candidates(case, policy, team)
+    rooms = [r for r in Room.objects.filter(active=True).select_related("location")]
+    if not candidates or not rooms or limit < 1:
+        return []
+    n = policy.intensive_days
+    last_start = first_day + dt.timedelta(days=horizon_days - 1)
+    clinic = _block_days(first_day, last_start, n, weekdays_only=policy.intensive_weekdays_only)
+    starts = [i for i in range(len(clinic) - n + 1) if clinic[i] <= last_start]
+    if not starts:
+        return []
+    people = sorted({m.pk for _, members in candidates for m in members})
+    grids = _DayGrids(
+        step=step_minutes,
+        length=dt.timedelta(minutes=minutes),
+        blocks=working_blocks(people),
+        first_day=clinic[0],
+        final_day=clinic[starts[-1] + n - 1],
+        chunk_days=CHUNK_DAYS,
+        therapists=people,
+        rooms=[r.pk for r in rooms],
+        clients=[c.pk for c in case.partners],
+    )
+    search = _BlockSearch(grids, clinic, n, _rooms_by_location(rooms))
+    earliest = int(timezone.now().timestamp())
+    options: list[tuple[int, int, IntensiveOption]] = []
+    for i in starts:
+        future = grids.grid(clinic[i]).from_instant(earliest)
+        if not future:
+            continue
+        for order, (candidate, members) in enumerate(candidates):
+            best = search.best(i, order, tuple(m.pk for m in members), future)
+            if best is None:
+                continue
+            k, _, room = best
+            at = grids.start_time(k)
+            option = IntensiveOption(
+                first_day=clinic[i],
+                last_day=clinic[i + n - 1],
+                start_time=at,
+                starts_at=local_start(clinic[i], at),
+                minutes=minutes,
+                team=candidate,
+                therapists=members,
+                room=room,
+            )
+            options.append((k, order, option))
+        if len(options) >= limit:
+            break
+    options.sort(key=lambda item: (item[2].first_day, item[0], item[1]))
+    return [option for _, _, option in options[:limit]]
+
+
 # --- Weekly series ---------------------------------------------------------------------------------
 SERIES_KINDS = (
     AppointmentKind.STANDARD,
@@ -659,6 +739,95 @@ def _weekday_sets(weekdays: Sequence[int] | None, per_week: int) -> list[tuple[i
     return [chosen]
 
 
+def _series_length(kind: str, mode: str, minutes: int | None) -> int:
+    """The session length asked for (the kind's default if None), checked against the kind's settings."""
+    if kind not in SERIES_KINDS:
+        raise BookingInvalid("Weekly series are for standard, conjunctive and follow-up sessions.")
+    if mode not in Mode.values:
+        raise BookingInvalid(f"Unknown mode {mode!r}: use in_person, phone or video.")
+    kind_type = AppointmentType.for_kind(kind)
+    if mode not in kind_type.modes:
+        raise BookingInvalid(
+            f"A {kind_type.get_kind_display().lower()} is not held {Mode(mode).label.lower()}."
+        )
+    longest = min(kind_type.max_minutes, int(LONGEST_APPOINTMENT.total_seconds()) // 60)
+    minutes = default_minutes(kind) if minutes is None else minutes
+    if not 1 <= minutes <= longest:
+        raise BookingInvalid(
+            f"A {kind_type.get_kind_display().lower()} lasts between 1 and {longest} minutes."
+        )
+    return minutes
+
+
+def _series_fit(
+    grids: _DayGrids,
+    members: tuple[int, ...],
+    future: int,
+    dates: Sequence[dt.date],
+    rooms_at: dict[int | None, list[tuple[int, Room]] | None],
+) -> tuple[int, int, Room | None] | None:
+    """The earliest start in `future` open to the therapists and clients on every one of `dates`, and
+    (in person) the room, over every location: (start bit, room order, room or None)."""
+    best: tuple[int, int, Room | None] | None = None
+    for location, rooms in rooms_at.items():
+        mask = future
+        for date in dates:
+            mask &= grids.open_to(members, date, location)
+            if not mask:
+                break
+        if not mask:
+            continue
+        if rooms is None:  # phone or video: any location, no room
+            best = (_lowest(mask), 0, None)
+            continue
+        best = _earlier(grids.first_room(mask, dates, rooms), best)
+    return best
+
+
+def _series_team(case: Case) -> tuple[User, ...]:
+    """The case's own team (or therapist), if all of them may still hold sessions; else nobody."""
+    members: tuple[User, ...] = tuple(case.clinicians)
+    if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
+        return ()
+    return members
+
+
+def _series_places(mode: str) -> dict[int | None, list[tuple[int, Room]] | None]:
+    """Where the sessions may be held: in person, each location with its active rooms (none if there
+    are no rooms); by phone or video, anywhere (location None) and in no room."""
+    if mode != Mode.IN_PERSON:
+        return {None: None}
+    rooms = list(Room.objects.filter(active=True).select_related("location"))
+    return {location: at for location, at in _rooms_by_location(rooms).items()}
+
+
+def _series_grids(
+    case: Case,
+    people: tuple[int, ...],
+    rooms_at: dict[int | None, list[tuple[int, Room]] | None],
+    horizon: tuple[dt.date, dt.date],
+    *,
+    minutes: int,
+    step: int,
+) -> _DayGrids:
+    """The day grids of a series search with the busy time of the whole horizon read at once (a series
+    spans most of it anyway): the case's therapists and clients, and the rooms in `rooms_at`."""
+    first_day, last_day = horizon
+    grids = _DayGrids(
+        step=step,
+        length=dt.timedelta(minutes=minutes),
+        blocks=working_blocks(people),
+        first_day=first_day,
+        final_day=last_day,
+        chunk_days=(last_day - first_day).days + 1,
+        therapists=people,
+        rooms=[room.pk for at in rooms_at.values() for _, room in at or ()],
+        clients=[c.pk for c in case.partners],
+    )
+    grids.load_through(last_day)
+    return grids
+
+
 def standard_options(
     *,
     case: Case,
@@ -678,137 +847,43 @@ def standard_options(
     the earliest local time at which the case's own team (or therapist), a room (in person) and the
     clients are free on every session day of the next `weeks` weeks, closures skipped.
 
-    Each option is what series_book accepts with until=option.until: the same days (closures skipped
-    as _series_days skips them), inside every therapist's working hours (at the room's location in
+    Each option is what series_book accepts with until=option.until: the same days (series_dates, as
+    series_book lists them), inside every therapist's working hours (at the room's location in
     person), outside leave and every booking. Queries: a handful, whatever the horizon.
     """
-    if kind not in SERIES_KINDS:
-        raise BookingInvalid("Weekly series are for standard, conjunctive and follow-up sessions.")
-    if mode not in Mode.values:
-        raise BookingInvalid(f"Unknown mode {mode!r}: use in_person, phone or video.")
-    kind_type = AppointmentType.for_kind(kind)
-    if mode not in kind_type.modes:
-        raise BookingInvalid(
-            f"A {kind_type.get_kind_display().lower()} is not held {Mode(mode).label.lower()}."
-        )
-    longest = min(kind_type.max_minutes, int(LONGEST_APPOINTMENT.total_seconds()) // 60)
-    minutes = default_minutes(kind) if minutes is None else minutes
-    if not 1 <= minutes <= longest:
-        raise BookingInvalid(
-            f"A {kind_type.get_kind_display().lower()} lasts between 1 and {longest} minutes."
-        )
+    minutes = _series_length(kind, mode, minutes)
     if not 1 <= weeks <= 52:
         raise BookingInvalid("A weekly series runs for 1 to 52 weeks.")
-    if 24 * 60 % step_minutes:
-        raise BookingInvalid("The step between start times must divide the day.")
+    _check_step(step_minutes)
     sets = _weekday_sets(weekdays, per_week)
-    members: tuple[User, ...] = tuple(case.clinicians)
+    members = _series_team(case)
     if limit < 1 or horizon_days < 1 or not members:
         return []
-    if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
-        return []
     team = case.team if case.team_id is not None else None
-    in_person = mode == Mode.IN_PERSON
-    rooms = list(Room.objects.filter(active=True).select_related("location")) if in_person else []
-    if in_person and not rooms:
+    rooms_at = _series_places(mode)
+    if not rooms_at:
         return []
-    length = dt.timedelta(minutes=minutes)
     span = dt.timedelta(days=7 * weeks - 1)
     last_first = first_day + dt.timedelta(days=horizon_days - 1)
     last_day = last_first + span
-    closed = _closed(first_day, last_day)
-    people = [m.pk for m in members]
-    clients = [c.pk for c in case.partners]
-    blocks = _hours(people)
-    busy = _busy_by_day(
-        first_day, last_day, length, therapists=people, rooms=[r.pk for r in rooms], clients=clients
-    )
-    grids: dict[dt.date, _DayGrid] = {}
-    day_cache: dict[tuple[dt.date, int | None], int] = {}
-    room_cache: dict[tuple[int, dt.date], int] = {}
-
-    def grid(day: dt.date) -> _DayGrid:
-        if day not in grids:
-            grids[day] = _DayGrid(day, step_minutes, length)
-        return grids[day]
-
-    def taken(kind: str, pk: int, day: dt.date) -> int:
-        g = grid(day)
-        bits = 0
-        for start, end in busy.get((kind, pk, day), ()):
-            bits |= g.overlapping(start, end)
-        return bits
-
-    def open_on(day: dt.date, location: int | None) -> int:
-        """Starts open to every therapist (at `location`, or anywhere for phone and video) and the clients."""
-        key = (day, location)
-        if key not in day_cache:
-            g = grid(day)
-            bits = g.valid
-            for pk in clients:
-                bits &= ~taken(ResourceKind.CLIENT, pk, day)
-            for pk in people:
-                works = 0
-                for begin, finish, where in blocks.get((pk, day.weekday()), ()):
-                    if location is None or where == location:
-                        works |= g.within(begin, finish)
-                bits &= works & ~taken(ResourceKind.THERAPIST, pk, day)
-            day_cache[key] = bits
-        return day_cache[key]
-
-    def room_free(pk: int, day: dt.date) -> int:
-        key = (pk, day)
-        if key not in room_cache:
-            room_cache[key] = grid(day).valid & ~taken(ResourceKind.ROOM, pk, day)
-        return room_cache[key]
-
-    locations: list[int | None] = [None]
-    if in_person:
-        locations = [*sorted({r.location_id for r in rooms})]
+    closed = set(closures_between(first_day, last_day))
+    people = tuple(m.pk for m in members)
+    grids = _series_grids(case, people, rooms_at, (first_day, last_day), minutes=minutes, step=step_minutes)
     earliest = int(timezone.now().timestamp())
     found: list[tuple[dt.date, int, int, int, StandardOption]] = []
     day = first_day
     while day <= last_first and len(found) < limit:
-        if day in closed:
-            day += dt.timedelta(days=1)
-            continue
-        future = grid(day).from_instant(earliest)
+        future = 0 if day in closed else grids.grid(day).from_instant(earliest)
         for set_order, chosen in enumerate(sets):
             if day.weekday() not in chosen or not future:
                 continue
             until = day + span
-            # The session days as series_book's _series_days lists them: chosen weekdays, closures skipped.
-            every = (day + dt.timedelta(days=k) for k in range((until - day).days + 1))
-            dates = [d for d in every if d.weekday() in chosen and d not in closed]
-            best: tuple[int, int, Room | None] | None = None
-            for location in locations:
-                mask = future
-                for date in dates:
-                    mask &= open_on(date, location)
-                    if not mask:
-                        break
-                if not mask:
-                    continue
-                if not in_person:
-                    best = ((mask & -mask).bit_length() - 1, 0, None)
-                    continue
-                for room_order, room in enumerate(rooms):
-                    if room.location_id != location:
-                        continue
-                    room_mask = mask
-                    for date in dates:
-                        room_mask &= room_free(room.pk, date)
-                        if not room_mask:
-                            break
-                    if room_mask:
-                        k = (room_mask & -room_mask).bit_length() - 1
-                        if best is None or (k, room_order) < best[:2]:
-                            best = (k, room_order, room)
+            dates = series_dates(day, until, chosen, closed)
+            best = _series_fit(grids, people, future, dates, rooms_at)
             if best is None:
                 continue
-            k, room_order, chosen_room = best
-            wall = k * step_minutes
-            at = dt.time(wall // 60, wall % 60)
+            k, room_order, room = best
+            at = grids.start_time(k)
             option = StandardOption(
                 first_day=day,
                 until=until,
@@ -819,7 +894,7 @@ def standard_options(
                 sessions=len(dates),
                 team=team,
                 therapists=members,
-                room=chosen_room,
+                room=room,
                 mode=mode,
                 kind=kind,
             )

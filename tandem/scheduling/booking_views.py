@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from tandem.access.services import AccessDenied, can_edit_case, get_case_for
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
 from tandem.cases.models import Case
-from tandem.lib.http import AuthedRequest
+from tandem.lib.forms import DateField, IntegerField, TimeField
 from tandem.lib.time import local_today
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling import services
@@ -29,10 +30,8 @@ OPTIONS_SHOWN = 10
 
 
 class SearchForm(forms.Form):
-    first_day = forms.DateField(
-        label="Earliest first day", widget=forms.DateInput(attrs={"type": "date"}), required=True
-    )
-    daily_minutes = forms.IntegerField(label="Minutes a day", min_value=15)
+    first_day = DateField(label="Earliest first day", required=True)
+    daily_minutes = IntegerField(label="Minutes a day", min_value=15)
 
     def __init__(self, *args: object, longest: int, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -47,9 +46,9 @@ class SearchForm(forms.Form):
 class BookForm(forms.Form):
     """The hidden fields of one option's button; the booking service checks everything again."""
 
-    first_day = forms.DateField()
-    start_time = forms.TimeField()
-    minutes = forms.IntegerField(min_value=1)
+    first_day = DateField()
+    start_time = TimeField()
+    minutes = IntegerField(min_value=1)
     room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True))
     team = forms.ModelChoiceField(
         queryset=CoTherapyTeam.objects.select_related(
@@ -72,9 +71,7 @@ WEEKDAYS = [
 
 
 class WeeklySearchForm(forms.Form):
-    first_day = forms.DateField(
-        label="Earliest first session", widget=forms.DateInput(attrs={"type": "date"}), required=True
-    )
+    first_day = DateField(label="Earliest first session", required=True)
     weekdays = forms.TypedMultipleChoiceField(
         label="Weekdays",
         choices=WEEKDAYS,
@@ -86,8 +83,8 @@ class WeeklySearchForm(forms.Form):
     per_week = forms.TypedChoiceField(
         label="Sessions a week", choices=[(1, "Once a week"), (2, "Twice a week")], coerce=int
     )
-    weeks = forms.IntegerField(label="For how many weeks", min_value=1, max_value=52, initial=12)
-    minutes = forms.IntegerField(label="Minutes a session", min_value=15, max_value=120, initial=60)
+    weeks = IntegerField(label="For how many weeks", min_value=1, max_value=52, initial=12)
+    minutes = IntegerField(label="Minutes a session", min_value=15, max_value=120, initial=60)
     mode = forms.ChoiceField(label="Held", choices=Mode.choices, initial=Mode.IN_PERSON)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -106,11 +103,11 @@ class WeeklySearchForm(forms.Form):
 
 
 class WeeklyBookForm(forms.Form):
-    first_day = forms.DateField()
-    until = forms.DateField()
+    first_day = DateField()
+    until = DateField()
     weekdays = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int)
-    start_time = forms.TimeField()
-    minutes = forms.IntegerField(min_value=1)
+    start_time = TimeField()
+    minutes = IntegerField(min_value=1)
     mode = forms.ChoiceField(choices=Mode.choices)
     room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True), required=False)
 

@@ -10,6 +10,7 @@ from django import forms
 from tandem.access.services import staff_cases_visible_to
 from tandem.accounts.models import User
 from tandem.cases.models import Case
+from tandem.lib.forms import DateField, TimeField
 from tandem.practice.models import Room
 from tandem.scheduling.calendar import calendar_rooms, calendar_therapists
 from tandem.scheduling.models import AppointmentKind, Mode
@@ -31,12 +32,11 @@ class NewAppointmentForm(forms.Form):
     )
     kind = forms.ChoiceField(label="Type", choices=AppointmentKind.choices)
     mode = forms.ChoiceField(label="Held", choices=Mode.choices, initial=Mode.IN_PERSON)
-    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    start = forms.TimeField(label="Starts", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    end = forms.TimeField(
+    date = DateField(label="Date")
+    start = TimeField(label="Starts")
+    end = TimeField(
         label="Ends",
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="Leave empty for the type's usual length.",
     )
     therapists = TherapistChoice(

@@ -14,10 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tandem.access.services import AccessDenied, deny
-from tandem.lib.http import AuthedRequest
+from tandem.accounts.http import AuthedRequest
 from tandem.scheduling import calendar, feeds, services
 from tandem.scheduling.calendar_forms import NewAppointmentForm
-from tandem.scheduling.models import AppointmentKind, FeedDetail
+from tandem.scheduling.models import AppointmentKind
 
 
 def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: str) -> HttpResponse:
@@ -122,7 +122,7 @@ def calendar_new(request: AuthedRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def feed_manage(request: AuthedRequest) -> HttpResponse:
-    """The therapist's own feed: create, rotate, revoke, and how much it tells about clients."""
+    """The therapist's own feed: create, rotate, revoke. It never tells anything about clients."""
     user = request.user
     if not feeds.may_have_feed(user):
         raise deny(user, what="calendar_feed", object_id="")
@@ -140,10 +140,6 @@ def feed_manage(request: AuthedRequest) -> HttpResponse:
                         request, "Your calendar feed is switched off. Its address no longer works."
                     )
                 return redirect("scheduling:feed")
-            elif action == "detail":
-                feeds.calendar_feed_set_detail(actor=user, detail=request.POST.get("detail", ""))
-                messages.success(request, "Saved. Your calendar app shows the change at its next refresh.")
-                return redirect("scheduling:feed")
         except AccessDenied as refusal:
             messages.error(request, str(refusal))
             return redirect("scheduling:feed")
@@ -151,7 +147,6 @@ def feed_manage(request: AuthedRequest) -> HttpResponse:
         "nav": "calendar",
         "feed": feeds.feed_of(user),
         "feed_url": feed_url,
-        "details": FeedDetail.choices,
         "past_days": feeds.FEED_PAST.days,
         "future_days": feeds.FEED_FUTURE.days,
     }

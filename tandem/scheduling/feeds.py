@@ -5,8 +5,8 @@ an HMAC of it (keyed with SECRET_KEY), so a copy of the database yields no worki
 therapist manages only their own feed: the services take the actor and nothing else to act on.
 
 What a feed tells: times, the appointment type, room and location (or phone/video), and the
-therapists. By default nothing about the clients. A therapist may opt in to the case reference, or to
-the reference and the clients' names; either only for cases they may still open. Cancelled
+therapists. Never anything about the clients (no names, no case references): the address alone opens
+it, and calendar apps and the services that sync them keep copies. Cancelled
 appointments stay in the feed with STATUS:CANCELLED, so calendar apps that already hold them mark them
 cancelled instead of keeping a stale booking.
 """
@@ -28,11 +28,11 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
-from tandem.access.services import AccessDenied, staff_cases_visible_to
+from tandem.access.services import AccessDenied
 from tandem.accounts.models import CLINICAL_ROLES, User
 from tandem.audit.services import audit_record
 from tandem.lib.time import practice_zone
-from tandem.scheduling.models import Appointment, AppointmentStatus, CalendarFeed, FeedDetail
+from tandem.scheduling.models import Appointment, AppointmentStatus, CalendarFeed
 
 FEED_PAST = dt.timedelta(days=30)
 FEED_FUTURE = dt.timedelta(days=366)
@@ -80,7 +80,7 @@ def calendar_feed_issue(*, actor: User) -> tuple[CalendarFeed, str]:
             feed.rotated_at = now
             feed.last_fetched_at = None
             feed.save(update_fields=["token_hash", "revoked_at", "rotated_at", "last_fetched_at"])
-        audit_record(actor=actor, action=action, target=feed, detail={"detail": feed.detail})
+        audit_record(actor=actor, action=action, target=feed, detail={})
     return feed, token
 
 
@@ -105,22 +105,6 @@ def calendar_feed_revoke(*, actor: User, therapist: User | None = None) -> Calen
         audit_record(
             actor=actor, action="calendar_feed.revoke", target=feed, detail={"therapist": therapist.pk}
         )
-    return feed
-
-
-def calendar_feed_set_detail(*, actor: User, detail: str) -> CalendarFeed:
-    """Choose how much the actor's feed says about the clients (nothing, the reference, or names)."""
-    _check_actor(actor)
-    if detail not in FeedDetail.values:
-        raise AccessDenied("Choose one of the options offered.")
-    with transaction.atomic():
-        feed = CalendarFeed.objects.select_for_update().filter(therapist=actor).first()
-        if feed is None:
-            raise AccessDenied("Create your feed first.")
-        if feed.detail != detail:
-            feed.detail = detail
-            feed.save(update_fields=["detail"])
-            audit_record(actor=actor, action="calendar_feed.detail", target=feed, detail={"detail": detail})
     return feed
 
 
@@ -214,7 +198,7 @@ def feed_appointments(feed: CalendarFeed, *, now: dt.datetime) -> list[Appointme
     return list(
         Appointment.objects.between(now - FEED_PAST, now + FEED_FUTURE)
         .filter(therapists=feed.therapist)
-        .select_related("case__partner_a", "case__partner_b", "room__location")
+        .select_related("room__location")
         .prefetch_related(therapists)
         .annotate(sequence=Count("changes", distinct=True))
         .order_by("starts_at", "pk")
@@ -226,13 +210,6 @@ def feed_ical(feed: CalendarFeed, *, now: dt.datetime | None = None) -> bytes:
     now = now or timezone.now()
     zone = practice_zone()
     appointments = feed_appointments(feed, now=now)
-    visible: set[int] = set()
-    if feed.detail != FeedDetail.NONE and appointments:
-        visible = set(
-            staff_cases_visible_to(feed.therapist)
-            .filter(pk__in={a.case_id for a in appointments})
-            .values_list("pk", flat=True)
-        )
     cal = icalendar.Calendar()
     cal.add("prodid", "-//Tandem//Therapist calendar feed//EN")
     cal.add("version", "2.0")
@@ -246,27 +223,18 @@ def feed_ical(feed: CalendarFeed, *, now: dt.datetime | None = None) -> bytes:
     last_day = (now + FEED_FUTURE + dt.timedelta(days=2)).date()
     cal.add_component(vtimezone(zone.key, first_day.replace(day=1), last_day))
     for appointment in appointments:
-        cal.add_component(_event(appointment, feed=feed, visible=visible, zone=zone, now=now))
+        cal.add_component(_event(appointment, zone=zone, now=now))
     return cal.to_ical()
 
 
-def _event(
-    appointment: Any, *, feed: CalendarFeed, visible: set[int], zone: ZoneInfo, now: dt.datetime
-) -> icalendar.Event:
+def _event(appointment: Any, *, zone: ZoneInfo, now: dt.datetime) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", _uid(appointment.pk))
     event.add("dtstamp", now.astimezone(dt.UTC))
     event.add("dtstart", appointment.starts_at.astimezone(zone))
     event.add("dtend", appointment.ends_at.astimezone(zone))
     event.add("sequence", appointment.sequence)
-    summary = appointment.get_kind_display()
-    case = appointment.case
-    if appointment.case_id in visible and case.reference:
-        if feed.detail == FeedDetail.NAMES:
-            summary = f"{summary}: {case.display_name} ({case.reference})"
-        elif feed.detail == FeedDetail.REFERENCE:
-            summary = f"{summary} ({case.reference})"
-    event.add("summary", summary)
+    event.add("summary", appointment.get_kind_display())
     room = appointment.room
     event.add("location", f"{room.name}, {room.location.name}" if room else appointment.get_mode_display())
     names = " & ".join(str(t) for t in appointment.therapists.all())

@@ -262,12 +262,6 @@ class AppointmentChange(models.Model):
         return f"{self.get_kind_display()} {self.appointment_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
-class FeedDetail(models.TextChoices):
-    NONE = "none", "Times, room and appointment type only"
-    REFERENCE = "reference", "Also the case reference (T-…)"
-    NAMES = "names", "Also the clients' names"
-
-
 class CalendarFeed(models.Model):
     """A therapist's private iCalendar feed. Only a keyed hash of its secret token is stored.
 
@@ -279,7 +273,6 @@ class CalendarFeed(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
     )
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
-    detail = models.CharField(max_length=20, choices=FeedDetail.choices, default=FeedDetail.NONE)
     created_at = models.DateTimeField()
     rotated_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

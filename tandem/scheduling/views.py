@@ -14,9 +14,9 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
 from tandem.access.services import AccessDenied, get_case_for
+from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CoTherapyTeam, User
 from tandem.cases.models import Case
-from tandem.lib.http import AuthedRequest
 from tandem.practice.models import Room
 from tandem.scheduling import selectors, services
 from tandem.scheduling.models import Mode

@@ -5,7 +5,7 @@ from django import template
 from tandem.access.services import can_see_clinical
 from tandem.cases.models import Case
 from tandem.consents import selectors
-from tandem.records.export import may_export
+from tandem.consents.record_export import may_export
 
 register = template.Library()
 

@@ -29,6 +29,13 @@ def portal_measures(context: Any) -> dict[str, Any]:
     return {"show": True, "due": selectors.client_due(user=context["request"].user)}
 
 
+@register.simple_tag
+def measures_at_start_and_end(case: Any) -> list[selectors.MeasureChange]:
+    """The discharge summary's measures section: the pathway's page asks for it here, so that the pathway
+    need not import measures (measures reads the pathway's plan, not the other way round)."""
+    return selectors.measures_start_end(case=case)
+
+
 @register.filter
 def measure_label(value: str) -> str:
     """`{{ band|measure_label }}`: "not_distressed" as "not distressed"."""

@@ -27,4 +27,6 @@ class Command(BaseCommand):
             if n:
                 self.stdout.write(f"{worker}: solved {n} planning run(s)")
 
-        run_worker_loop(one_pass=one_pass, interval=options["interval"], once=options["once"])
+        run_worker_loop(
+            one_pass=one_pass, interval=options["interval"], once=options["once"], kind="planning"
+        )

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from tandem.access.audit_forms import AuditFilterForm
+from tandem.access.audit_selectors import audit_events, can_read_audit
+from tandem.access.services import deny
+from tandem.audit.services import audit_record
+
+PAGE_SIZE = 50
+
+
+@require_safe
+def events(request: HttpRequest) -> HttpResponse:
+    """The audit trail, filtered and paged. The filters are identifiers and dates, so GET is fine."""
+    if not can_read_audit(request.user):
+        raise deny(request.user, what="audit", object_id="events")
+    form = AuditFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        # Looking at the trail is itself on the trail, with what was searched for.
+        audit_record(actor=request.user, action="audit.view", detail=form.audit_detail())
+        page = Paginator(audit_events(request.user, **form.filters()), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+    else:
+        audit_record(actor=request.user, action="audit.view", detail={"invalid_filters": sorted(form.errors)})
+    return render(
+        request,
+        "audit/events.html",
+        {
+            "nav": "audit",
+            "form": form,
+            "page_obj": page,
+            "sort": form.cleaned_data.get("sort") if form.is_valid() else None,
+            "practice_tz": settings.TIME_ZONE,
+        },
+    )

@@ -1,0 +1,72 @@
+"""Reads behind the Today page and the case page, always scoped through the permission layer."""
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+
+from tandem.access.services import staff_cases_visible_to
+from tandem.accounts.models import Role
+from tandem.cases.models import OPEN_PHASES, Case, Phase
+from tandem.lib.time import local_day_bounds
+from tandem.pathway import selectors as pathway_selectors
+from tandem.scheduling.models import Appointment, AppointmentStatus
+
+
+def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
+    """A therapist's own sessions of the day; the front desk and director see the whole practice."""
+    start, end = local_day_bounds(day)
+    appointments = (
+        Appointment.objects.between(start, end)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("case__partner_a", "case__partner_b", "room__location")
+        .prefetch_related("therapists")
+        .order_by("starts_at")
+    )
+    if user.role == Role.THERAPIST:
+        appointments = appointments.for_therapist(user)
+    elif user.role not in (Role.DIRECTOR, Role.COORDINATOR):
+        return Appointment.objects.none()
+    return appointments
+
+
+def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dict[str, list[Case]]:
+    """What the Today page asks someone to deal with, by reason."""
+    visible = staff_cases_visible_to(user).with_people()
+    upcoming = Appointment.objects.filter(
+        case=OuterRef("pk"), starts_at__gte=now, status=AppointmentStatus.BOOKED
+    )
+    result: dict[str, list[Case]] = {}
+    if user.role in (Role.DIRECTOR, Role.COORDINATOR):
+        result["unassigned"] = list(
+            visible.filter(phase__in=OPEN_PHASES, therapist__isnull=True, team__isnull=True).order_by(
+                "opened_on", "id"
+            )[:limit]
+        )
+    if user.role in (Role.THERAPIST, Role.DIRECTOR):
+        mine = visible.assigned_to(user) if user.role == Role.THERAPIST else visible
+        result["no_next_session"] = list(
+            mine.filter(phase__in=(Phase.INTAKE, Phase.ASSESSMENT, Phase.TREATMENT, Phase.FOLLOW_UP))
+            .exclude(therapist__isnull=True, team__isnull=True)
+            .filter(~Exists(upcoming))
+            .order_by("opened_on", "id")[:limit]
+        )
+    return result
+
+
+def case_detail_context(*, case: Case, now: dt.datetime, user: Any, clinical: bool) -> dict[str, Any]:
+    """Everything the case page shows beyond the case row itself, in a fixed number of queries."""
+    appointments = (
+        case.appointments.exclude(status=AppointmentStatus.CANCELLED)
+        .select_related("room__location")
+        .prefetch_related(Prefetch("therapists"))
+        .order_by("starts_at")
+    )
+    return {
+        "upcoming": list(appointments.filter(starts_at__gte=now)[:10]),
+        "recent": list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:10]),
+        "problems": list(case.problems.select_related("problem", "client").order_by("problem__sort_order")),
+        "grants": list(case.break_glass_grants.select_related("user").order_by("-started_at")[:10]),
+        "timeline": pathway_selectors.case_timeline(case=case, clinical=clinical),
+        **pathway_selectors.case_pathway(case=case, user=user, clinical=clinical),
+    }

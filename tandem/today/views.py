@@ -1,0 +1,56 @@
+"""The pages that gather every app: the front door ("/": the public home page for visitors, the portal for
+clients, Today for staff) and the case page."""
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from tandem.access.services import can_edit_case, can_see_clinical, get_case_for, is_assigned
+from tandem.accounts.http import AuthedRequest
+from tandem.accounts.models import Role
+from tandem.lib.time import local_today
+from tandem.pathway import selectors as pathway_selectors
+from tandem.public import views as public_views
+from tandem.today import selectors
+
+
+@login_not_required
+def today(request: AuthedRequest) -> HttpResponse:
+    user: Any = request.user
+    if not user.is_authenticated:
+        # The site's front door: visitors get the public home page; staff and clients log in from it.
+        return public_views.home(request)
+    if user.role == Role.CLIENT:
+        return redirect("portal:home")
+    if not user.is_practice_staff:
+        raise Http404("Not found")
+    now = timezone.now()
+    context = {
+        "nav": "today",
+        "day": local_today(),
+        "appointments": selectors.appointments_on(user=user, day=local_today()),
+        "needing_action": selectors.cases_needing_action(user=user, now=now),
+        "pathway": pathway_selectors.today_items(user=user, now=now),
+    }
+    return render(request, "today/today.html", context)
+
+
+# The case page gathers what every app shows of one case (appointments, the pathway, each app's fragment),
+# so like Today it sits at the top; tandem/urls.py mounts it as cases:detail.
+def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    clinical = can_see_clinical(request.user, case)
+    context = {
+        "nav": "cases",
+        "case": case,
+        "clinical": clinical,
+        "can_edit": can_edit_case(request.user, case),
+        "assigned": is_assigned(request.user, case),
+        **selectors.case_detail_context(case=case, now=timezone.now(), user=request.user, clinical=clinical),
+    }
+    if not clinical:
+        context["problems"] = []
+    return render(request, "cases/case_detail.html", context)
