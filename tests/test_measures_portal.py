@@ -131,7 +131,7 @@ def test_couple_report_only_once_the_therapist_shares_it(client, scheduled):
         assert report_url(cast) in client.get(MY).content.decode()
         page = client.get(report_url(cast)).content.decode()
         assert "Alex" in page and "Blair" in page
-        assert "<td>40</td>" in page and "<td>63</td>" in page
+        assert '<td data-label="Score">40</td>' in page and '<td data-label="Score">63</td>' in page
         # Couple-measure totals only: no mood scores, no item answers.
         assert "Patient Health" not in page and "item_" not in page
     couple_report_revoke(actor=cast.therapist_a, case=case)

@@ -1,9 +1,5 @@
 """The referral letter as a PDF: a real PDF, for those who may read the referral, with only what it needs."""
 
-import base64
-import re
-import zlib
-
 import pytest
 from django.urls import reverse
 
@@ -11,18 +7,7 @@ from tandem.audit.models import AuditEvent
 from tandem.pathway.models import Referral, SpecialistType
 from tandem.pathway.services import IntakeDetails, findings_save, intake_save, referral_create
 from tests.cast import Cast, login
-
-
-def pdf_text(data: bytes) -> str:
-    """The text drawn on the pages: each content stream undone from ASCII85 and Flate, as reportlab
-    writes them."""
-    chunks = []
-    for match in re.finditer(
-        rb"/Filter \[ /ASCII85Decode /FlateDecode \][^>]*>>\s*stream\r?\n(.*?)endstream", data, re.S
-    ):
-        encoded = match.group(1).strip().removeprefix(b"<~").removesuffix(b"~>")
-        chunks.append(zlib.decompress(base64.a85decode(encoded)).decode("latin-1"))
-    return "\n".join(chunks)
+from tests.pdf_support import pdf_text
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -16,6 +16,7 @@ from tandem.accounts.models import User
 from tandem.cases.models import Case
 from tandem.consents.models import Consent
 from tandem.consents.record_export import ExportPlan, _audit_export, export_plan_for
+from tandem.lib.pdf_fonts import REGULAR, TABLE_FONT, unicode_styles
 from tandem.lib.time import local_today, practice_zone
 
 
@@ -28,7 +29,7 @@ def _para(text: str, style: ParagraphStyle) -> Paragraph:
 
 
 def render_pdf(plan: ExportPlan, *, compress: bool = True) -> bytes:
-    styles = getSampleStyleSheet()
+    styles = unicode_styles()
     body, h1, h2 = styles["BodyText"], styles["Title"], styles["Heading2"]
     small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
     case = plan.case
@@ -44,6 +45,7 @@ def render_pdf(plan: ExportPlan, *, compress: bool = True) -> bytes:
         grid.setStyle(
             TableStyle(
                 [
+                    TABLE_FONT,
                     ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -168,6 +170,7 @@ def render_pdf(plan: ExportPlan, *, compress: bool = True) -> bytes:
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
+        initialFontName=REGULAR,  # the canvas's own default is Helvetica, Latin-1 only
         title=f"Clinical record {case.reference}",
         leftMargin=18 * mm,
         rightMargin=18 * mm,

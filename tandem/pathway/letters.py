@@ -11,10 +11,11 @@ from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from tandem.lib.pdf_fonts import REGULAR, TABLE_FONT, unicode_styles
 from tandem.lib.time import practice_zone
 from tandem.pathway.models import Referral
 
@@ -24,7 +25,7 @@ def _para(text: str, style: ParagraphStyle) -> Paragraph:
 
 
 def referral_letter_pdf(referral: Referral, *, practice: Any, compress: bool = True) -> bytes:
-    styles = getSampleStyleSheet()
+    styles = unicode_styles()
     body, title = styles["BodyText"], styles["Heading1"]
     heading = styles["Heading3"]
     client = referral.client
@@ -52,7 +53,7 @@ def referral_letter_pdf(referral: Referral, *, practice: Any, compress: bool = T
         colWidths=[40 * mm, None],
         hAlign="LEFT",
     )
-    facts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    facts.setStyle(TableStyle([TABLE_FONT, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story.append(facts)
     story.append(_para("Reason for referral", heading))
     story.append(_para(referral.reason, body))
@@ -73,6 +74,7 @@ def referral_letter_pdf(referral: Referral, *, practice: Any, compress: bool = T
     document = SimpleDocTemplate(
         out,
         pagesize=A4,
+        initialFontName=REGULAR,  # the canvas's own default is Helvetica, Latin-1 only
         title="Referral letter",  # metadata: no name, so the file list of a mail client shows none
         author=practice.name if practice is not None else "",
         leftMargin=22 * mm,

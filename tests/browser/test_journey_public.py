@@ -2,8 +2,6 @@
 the coordinator converts it into a case. Every public page passes axe-core without serious violations."""
 
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core import mail
@@ -15,28 +13,11 @@ from playwright.sync_api import Page, expect
 from tandem.cases.models import Phase
 from tandem.public.models import ConsultationRequest, RequestStatus
 from tandem.public.urls import PUBLIC_PAGES
+from tests.browser.axe_support import axe_problems
 from tests.cast import PASSWORD, build_cast
 from tests.public_support import offers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def axe_problems(page: Page) -> list[str]:
-    """Serious and critical axe-core violations on the page as it stands (WCAG 2.0/2.1 A and AA rules)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        # Evaluated through the DevTools protocol: the page's CSP (no inline script) stays as it is.
-        page.evaluate(AXE.read_text())
-    result: dict[str, Any] = page.evaluate(
-        """async () => await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})"""
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def _code(device: TOTPDevice) -> str:
