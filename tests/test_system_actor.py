@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from tandem.access.services import (
     AccessDenied,
+    can_book_free_consultation,
     can_create_case,
     can_edit_case,
     can_see_clinical,
@@ -71,9 +72,16 @@ def test_no_system_part_passes_a_check_written_for_people(cast, actor):
     assert not cases_visible_to(actor).exists()
 
 
+def test_staff_do_not_book_free_consultations_on_the_visitors_behalf(cast):
+    assert not any(
+        can_book_free_consultation(user) for user in (cast.director, cast.coordinator, cast.therapist_a)
+    )
+
+
 @pytest.mark.parametrize("actor", SYSTEM_PARTS, ids=str)
 def test_only_the_public_site_opens_a_case_and_only_a_consultation_case_it_may_close(actor):
     assert can_create_case(actor) == (actor == PUBLIC_SITE)
+    assert can_book_free_consultation(actor) == (actor == PUBLIC_SITE)
     consultation = Case(phase=Phase.CONSULTATION)
     intake = Case(phase=Phase.INTAKE)
     close_early, start_intake = (
@@ -130,9 +138,13 @@ def test_a_case_opened_and_closed_online_has_the_history_a_staff_one_has(cast, s
         ("", Phase.CONSULTATION, None, "Booked online."),
         (Phase.CONSULTATION, Phase.CLOSED, None, "The visitor cancelled the free consultation online."),
     ]
-    events = AuditEvent.objects.filter(case_id=case.pk, action__startswith="case.").order_by("seq")
+    events = AuditEvent.objects.filter(case_id=case.pk).order_by("seq")
     assert [(e.action, e.actor_id, e.actor_label) for e in events] == [
         ("case.open", None, "system:public-site"),
+        ("appointment.book_consultation", None, "system:public-site"),
+        ("consultation.book", None, "system:public-site"),
+        ("appointment.cancel", None, "system:public-site"),
         ("case.phase_change", None, "system:public-site"),
+        ("consultation.cancel", None, "system:public-site"),
     ]
     assert verify_audit_chain().ok

@@ -188,6 +188,12 @@ def may_move(actor: User | SystemActor, case: Case, step: ClinicalStep) -> bool:
     return is_case_clinician(actor, case) if step.clinical else can_edit_case(actor, case)
 
 
+def can_book_free_consultation(actor: Any) -> bool:
+    """Free consultations are booked and cancelled online by the public site for the visitor; staff book
+    ordinary appointments instead."""
+    return isinstance(actor, SystemActor) and actor == PUBLIC_SITE
+
+
 def can_use_inbox(user: Any) -> bool:
     """The front desk and the director answer the public; therapists meet the visitor in the
     consultation itself and find it on their own calendar."""

@@ -254,7 +254,9 @@ def consultation_request_book(
             _lock_contact(visitor)
             _check_caps(visitor, now=now, this=request)
             case = _open_consultation_case(visitor)
-            appointment = consultation_book(case=case, therapist=therapist, starts_at=starts_at, mode=mode)
+            appointment = consultation_book(
+                actor=PUBLIC_SITE, case=case, therapist=therapist, starts_at=starts_at, mode=mode
+            )
             request.case, request.appointment, request.ends_at = case, appointment, appointment.ends_at
             request.save(update_fields=["case", "appointment", "ends_at"])
             audit_record(
@@ -309,7 +311,7 @@ def _release(appointment: Appointment, *, why: str) -> None:
     """Free the visitor's consultation slot through scheduling's system path, which keeps the change
     history (with no staff member) and releases the occupancy in this transaction."""
     if Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).exists():
-        consultation_cancel(appointment=appointment, reason=why)
+        consultation_cancel(actor=PUBLIC_SITE, appointment=appointment, reason=why)
 
 
 def _locked_by_token(token: str) -> ConsultationRequest:
@@ -357,7 +359,9 @@ def consultation_request_reschedule(
             if request.appointment is not None:
                 _release(request.appointment, why="moved by the visitor")
             case = _case_of(request)
-            appointment = consultation_book(case=case, therapist=therapist, starts_at=starts_at, mode=mode)
+            appointment = consultation_book(
+                actor=PUBLIC_SITE, case=case, therapist=therapist, starts_at=starts_at, mode=mode
+            )
             old = request.starts_at
             request.appointment, request.therapist, request.mode = appointment, therapist, mode
             request.starts_at, request.ends_at = appointment.starts_at, appointment.ends_at
