@@ -4,6 +4,7 @@ from django.urls import include, path
 from health_check.views import HealthCheckView
 
 from tandem.cases import urls as case_urls
+from tandem.pathway import views as pathway_views
 from tandem.today import views as today_views
 
 admin.site.site_header = "Tandem set-up"
@@ -21,12 +22,17 @@ urlpatterns = [
     path("health/", login_not_required(HealthCheckView.as_view(checks=HEALTH_CHECKS)), name="health"),
     path("", today_views.today, name="today"),
     path("accounts/", include("tandem.accounts.urls")),
-    # The case page sits in the top layer with Today, under the cases namespace with the other case pages.
+    # The case page sits in the top layer with Today, and opening a case in pathway (it writes the first
+    # phase), both under the cases namespace with the other case pages.
     path(
         "cases/",
         include(
             (
-                [path("<int:case_id>/", today_views.case_detail, name="detail"), *case_urls.urlpatterns],
+                [
+                    path("<int:case_id>/", today_views.case_detail, name="detail"),
+                    path("new/", pathway_views.case_create, name="create"),
+                    *case_urls.urlpatterns,
+                ],
                 case_urls.app_name,
             )
         ),

@@ -16,11 +16,11 @@ from tandem.cases.models import (
 from tandem.cases.services import (
     ClientDetails,
     case_add_partner,
-    case_open,
     case_set_problems,
     case_update,
     client_update,
 )
+from tandem.pathway.services import case_open
 
 ROBIN = ClientDetails(first_name="Robin", last_name="Fenwick", email="robin@example.invalid")
 JUNO = ClientDetails(first_name="Juno", last_name="Fenwick")

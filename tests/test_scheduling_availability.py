@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, WorkingHours
+from tandem.audit.actors import PUBLIC_SITE
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.practice.models import PracticeClosure, PracticePolicy, Room
@@ -165,7 +166,11 @@ class TestConsultationBook:
         case = new_enquiry()
         slot = consultation_slots(first_day=MONDAY, days=1)[1]
         appointment = services.consultation_book(
-            case=case, therapist=cast.therapist_a, starts_at=slot.starts_at, mode=Mode.VIDEO
+            actor=PUBLIC_SITE,
+            case=case,
+            therapist=cast.therapist_a,
+            starts_at=slot.starts_at,
+            mode=Mode.VIDEO,
         )
         assert appointment.kind == AppointmentKind.CONSULTATION and appointment.mode == Mode.VIDEO
         assert (appointment.starts_at, appointment.ends_at) == (slot.starts_at, slot.ends_at)
@@ -189,7 +194,7 @@ class TestConsultationBook:
         offer(cast)
         with pytest.raises(BookingInvalid, match=message):
             services.consultation_book(
-                case=new_enquiry(), therapist=cast.therapist_a, starts_at=when, mode=mode
+                actor=PUBLIC_SITE, case=new_enquiry(), therapist=cast.therapist_a, starts_at=when, mode=mode
             )
         assert not Appointment.objects.exists()
 
@@ -197,32 +202,52 @@ class TestConsultationBook:
         offer(cast)
         with pytest.raises(BookingInvalid, match="Theo Other does not offer free consultations"):
             services.consultation_book(
-                case=new_enquiry(), therapist=cast.therapist_b, starts_at=at(MONDAY, "09:00"), mode=Mode.PHONE
+                actor=PUBLIC_SITE,
+                case=new_enquiry(),
+                therapist=cast.therapist_b,
+                starts_at=at(MONDAY, "09:00"),
+                mode=Mode.PHONE,
             )
         TimeOff.objects.create(
             therapist=cast.therapist_a, starts_at=at(MONDAY, "00:00"), ends_at=at(MONDAY, "23:00"), reason="x"
         )
         with pytest.raises(BookingInvalid, match="Tess Assigned is on leave"):
             services.consultation_book(
-                case=new_enquiry(), therapist=cast.therapist_a, starts_at=at(MONDAY, "09:00"), mode=Mode.PHONE
+                actor=PUBLIC_SITE,
+                case=new_enquiry(),
+                therapist=cast.therapist_a,
+                starts_at=at(MONDAY, "09:00"),
+                mode=Mode.PHONE,
             )
         PracticeClosure.objects.create(date=MONDAY, reason="Public holiday")
         with pytest.raises(BookingInvalid, match="closed on Mon 11 January"):
             services.consultation_book(
-                case=new_enquiry(), therapist=cast.therapist_a, starts_at=at(MONDAY, "09:00"), mode=Mode.PHONE
+                actor=PUBLIC_SITE,
+                case=new_enquiry(),
+                therapist=cast.therapist_a,
+                starts_at=at(MONDAY, "09:00"),
+                mode=Mode.PHONE,
             )
 
     def test_the_same_slot_twice_is_a_conflict(self, cast):
         offer(cast)
         start = at(MONDAY, "09:20")
         services.consultation_book(
-            case=new_enquiry(), therapist=cast.therapist_a, starts_at=start, mode=Mode.PHONE
+            actor=PUBLIC_SITE,
+            case=new_enquiry(),
+            therapist=cast.therapist_a,
+            starts_at=start,
+            mode=Mode.PHONE,
         )
         with pytest.raises(
             BookingConflict, match="Tess Assigned already has a session on Mon 11 January 09:20"
         ):
             services.consultation_book(
-                case=new_enquiry("Kit"), therapist=cast.therapist_a, starts_at=start, mode=Mode.VIDEO
+                actor=PUBLIC_SITE,
+                case=new_enquiry("Kit"),
+                therapist=cast.therapist_a,
+                starts_at=start,
+                mode=Mode.VIDEO,
             )
         assert Appointment.objects.count() == 1
 
@@ -241,7 +266,7 @@ def test_racing_for_one_slot_one_wins_the_rest_get_a_conflict(cast):
         try:
             barrier.wait()
             services.consultation_book(
-                case=case, therapist=cast.therapist_a, starts_at=start, mode=Mode.PHONE
+                actor=PUBLIC_SITE, case=case, therapist=cast.therapist_a, starts_at=start, mode=Mode.PHONE
             )
             result = "booked"
         except BookingConflict:

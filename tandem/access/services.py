@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from tandem.access.models import BreakGlassGrant
 from tandem.accounts.models import Role, User
+from tandem.audit.actors import PUBLIC_SITE, SystemActor
 from tandem.audit.services import audit_record
-from tandem.cases.models import Case, CaseQuerySet, Client
+from tandem.cases.models import Case, CaseQuerySet, Client, Phase
 
 BREAK_GLASS_MAX = timedelta(hours=4)
 
@@ -85,6 +86,9 @@ def can_edit_case(user: Any, case: Case) -> bool:
 
 
 def can_create_case(user: Any) -> bool:
+    if isinstance(user, SystemActor):
+        # The public site opens the case of a free consultation booked online; no other system part may.
+        return user == PUBLIC_SITE
     return (
         user.is_authenticated
         and user.is_active
@@ -162,6 +166,9 @@ class ClinicalStep(Protocol):
     """All the permission layer needs of a pathway step (`pathway.rules.Transition`)."""
 
     @property
+    def to_phase(self) -> str: ...
+
+    @property
     def clinical(self) -> bool: ...
 
 
@@ -173,8 +180,18 @@ def is_case_clinician(user: Any, case: Case) -> bool:
     return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
 
 
-def may_move(actor: User, case: Case, step: ClinicalStep) -> bool:
+def may_move(actor: User | SystemActor, case: Case, step: ClinicalStep) -> bool:
+    if isinstance(actor, SystemActor):
+        # The one move a system part makes: the public site closes the case of a free consultation the
+        # visitor cancelled online, before anyone has taken it further.
+        return actor == PUBLIC_SITE and case.phase == Phase.CONSULTATION and step.to_phase == Phase.CLOSED
     return is_case_clinician(actor, case) if step.clinical else can_edit_case(actor, case)
+
+
+def can_book_free_consultation(actor: Any) -> bool:
+    """Free consultations are booked and cancelled online by the public site for the visitor; staff book
+    ordinary appointments instead."""
+    return isinstance(actor, SystemActor) and actor == PUBLIC_SITE
 
 
 def can_use_inbox(user: Any) -> bool:

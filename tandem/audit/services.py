@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from tandem.audit.actors import SystemActor
 from tandem.audit.context import current_ip
 from tandem.audit.models import AuditEvent
 
@@ -70,7 +71,10 @@ def audit_record(
     detail: dict[str, Any] | None = None,
     ip: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction (so it commits with the action)."""
+    """Append one event to the chain, inside the caller's transaction (so it commits with the action).
+
+    `actor` is the user who acts, a `SystemActor` (recorded by its label, with no user), or None.
+    """
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -78,11 +82,13 @@ def audit_record(
         last = AuditEvent.objects.order_by("-seq").values_list("seq", "hmac").first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         is_user = actor is not None and getattr(actor, "is_authenticated", False)
+        # A system part has no user row: its name is the label ("system:public-site"), under the HMAC.
+        label = actor.label if isinstance(actor, SystemActor) else None
         event = AuditEvent(
             seq=seq,
             at=timezone.now(),
             actor_id=actor.pk if is_user else None,
-            actor_label=(actor.get_username() if is_user else str(actor or "anonymous"))[:150],
+            actor_label=(label or (actor.get_username() if is_user else str(actor or "anonymous")))[:150],
             action=action,
             target_type=target._meta.label_lower if target is not None else "",
             target_id=str(target.pk) if target is not None else "",

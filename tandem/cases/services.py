@@ -1,20 +1,22 @@
-"""Writes to clients and cases. Each is one transaction that also writes its audit event."""
+"""Writes to clients and cases. Each is one transaction that also writes its audit event.
+
+Opening a case starts it on the pathway, so it is pathway's service (`tandem.pathway.services.case_open`).
+"""
 
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_create_case, can_edit_case, can_see_clinical
+from tandem.access.services import AccessDenied, can_edit_case, can_see_clinical
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.services import audit_record
-from tandem.cases.models import Case, CaseProblem, Client, Phase, PhaseChange, PresentingProblem
-from tandem.lib.time import local_today
+from tandem.cases.models import Case, CaseProblem, Client, Phase, PresentingProblem
 from tandem.measures.later import measures_schedule_later
 
 # Phases a case may be opened in: most start with the free consultation, some are referred straight to intake.
+# Opening a case is pathway's action (`tandem.pathway.services.case_open`): it writes the first phase.
 OPENING_PHASES = (Phase.CONSULTATION, Phase.INTAKE)
 
 
@@ -36,71 +38,13 @@ def _changed_fields(obj: Any, values: dict[str, Any]) -> list[str]:
     return sorted(name for name, value in values.items() if getattr(obj, name) != value)
 
 
-def _check_assignment(therapist: User | None, team: CoTherapyTeam | None) -> None:
+def check_assignment(therapist: User | None, team: CoTherapyTeam | None) -> None:
     if therapist is not None and team is not None:
         raise AccessDenied("Assign either one therapist or a co-therapy team, not both.")
     if therapist is not None and (therapist.role != Role.THERAPIST or not therapist.is_active):
         raise AccessDenied("The assigned therapist must be an active therapist.")
     if team is not None and not team.active:
         raise AccessDenied("That co-therapy team is no longer active.")
-
-
-def case_open(
-    *,
-    actor: User,
-    partner_a: ClientDetails,
-    partner_b: ClientDetails | None,
-    absent_partner: str = "",
-    absent_partner_note: str = "",
-    therapist: User | None = None,
-    team: CoTherapyTeam | None = None,
-    phase: str = Phase.CONSULTATION,
-    problems: list[PresentingProblem] | None = None,
-    presenting_notes: str = "",
-) -> Case:
-    """Open a case for a couple, or for one client whose partner does not attend (with the reason)."""
-    if not can_create_case(actor):
-        raise AccessDenied("You cannot open cases.")
-    if phase not in OPENING_PHASES:
-        raise AccessDenied("A new case starts in the consultation or intake phase.")
-    if partner_b is None and not absent_partner:
-        raise AccessDenied("For an individual case, say why the partner does not attend.")
-    if partner_b is not None:
-        absent_partner, absent_partner_note = "", ""
-    if (problems or presenting_notes) and actor.role == Role.COORDINATOR:
-        raise AccessDenied("Presenting problems are clinical: a therapist records them.")
-    if therapist is None and team is None and actor.role == Role.THERAPIST:
-        therapist = actor  # otherwise the therapist who opened it could not see it
-    _check_assignment(therapist, team)
-    with transaction.atomic():
-        client_a = Client.objects.create(**partner_a.as_dict())
-        client_b = Client.objects.create(**partner_b.as_dict()) if partner_b else None
-        case = Case(
-            partner_a=client_a,
-            partner_b=client_b,
-            absent_partner=absent_partner,
-            absent_partner_note=absent_partner_note,
-            therapist=therapist,
-            team=team,
-            phase=phase,
-            presenting_notes=presenting_notes,
-            opened_on=local_today(),
-        )
-        case.save()
-        # Derived from the row id, so concurrent openings can never collide.
-        case.reference = case_reference(case)
-        case.save(update_fields=["reference"])
-        CaseProblem.objects.bulk_create(CaseProblem(case=case, problem=p) for p in problems or [])
-        PhaseChange.objects.create(case=case, from_phase="", to_phase=phase, at=timezone.now(), by=actor)
-        measures_schedule_later(case_id=case.pk)
-        audit_record(
-            actor=actor,
-            action="case.open",
-            target=case,
-            case=case,
-            detail={"couple": client_b is not None, "problems": [p.slug for p in problems or []]},
-        )
-    return case
 
 
 def case_reference(case: Case) -> str:
@@ -119,7 +63,7 @@ def case_update(
     """Change who is assigned to a case and, for an individual case, the absent partner's reason."""
     if not can_edit_case(actor, case):
         raise AccessDenied("You cannot change this case.")
-    _check_assignment(therapist, team)
+    check_assignment(therapist, team)
     if case.is_couple:
         absent_partner, absent_partner_note = "", ""
     elif not absent_partner:

@@ -44,39 +44,6 @@ def case_list(request: AuthedRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def case_create(request: AuthedRequest) -> HttpResponse:
-    user: Any = request.user
-    if not can_create_case(user):
-        raise deny(user, what="case.create", object_id="-")
-    case_form = forms.CaseOpenForm(request.POST or None)
-    form_a = forms.ClientForm(request.POST or None, prefix="a")
-    form_b = forms.ClientForm(request.POST or None, prefix="b", use_required_attribute=False)
-    if request.method == "POST":
-        couple = request.POST.get("kind") != "individual"
-        valid = all([case_form.is_valid(), form_a.is_valid(), form_b.is_valid() if couple else True])
-        if valid:
-            data = case_form.cleaned_data
-            try:
-                case = services.case_open(
-                    actor=user,
-                    partner_a=form_a.details(),
-                    partner_b=form_b.details() if couple else None,
-                    absent_partner="" if couple else data["absent_partner"],
-                    absent_partner_note="" if couple else data["absent_partner_note"],
-                    therapist=data["therapist"],
-                    team=data["team"],
-                    phase=data["phase"],
-                )
-            except AccessDenied as refusal:
-                case_form.add_error(None, str(refusal))
-            else:
-                messages.success(request, f"Case {case.reference} opened.")
-                return redirect("cases:detail", case_id=case.pk)
-    context = {"nav": "cases", "case_form": case_form, "form_a": form_a, "form_b": form_b}
-    return render(request, "cases/case_form.html", context, status=400 if request.method == "POST" else 200)
-
-
-@require_http_methods(["GET", "POST"])
 def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     if not can_edit_case(request.user, case):

@@ -8,10 +8,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_edit_case, is_case_clinician, may_move
-from tandem.accounts.models import Role, User
+from tandem.access.services import AccessDenied, can_create_case, can_edit_case, is_case_clinician, may_move
+from tandem.accounts.models import CoTherapyTeam, Role, User
+from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
-from tandem.cases.models import Case, Client, Phase, PhaseChange
+from tandem.cases.models import Case, CaseProblem, Client, Phase, PhaseChange, PresentingProblem
+from tandem.cases.services import OPENING_PHASES, ClientDetails, case_reference, check_assignment
 from tandem.lib.time import local_today
 from tandem.measures.later import measures_schedule_later
 from tandem.pathway import policy
@@ -57,11 +59,107 @@ def _require_partner(case: Case, client: Client) -> None:
 
 
 # --- phases ----------------------------------------------------------------------------------------------
+# Pathway is the one writer of PhaseChange rows (tests/test_one_writer.py keeps it so): a case's first
+# phase is written by case_open, every move by case_transition, for people and system parts alike.
+
+
+def _phase_record(
+    *,
+    case: Case,
+    from_phase: str,
+    to_phase: str,
+    actor: User | SystemActor,
+    reason: str,
+    override_reason: str = "",
+) -> PhaseChange:
+    return PhaseChange.objects.create(
+        case=case,
+        from_phase=from_phase,
+        to_phase=to_phase,
+        at=timezone.now(),
+        # A system part is named in the audit row; the change itself was made by no person.
+        by=actor if isinstance(actor, User) else None,
+        reason=reason,
+        override_reason=override_reason,
+    )
+
+
+def _check_opening(
+    actor: User | SystemActor,
+    *,
+    phase: str,
+    partner_b: ClientDetails | None,
+    absent_partner: str,
+    clinical: bool,
+) -> None:
+    if not can_create_case(actor):
+        raise AccessDenied("You cannot open cases.")
+    if phase not in OPENING_PHASES:
+        raise AccessDenied("A new case starts in the consultation or intake phase.")
+    if partner_b is None and not absent_partner:
+        raise AccessDenied("For an individual case, say why the partner does not attend.")
+    if clinical and actor.role not in (Role.THERAPIST, Role.DIRECTOR):
+        raise AccessDenied("Presenting problems are clinical: a therapist records them.")
+
+
+def case_open(
+    *,
+    actor: User | SystemActor,
+    partner_a: ClientDetails,
+    partner_b: ClientDetails | None,
+    absent_partner: str = "",
+    absent_partner_note: str = "",
+    therapist: User | None = None,
+    team: CoTherapyTeam | None = None,
+    phase: str = Phase.CONSULTATION,
+    problems: list[PresentingProblem] | None = None,
+    presenting_notes: str = "",
+    reason: str = "",
+) -> Case:
+    """Open a case for a couple, or for one client whose partner does not attend (with the reason), and
+    record its first phase. Staff open cases from the case pages; the public site opens the free
+    consultation's case with its SystemActor."""
+    clinical = bool(problems or presenting_notes)
+    _check_opening(actor, phase=phase, partner_b=partner_b, absent_partner=absent_partner, clinical=clinical)
+    if partner_b is not None:
+        absent_partner, absent_partner_note = "", ""
+    if therapist is None and team is None and isinstance(actor, User) and actor.role == Role.THERAPIST:
+        therapist = actor  # otherwise the therapist who opened it could not see it
+    check_assignment(therapist, team)
+    with transaction.atomic():
+        client_a = Client.objects.create(**partner_a.as_dict())
+        client_b = Client.objects.create(**partner_b.as_dict()) if partner_b else None
+        case = Case(
+            partner_a=client_a,
+            partner_b=client_b,
+            absent_partner=absent_partner,
+            absent_partner_note=absent_partner_note,
+            therapist=therapist,
+            team=team,
+            phase=phase,
+            presenting_notes=presenting_notes,
+            opened_on=local_today(),
+        )
+        case.save()
+        # Derived from the row id, so concurrent openings can never collide.
+        case.reference = case_reference(case)
+        case.save(update_fields=["reference"])
+        CaseProblem.objects.bulk_create(CaseProblem(case=case, problem=p) for p in problems or [])
+        _phase_record(case=case, from_phase="", to_phase=phase, actor=actor, reason=reason)
+        measures_schedule_later(case_id=case.pk)
+        audit_record(
+            actor=actor,
+            action="case.open",
+            target=case,
+            case=case,
+            detail={"couple": client_b is not None, "problems": [p.slug for p in problems or []]},
+        )
+    return case
 
 
 def case_transition(
     *,
-    actor: User,
+    actor: User | SystemActor,
     case: Case,
     to_phase: str,
     reason: str = "",
@@ -101,13 +199,11 @@ def case_transition(
                 f"Write the reason for the override in a sentence (at least {policy.OVERRIDE_REASON_MIN} "
                 "characters)."
             )
-        now = timezone.now()
-        change = PhaseChange.objects.create(
+        change = _phase_record(
             case=case,
             from_phase=case.phase,
             to_phase=to_phase,
-            at=now,
-            by=actor,
+            actor=actor,
             reason=reason,
             override_reason=override_reason,
         )
@@ -119,7 +215,9 @@ def case_transition(
         case.save(update_fields=update)
         measures_schedule_later(case_id=case.pk)
         created = (
-            _follow_up_schedule(case, mode=follow_up_mode, now=now) if to_phase == Phase.FOLLOW_UP else []
+            _follow_up_schedule(case, mode=follow_up_mode, now=change.at)
+            if to_phase == Phase.FOLLOW_UP
+            else []
         )
         audit_record(
             actor=actor,

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import (
     AccessDenied,
+    can_create_case,
     can_edit_case,
     deny,
     get_case_for,
@@ -20,6 +21,7 @@ from tandem.access.services import (
 )
 from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
+from tandem.cases import forms as case_forms
 from tandem.cases.models import Case, Phase
 from tandem.pathway import forms, letters, selectors, services
 from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
@@ -35,6 +37,41 @@ def _posted(request: AuthedRequest) -> Any:
 
 def _back(case: Case) -> HttpResponse:
     return redirect("cases:detail", case_id=case.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def case_create(request: AuthedRequest) -> HttpResponse:
+    """Open a case (cases:create): a page of the case list, served here because opening a case starts it
+    on the pathway, which records its first phase."""
+    user: Any = request.user
+    if not can_create_case(user):
+        raise deny(user, what="case.create", object_id="-")
+    case_form = case_forms.CaseOpenForm(request.POST or None)
+    form_a = case_forms.ClientForm(request.POST or None, prefix="a")
+    form_b = case_forms.ClientForm(request.POST or None, prefix="b", use_required_attribute=False)
+    if request.method == "POST":
+        couple = request.POST.get("kind") != "individual"
+        valid = all([case_form.is_valid(), form_a.is_valid(), form_b.is_valid() if couple else True])
+        if valid:
+            data = case_form.cleaned_data
+            try:
+                case = services.case_open(
+                    actor=user,
+                    partner_a=form_a.details(),
+                    partner_b=form_b.details() if couple else None,
+                    absent_partner="" if couple else data["absent_partner"],
+                    absent_partner_note="" if couple else data["absent_partner_note"],
+                    therapist=data["therapist"],
+                    team=data["team"],
+                    phase=data["phase"],
+                )
+            except AccessDenied as refusal:
+                case_form.add_error(None, str(refusal))
+            else:
+                messages.success(request, f"Case {case.reference} opened.")
+                return redirect("cases:detail", case_id=case.pk)
+    context = {"nav": "cases", "case_form": case_form, "form_a": form_a, "form_b": form_b}
+    return render(request, "cases/case_form.html", context, status=400 if request.method == "POST" else 200)
 
 
 def _clinician_case(request: AuthedRequest, case_id: int, what: str) -> Case:

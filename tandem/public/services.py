@@ -1,7 +1,8 @@
 """Writes from the public site (booking, cancelling and moving the free consultation; contact messages)
 and the coordinators' handling of them.
 
-The visitor's writes have no staff actor: they are system paths, audited as "public site". Each is one
+The visitor's writes have no staff actor: the public site acts as its SystemActor, through the same services
+as staff (pathway opens and closes the case), and is audited as "system:public-site". Each is one
 transaction: the request, the client, the case and the appointment are written together or not at all.
 """
 
@@ -23,14 +24,14 @@ from django.utils import timezone
 
 from tandem.access.services import AccessDenied, can_use_inbox
 from tandem.accounts.models import User
+from tandem.audit.actors import PUBLIC_SITE
 from tandem.audit.services import audit_record
-from tandem.cases.models import AbsentPartner, Case, Client, Phase, PhaseChange
-from tandem.cases.services import ClientDetails, case_add_partner, case_reference
-from tandem.lib.time import local_today, practice_zone
-from tandem.measures.later import measures_schedule_later
+from tandem.cases.models import AbsentPartner, Case, Phase
+from tandem.cases.services import ClientDetails, case_add_partner
+from tandem.lib.time import practice_zone
 from tandem.notify.mail import email_queue, message
 from tandem.notify.models import Job, JobKind
-from tandem.pathway.services import case_transition
+from tandem.pathway.services import case_open, case_transition
 from tandem.portal.services import client_invite
 from tandem.public.models import (
     OPEN_REQUEST_STATUSES,
@@ -48,7 +49,6 @@ from tandem.scheduling.services import (
     consultation_cancel,
 )
 
-SYSTEM = "public site"
 LINK_SALT = "tandem.public.consultation-link"
 LINK_MAX_AGE = dt.timedelta(days=30)
 # What the visitor is told when the slot went to someone else: never who holds it.
@@ -199,32 +199,20 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 def _open_consultation_case(visitor: Visitor) -> Case:
-    """The case a free consultation belongs to, opened by the system (cases.services.case_open needs a
-    staff actor). Whether a partner will join is not known yet: the coordinator records it later."""
+    """The case a free consultation belongs to, opened by the public site through pathway's case_open.
+    Whether a partner will join is not known yet: the coordinator records it later."""
     first_name, last_name = _split_name(visitor.name)
-    client = Client.objects.create(
-        first_name=first_name, last_name=last_name, email=visitor.email.lower(), phone=visitor.phone
-    )
-    case = Case(
-        partner_a=client,
+    return case_open(
+        actor=PUBLIC_SITE,
+        partner_a=ClientDetails(
+            first_name=first_name, last_name=last_name, email=visitor.email.lower(), phone=visitor.phone
+        ),
+        partner_b=None,
         absent_partner=AbsentPartner.UNAVAILABLE,
         absent_partner_note="Not known yet: booked the free consultation online.",
         phase=Phase.CONSULTATION,
-        opened_on=local_today(),
-    )
-    case.save()
-    case.reference = case_reference(case)
-    case.save(update_fields=["reference"])
-    PhaseChange.objects.create(
-        case=case,
-        from_phase="",
-        to_phase=Phase.CONSULTATION,
-        at=timezone.now(),
-        by=None,
         reason="Booked online.",
     )
-    audit_record(actor=SYSTEM, action="case.open", target=case, case=case, detail={"source": "public"})
-    return case
 
 
 def consultation_request_book(
@@ -266,11 +254,13 @@ def consultation_request_book(
             _lock_contact(visitor)
             _check_caps(visitor, now=now, this=request)
             case = _open_consultation_case(visitor)
-            appointment = consultation_book(case=case, therapist=therapist, starts_at=starts_at, mode=mode)
+            appointment = consultation_book(
+                actor=PUBLIC_SITE, case=case, therapist=therapist, starts_at=starts_at, mode=mode
+            )
             request.case, request.appointment, request.ends_at = case, appointment, appointment.ends_at
             request.save(update_fields=["case", "appointment", "ends_at"])
             audit_record(
-                actor=SYSTEM,
+                actor=PUBLIC_SITE,
                 action="consultation.book",
                 target=request,
                 case=case,
@@ -321,7 +311,7 @@ def _release(appointment: Appointment, *, why: str) -> None:
     """Free the visitor's consultation slot through scheduling's system path, which keeps the change
     history (with no staff member) and releases the occupancy in this transaction."""
     if Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.BOOKED).exists():
-        consultation_cancel(appointment=appointment, reason=why)
+        consultation_cancel(actor=PUBLIC_SITE, appointment=appointment, reason=why)
 
 
 def _locked_by_token(token: str) -> ConsultationRequest:
@@ -346,27 +336,16 @@ def consultation_request_cancel(*, token: str) -> ConsultationRequest:
             _close_case_by_system(
                 request.case_id, reason="The visitor cancelled the free consultation online."
             )
-        audit_record(actor=SYSTEM, action="consultation.cancel", target=request, case=request.case_id)
+        audit_record(actor=PUBLIC_SITE, action="consultation.cancel", target=request, case=request.case_id)
     return request
 
 
 def _close_case_by_system(case_id: int, *, reason: str) -> None:
+    # Only a case nobody has taken further: once staff moved it on, it is theirs to close. Locked before
+    # the phase is read, so a move made meanwhile is seen here rather than refused inside case_transition.
     case = Case.objects.select_for_update().get(pk=case_id)
-    if case.phase != Phase.CONSULTATION:
-        return
-    PhaseChange.objects.create(
-        case=case, from_phase=case.phase, to_phase=Phase.CLOSED, at=timezone.now(), by=None, reason=reason
-    )
-    case.phase, case.closed_on = Phase.CLOSED, local_today()
-    case.save(update_fields=["phase", "closed_on", "updated_at"])
-    measures_schedule_later(case_id=case.pk)
-    audit_record(
-        actor=SYSTEM,
-        action="case.phase_change",
-        case=case,
-        target=case,
-        detail={"from": "consultation", "to": "closed"},
-    )
+    if case.phase == Phase.CONSULTATION:
+        case_transition(actor=PUBLIC_SITE, case=case, to_phase=Phase.CLOSED, reason=reason)
 
 
 def consultation_request_reschedule(
@@ -380,7 +359,9 @@ def consultation_request_reschedule(
             if request.appointment is not None:
                 _release(request.appointment, why="moved by the visitor")
             case = _case_of(request)
-            appointment = consultation_book(case=case, therapist=therapist, starts_at=starts_at, mode=mode)
+            appointment = consultation_book(
+                actor=PUBLIC_SITE, case=case, therapist=therapist, starts_at=starts_at, mode=mode
+            )
             old = request.starts_at
             request.appointment, request.therapist, request.mode = appointment, therapist, mode
             request.starts_at, request.ends_at = appointment.starts_at, appointment.ends_at
@@ -389,7 +370,7 @@ def consultation_request_reschedule(
                 update_fields=["appointment", "therapist", "mode", "starts_at", "ends_at", "link_nonce"]
             )
             audit_record(
-                actor=SYSTEM,
+                actor=PUBLIC_SITE,
                 action="consultation.reschedule",
                 target=request,
                 case=case,
@@ -424,7 +405,7 @@ def contact_message_send(*, visitor: Visitor, message: str) -> ContactMessage:
             phone_key=visitor.phone_key,
             message=message,
         )
-        audit_record(actor=SYSTEM, action="contact.message", target=sent)
+        audit_record(actor=PUBLIC_SITE, action="contact.message", target=sent)
     return sent
 
 

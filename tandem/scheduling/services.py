@@ -16,8 +16,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_edit_case
+from tandem.access.services import AccessDenied, can_book_free_consultation, can_edit_case
 from tandem.accounts.models import CoTherapyTeam, Role, User
+from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
 from tandem.measures.later import measures_schedule_later
@@ -169,13 +170,17 @@ def appointment_book(
     return guarded(work)
 
 
-def consultation_book(*, case: Case, therapist: User, starts_at: dt.datetime, mode: str) -> Appointment:
-    """Book a free consultation from the public site: a system booking (no staff actor), by phone or
-    video, of the default length, only in a slot that consultation_slots offers.
+def consultation_book(
+    *, actor: SystemActor, case: Case, therapist: User, starts_at: dt.datetime, mode: str
+) -> Appointment:
+    """Book a free consultation from the public site: a system booking (the public site's SystemActor, no
+    staff member), by phone or video, of the default length, only in a slot that consultation_slots offers.
 
     Every rule is checked again here (the slot list the client saw may be minutes old), and the
     occupancy rows go through the same transaction and constraint as every other booking.
     """
+    if not can_book_free_consultation(actor):
+        raise AccessDenied("Free consultations are booked online by the visitor.")
     kind = AppointmentKind.CONSULTATION
     check_case_open(case)
     if mode not in (Mode.PHONE, Mode.VIDEO) or mode not in AppointmentType.for_kind(kind).modes:
@@ -199,7 +204,7 @@ def consultation_book(*, case: Case, therapist: User, starts_at: dt.datetime, mo
         claim.periods = [(starts_at, ends_at)]
         (appointment,) = _write(claim, case=case, kind=kind, mode=mode, room=None, therapists=people)
         audit_record(
-            actor=None,
+            actor=actor,
             action="appointment.book_consultation",
             target=appointment,
             case=case,
@@ -451,19 +456,22 @@ def appointment_cancel(
 
 
 def consultation_cancel(
-    *, appointment: Appointment, reason: str, now: dt.datetime | None = None
+    *, actor: SystemActor, appointment: Appointment, reason: str, now: dt.datetime | None = None
 ) -> Appointment:
-    """The visitor cancels their free consultation with their signed link: a system path (no staff
-    actor) that still keeps the change history and frees the slot in one transaction."""
+    """The visitor cancels their free consultation with their signed link: a system path (the public
+    site's SystemActor, no staff member) that still keeps the change history and frees the slot in one
+    transaction."""
+    if not can_book_free_consultation(actor):
+        raise AccessDenied("Free consultations are cancelled online by the visitor.")
     if appointment.kind != AppointmentKind.CONSULTATION:
         raise BookingInvalid("Only a free consultation can be cancelled from the public site.")
     return _cancel(
-        appointment, by=None, reason=reason, now=now, started="This consultation has already started."
+        appointment, by=actor, reason=reason, now=now, started="This consultation has already started."
     )
 
 
 def _cancel(
-    appointment: Appointment, *, by: User | None, reason: str, now: dt.datetime | None, started: str
+    appointment: Appointment, *, by: User | SystemActor, reason: str, now: dt.datetime | None, started: str
 ) -> Appointment:
     """Cancel under a row lock, free the time, keep the change (by nobody: the client's own link)."""
     reason = require_reason(reason)
@@ -481,7 +489,7 @@ def _cancel(
             appointment=current,
             kind=ChangeKind.CANCELLED,
             at=now,
-            by=by,
+            by=by if isinstance(by, User) else None,
             reason=reason,
             late=late,
             old_starts_at=current.starts_at,
@@ -489,7 +497,7 @@ def _cancel(
             old_room=current.room,
         )
         detail = {"late": late, "starts_at": current.starts_at.isoformat()}
-        if by is None:
+        if not isinstance(by, User):
             detail["by"] = "client link"
         audit_record(actor=by, action="appointment.cancel", target=current, case=current.case, detail=detail)
         measures_schedule_later(case_id=current.case_id)
