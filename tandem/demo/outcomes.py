@@ -45,8 +45,8 @@ COUPLE_DESIGNS: tuple[str, ...] = (
 )
 INDIVIDUAL_DESIGNS: tuple[str, ...] = tuple(letter for letter in "RIUDN" for _ in range(6))
 DROPOUTS_PER_FORMAT = 6
-# Long enough that the 6-month questionnaire (150-240 days after the move to follow-up) falls inside it.
 COHORT_CASES = 2 * len(COUPLE_DESIGNS) + len(INDIVIDUAL_DESIGNS) + 3 * DROPOUTS_PER_FORMAT
+# Long enough that the 6-month questionnaire (150-240 days after the move to follow-up) falls inside it.
 FOLLOW_UP_DAYS = 200
 END_DELAY = dt.timedelta(days=5)  # end-of-treatment questionnaire, inside the page's 14-day grace
 FOLLOW_UP_AT = (dt.timedelta(days=100), dt.timedelta(days=190))  # the 3- and 6-month questionnaires
@@ -114,6 +114,9 @@ def dropout_plans(*, cohort: Sequence[CohortCase], cases: Sequence[Case]) -> Non
         if item.design:
             continue
         closed = item.plan.steps[-1][1]
+        # Every cohort case has a clinician: intensive cases a team, the others a therapist.
+        author = case.team.first_id if case.team is not None else case.therapist_id
+        assert author is not None
         rows.append(
             TreatmentPlan(
                 case=case,
@@ -123,7 +126,7 @@ def dropout_plans(*, cohort: Sequence[CohortCase], cases: Sequence[Case]) -> Non
                 goals="Agreed at the end of assessment; the clients did not start. (Synthetic.)",
                 focus_areas="Sensate focus; communication about wishes and limits.",
                 created_at=dt.datetime.combine(closed - dt.timedelta(days=2), dt.time(10), tzinfo=zone),
-                created_by_id=case.team.first_id if case.team is not None else case.therapist_id,
+                created_by_id=author,
             )
         )
     TreatmentPlan.objects.bulk_create(rows)
