@@ -19,6 +19,7 @@ from tandem.audit.services import verify_audit_chain
 from tandem.cases.models import AbsentPartner, Case, CaseProblem, Phase, PhaseChange
 from tandem.demo import build as demo
 from tandem.demo import data
+from tandem.demo.outcomes import COHORT_CASES
 from tandem.homework.models import AssignmentLog
 from tandem.lib.time import local_day_bounds, local_today
 from tandem.measures.models import Response
@@ -105,7 +106,8 @@ def test_demo_log_ins_authenticate_with_their_role(seeded):
 
 def test_cases_cover_every_phase_and_both_kinds_of_care(seeded):
     cases = Case.objects.all()
-    assert cases.count() == data.DEMO_CASES
+    # The hand-picked cases, then the finished cohort that fills the outcomes page.
+    assert cases.count() == data.DEMO_CASES + COHORT_CASES
     assert set(cases.values_list("phase", flat=True)) == set(Phase.values)
     individual = cases.filter(partner_b__isnull=True)
     assert individual.count() >= 3

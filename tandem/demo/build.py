@@ -35,6 +35,7 @@ from tandem.demo.grid import Calendar
 from tandem.demo.history import history_events
 from tandem.demo.large import LargeClinical
 from tandem.demo.logins import LoginsSeed
+from tandem.demo.outcomes import OutcomesSeed, dropout_plans, seed_outcome_scores
 from tandem.demo.pathway import DemoCase, seed_pathway
 from tandem.demo.plans import SeedReport
 from tandem.demo.practice import holiday_closures, policy_row
@@ -51,7 +52,7 @@ from tandem.scheduling.models import Appointment, Occupancy
 Progress = Callable[[str], None]
 
 
-class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed):
+class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed, OutcomesSeed):
     """Builds one practice: the small hand-picked demo, or the large synthetic one."""
 
     def __init__(self, *, progress: Progress, **kwargs: Any) -> None:
@@ -70,6 +71,9 @@ class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed):
         self._staff()
         self.backlog.labels = dict(User.objects.values_list("pk", "username"))
         plans = self._plans()
+        # The small demo's finished, scored cases for the outcomes page, after the hand-picked ones.
+        cohort = [] if self.large else self._outcome_plans()
+        plans += [item.plan for item in cohort]
         self.calendar = Calendar(self.shift_map, self.rooms_by_location, closed)
         for index, plan in enumerate(plans):
             self._schedule(index, plan)
@@ -89,18 +93,26 @@ class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed):
                 now=self.now,
                 demo_therapist_id=self.therapists[0].pk,
             )
+            dropout_plans(cohort=cohort, cases=cases[len(cases) - len(cohort) :])
         history_events(self.backlog, coordinator_id=self.coordinator.pk, director_id=self.director.pk)
         if self.large:
             LargeClinical(self.backlog, now=self.now, seed=self.seed, progress=self.progress).write()
         self.progress(f"signing {len(self.backlog):,} audit events of the history")
         self.backlog.append()
         if not self.large:
+            hand_picked = cases[: len(cases) - len(cohort)]
             seed_clinical(
-                cases=list(Case.objects.with_people().filter(pk__in=[c.pk for c in cases]).order_by("pk")),
+                cases=list(
+                    Case.objects.with_people().filter(pk__in=[c.pk for c in hand_picked]).order_by("pk")
+                ),
                 now=self.now,
                 demo_therapist=self.therapists[0],
                 coordinator=self.coordinator,
                 seed=self.seed,
+            )
+            cohort_cases = Case.objects.with_people().filter(pk__in=[c.pk for c in cases[len(hand_picked) :]])
+            seed_outcome_scores(
+                cohort=cohort, cases=sorted(cohort_cases, key=lambda c: c.pk), now=self.now, seed=self.seed
             )
         added = ensure_today(now=self.now, seed=self.seed)
         return SeedReport(
