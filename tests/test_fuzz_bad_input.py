@@ -40,6 +40,7 @@ from tests.urlwalk import ROLES, Route, World, client_for, routes
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 CAST: tuple[str | None, ...] = (None, *ROLES)
 # Names the views read from query strings without a form on the page saying so (links built in code).
+FORM = "application/x-www-form-urlencoded"
 QUERY_NAMES = ("date", "span", "show", "next", "therapist", "room", "tab", "mode", "page", "release", "q")
 
 
@@ -60,8 +61,14 @@ class Fuzz:
             http = self._clients[role] = client_for(self.world.cast, role)
         return http
 
-    def send(self, role: str | None, label: str, request: Callable[[HttpClient], HttpResponse]) -> None:
-        response = request(self.client(role))
+    def get(self, role: str | None, url: str, query: str) -> None:
+        self._check(role, f"GET {url}?{query[:300]}", self.client(role).get(f"{url}?{query}"))
+
+    def post(self, role: str | None, url: str, body: str | bytes, content_type: str = FORM) -> None:
+        response = self.client(role).post(url, body, content_type=content_type)
+        self._check(role, f"POST {url} {body[:300]!r}", response)
+
+    def _check(self, role: str | None, label: str, response: HttpResponse) -> None:
         self.requests += 1
         if response.status_code >= 500:
             exc = getattr(response, "exc_info", None)
@@ -131,11 +138,10 @@ def _fuzz_queries(fuzz: Fuzz, survey: Survey, route: Route) -> None:
     for role in CAST:
         survey.visit(fuzz.client(role), url, route.name, role)
         shape = survey.queries.get(route.name, FormShape())
-        names, options = shape.names | set(QUERY_NAMES), shape.options
 
-        def check(data: st.DataObject, role: str | None = role) -> None:
-            query = encode(fuzzed_pairs(data, names, options, []))
-            fuzz.send(role, f"GET {url}?{query[:300]}", lambda http: http.get(f"{url}?{query}"))
+        def check(data: st.DataObject, role: str | None = role, shape: FormShape = shape) -> None:
+            query = encode(fuzzed_pairs(data, shape.names | set(QUERY_NAMES), shape.options, []))
+            fuzz.get(role, url, query)
 
         fuzz.explore(check)
 
@@ -150,11 +156,7 @@ def _fuzz_posts(fuzz: Fuzz, survey: Survey, route: Route, pool: list[str]) -> No
 
         def check(data: st.DataObject, role: str | None = role) -> None:
             body = encode(fuzzed_pairs(data, names, options, pool))
-            fuzz.send(
-                role,
-                f"POST {url} {body[:300]}",
-                lambda http: http.post(url, body, content_type="application/x-www-form-urlencoded"),
-            )
+            fuzz.post(role, url, body)
 
         fuzz.explore(check)
 
@@ -168,20 +170,12 @@ def _sweep(fuzz: Fuzz, survey: Survey, route: Route) -> None:
         names = sorted(shape.names | set(QUERY_NAMES))
         for value in SWEEP_VALUES:
             query = encode([(name, value) for name in names])
-            fuzz.send(
-                survey.seen_by[f"GET {route.name}"],
-                f"GET {url}?{query[:300]}",
-                lambda http: http.get(f"{url}?{query}"),
-            )
+            fuzz.get(survey.seen_by[f"GET {route.name}"], url, query)
     if f"POST {route.name}" in survey.seen_by:
         names = sorted(survey.posts[route.name].names)
         for value in SWEEP_VALUES:
             body = encode([(name, value) for name in names])
-            fuzz.send(
-                survey.seen_by[f"POST {route.name}"],
-                f"POST {url} {body[:300]}",
-                lambda http: http.post(url, body, content_type="application/x-www-form-urlencoded"),
-            )
+            fuzz.post(survey.seen_by[f"POST {route.name}"], url, body)
 
 
 def _accepts_post(fuzz: Fuzz, url: str) -> bool:
@@ -232,11 +226,7 @@ def test_no_json_body_gets_a_server_error():
 
             def check(data: st.DataObject, url: str = url, role: str | None = role) -> None:
                 body = json_body(data, API_KEYS, valid)
-                fuzz.send(
-                    role,
-                    f"POST {url} {body[:300]!r}",
-                    lambda http: http.post(url, body, content_type="application/json"),
-                )
+                fuzz.post(role, url, body, "application/json")
 
             fuzz.explore(check, examples=EXAMPLES * 8)
     fuzz.report("JSON", started)
