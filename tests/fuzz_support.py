@@ -96,6 +96,12 @@ SWEEP_VALUES: tuple[bytes, ...] = (
 )
 
 
+# Which inputs each sweep value goes into; the others get a plain valid value, so that the form gets
+# past its other fields to the one under test.
+_SWEEP_KINDS = {b"9999-12-31": "date", b"0001-01-01": "date", b"1e309": "number", b"-1": "number"}
+_PLAIN = {"date": b"2027-06-01", "number": b"1", "email": b"quinn@example.invalid", "time": b"10:00"}
+
+
 def edge_values() -> st.SearchStrategy[bytes]:
     """One form or query value: an edge case, generated text or bytes, a number, a date."""
     return st.one_of(
@@ -182,6 +188,7 @@ class FormShape:
 
     names: set[str] = field(default_factory=set)
     options: dict[str, list[str]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)  # the input's type: date, number, text...
 
     def add(self, name: str, value: str | None) -> None:
         self.names.add(name)
@@ -210,6 +217,7 @@ class _PageParser(HTMLParser):
             name = found["name"] or ""
             value = found.get("value") if tag in ("input", "button") else None
             self.forms[-1][2].add(name, value)
+            self.forms[-1][2].kinds.setdefault(name, found.get("type") or tag)
             if tag == "select":
                 self._select = name
         elif tag == "option" and self._select and self.forms:
@@ -241,6 +249,7 @@ class Survey:
                 self.seen_by.setdefault(f"POST {target}", role)
             kept = (self.posts if method == "post" else self.queries).setdefault(target, FormShape())
             kept.names |= shape.names
+            kept.kinds.update(shape.kinds)
             for name, values in shape.options.items():
                 for value in values:
                     kept.add(name, value)
@@ -274,3 +283,20 @@ def form_class_fields() -> list[str]:
             if issubclass(cls, django_forms.BaseForm) and cls.__module__ == module.__name__:
                 names.update(list(getattr(cls, "base_fields", {})))
     return sorted(names)
+
+
+def sweep_pairs(shape: FormShape, value: bytes) -> list[tuple[str, bytes]]:
+    """One sweep request: `value` in every input of its kind (numbers also in text inputs), a valid
+    option in every choice, a plain valid value elsewhere."""
+    kind = _SWEEP_KINDS.get(value, "number" if value.isdigit() else "text")
+    pairs = []
+    for name in sorted(shape.names):
+        input_type = shape.kinds.get(name, "text")
+        choices = [option for option in shape.options.get(name, []) if option]
+        if input_type in ("select", "radio", "checkbox", "hidden", "submit", "button") and choices:
+            pairs.append((name, choices[-1].encode()))
+        elif input_type == kind or input_type in ("text", "textarea", "search"):
+            pairs.append((name, value))
+        else:
+            pairs.append((name, _PLAIN.get(input_type, b"Synthetic text")))
+    return pairs

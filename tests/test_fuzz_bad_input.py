@@ -34,6 +34,7 @@ from tests.fuzz_support import (
     form_class_fields,
     fuzzed_pairs,
     json_body,
+    sweep_pairs,
 )
 from tests.urlwalk import ROLES, Route, World, client_for, routes
 
@@ -167,14 +168,13 @@ def _sweep(fuzz: Fuzz, survey: Survey, route: Route) -> None:
     url = fuzz.world.url(route)
     if f"GET {route.name}" in survey.seen_by:
         shape = survey.queries.get(route.name, FormShape())
-        names = sorted(shape.names | set(QUERY_NAMES))
+        shape = FormShape(shape.names | set(QUERY_NAMES), shape.options, shape.kinds)
         for value in SWEEP_VALUES:
-            query = encode([(name, value) for name in names])
+            query = encode(sweep_pairs(shape, value))
             fuzz.get(survey.seen_by[f"GET {route.name}"], url, query)
     if f"POST {route.name}" in survey.seen_by:
-        names = sorted(survey.posts[route.name].names)
         for value in SWEEP_VALUES:
-            body = encode([(name, value) for name in names])
+            body = encode(sweep_pairs(survey.posts[route.name], value))
             fuzz.post(survey.seen_by[f"POST {route.name}"], url, body)
 
 

@@ -1,6 +1,5 @@
 """The public site (no log-in), the visitor's booking links, and the coordinators' inbox."""
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from django_ratelimit.core import is_ratelimited
 
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.models import CLINICAL_ROLES, User
+from tandem.lib import parse
 from tandem.lib.http import AuthedRequest
 from tandem.public import forms, selectors, services
 from tandem.public.models import ConsultationRequest, ContactMessage, PublicPage
@@ -98,13 +98,6 @@ def _mode(raw: str | None) -> str:
     return raw if raw in (Mode.PHONE, Mode.VIDEO) else Mode.VIDEO
 
 
-def _day(raw: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw or "")
-    except ValueError:
-        return None
-
-
 def _therapist(pk: int) -> User | None:
     return User.objects.filter(pk=pk, is_active=True, role__in=CLINICAL_ROLES).first()
 
@@ -115,7 +108,7 @@ def _slot_context(source: Any, form: forms.SlotForm) -> dict[str, Any]:
     return {
         "form": form,
         "mode": mode,
-        "availability": selectors.availability(mode=mode, day=_day(source.get("day"))),
+        "availability": selectors.availability(mode=mode, day=parse.parse_day(source.get("day"))),
         "chosen": chosen,
     }
 
