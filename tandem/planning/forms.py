@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from tandem.lib.parse import validate_day
 from tandem.lib.time import local_today
 from tandem.planning.services import DEFAULT_TIME_LIMIT
 from tandem.practice.models import Location
@@ -13,8 +14,12 @@ LONGEST_HORIZON = dt.timedelta(days=183)
 
 
 class RunForm(forms.Form):
-    first_day = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}))
-    last_day = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
+    first_day = forms.DateField(
+        label="First day", widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day]
+    )
+    last_day = forms.DateField(
+        label="Last day", widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day]
+    )
     location = forms.ModelChoiceField(
         queryset=Location.objects.order_by("name"), empty_label=None, label="Location"
     )

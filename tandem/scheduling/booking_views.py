@@ -5,6 +5,7 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +15,7 @@ from tandem.access.services import AccessDenied, can_edit_case, get_case_for
 from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
 from tandem.cases.models import Case
 from tandem.lib.http import AuthedRequest
+from tandem.lib.parse import validate_day
 from tandem.lib.time import local_today
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling import services
@@ -23,14 +25,20 @@ from tandem.scheduling.availability import (
     intensive_options,
     standard_options,
 )
-from tandem.scheduling.models import AppointmentKind, Mode
+from tandem.scheduling.models import LONGEST_APPOINTMENT, AppointmentKind, Mode
 
 OPTIONS_SHOWN = 10
+# A booking button's length in minutes; the services refuse anything longer anyway, but a number past
+# what `timedelta` holds would overflow before they are reached.
+LONGEST_MINUTES = int(LONGEST_APPOINTMENT.total_seconds() // 60)
 
 
 class SearchForm(forms.Form):
     first_day = forms.DateField(
-        label="Earliest first day", widget=forms.DateInput(attrs={"type": "date"}), required=True
+        label="Earliest first day",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        required=True,
+        validators=[validate_day],
     )
     daily_minutes = forms.IntegerField(label="Minutes a day", min_value=15)
 
@@ -38,7 +46,9 @@ class SearchForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["daily_minutes"]
         assert isinstance(field, forms.IntegerField)
+        # Setting max_value after construction adds no validator; the validator is what refuses.
         field.max_value = longest
+        field.validators.append(MaxValueValidator(longest))
         field.widget.attrs.update({"max": longest, "step": 15})
         field.help_text = f"At most {longest} minutes, the practice's longest intensive day."
         self.fields["first_day"].error_messages["invalid"] = "Give a date such as 2027-03-01."
@@ -47,9 +57,9 @@ class SearchForm(forms.Form):
 class BookForm(forms.Form):
     """The hidden fields of one option's button; the booking service checks everything again."""
 
-    first_day = forms.DateField()
+    first_day = forms.DateField(validators=[validate_day])
     start_time = forms.TimeField()
-    minutes = forms.IntegerField(min_value=1)
+    minutes = forms.IntegerField(min_value=1, max_value=LONGEST_MINUTES)
     room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True))
     team = forms.ModelChoiceField(
         queryset=CoTherapyTeam.objects.select_related(
@@ -73,7 +83,10 @@ WEEKDAYS = [
 
 class WeeklySearchForm(forms.Form):
     first_day = forms.DateField(
-        label="Earliest first session", widget=forms.DateInput(attrs={"type": "date"}), required=True
+        label="Earliest first session",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        required=True,
+        validators=[validate_day],
     )
     weekdays = forms.TypedMultipleChoiceField(
         label="Weekdays",
@@ -106,11 +119,11 @@ class WeeklySearchForm(forms.Form):
 
 
 class WeeklyBookForm(forms.Form):
-    first_day = forms.DateField()
-    until = forms.DateField()
+    first_day = forms.DateField(validators=[validate_day])
+    until = forms.DateField(validators=[validate_day])
     weekdays = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int)
     start_time = forms.TimeField()
-    minutes = forms.IntegerField(min_value=1)
+    minutes = forms.IntegerField(min_value=1, max_value=LONGEST_MINUTES)
     mode = forms.ChoiceField(choices=Mode.choices)
     room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True), required=False)
 
