@@ -297,6 +297,8 @@ def sweep_pairs(shape: FormShape, value: bytes) -> list[tuple[str, bytes]]:
             pairs.append((name, choices[-1].encode()))
         elif input_type == kind or input_type in ("text", "textarea", "search"):
             pairs.append((name, value))
+        elif choices:  # the value the page shows (an initial such as a solver time of 30 s)
+            pairs.append((name, choices[-1].encode()))
         else:
             pairs.append((name, _PLAIN.get(input_type, b"Synthetic text")))
     return pairs
