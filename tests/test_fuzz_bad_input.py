@@ -97,9 +97,9 @@ class Fuzz:
 
         run()
 
-    def report(self, what: str, started: float) -> None:
+    def report(self, covered: str, started: float) -> None:
         print(
-            f"\nfuzz {what}: {len(self.routes)} routes x {len(CAST)} roles, {self.requests} requests, "
+            f"\nfuzz: {covered}, as {len(CAST)} roles (anonymous included): {self.requests} requests, "
             f"{time.monotonic() - started:.1f} s, {len(self.failures)} server errors"
         )
         assert not self.failures, "Server errors on bad input:\n" + "\n".join(self.failures)
@@ -127,12 +127,17 @@ def test_no_query_string_or_form_post_gets_a_server_error():
         _fuzz_queries(fuzz, survey, route)
     fuzz.requests += survey.requests
     pool = form_class_fields()
+    posted = 0
     for route in fuzz.routes:
         if not route.route.startswith("scheduling/api/"):  # JSON, below
-            _fuzz_posts(fuzz, survey, route, pool)
+            posted += _fuzz_posts(fuzz, survey, route, pool)
     for route in fuzz.routes:
         _sweep(fuzz, survey, route)
-    fuzz.report("query strings and form posts", started)
+    fuzz.report(
+        f"{len(fuzz.routes)} URLs with query strings, {posted} of them with form posts "
+        f"({len(survey.posts)} with a rendered form)",
+        started,
+    )
 
 
 def _fuzz_queries(fuzz: Fuzz, survey: Survey, route: Route) -> None:
@@ -148,11 +153,11 @@ def _fuzz_queries(fuzz: Fuzz, survey: Survey, route: Route) -> None:
         fuzz.explore(check)
 
 
-def _fuzz_posts(fuzz: Fuzz, survey: Survey, route: Route, pool: list[str]) -> None:
+def _fuzz_posts(fuzz: Fuzz, survey: Survey, route: Route, pool: list[str]) -> bool:
     url = fuzz.world.url(route)
     shape = survey.posts.get(route.name)
     if shape is None and not _accepts_post(fuzz, url):
-        return
+        return False
     names, options = (shape.names, shape.options) if shape else (set(), {})
     for role in CAST:
 
@@ -161,6 +166,7 @@ def _fuzz_posts(fuzz: Fuzz, survey: Survey, route: Route, pool: list[str]) -> No
             fuzz.post(role, url, body)
 
         fuzz.explore(check)
+    return True
 
 
 def _sweep(fuzz: Fuzz, survey: Survey, route: Route) -> None:
@@ -252,7 +258,7 @@ def test_no_json_body_gets_a_server_error():
         for key in API_KEYS:
             for value in JSON_SWEEP:
                 fuzz.post("director", url, json.dumps({**valid, key: value}), "application/json")
-    fuzz.report("JSON", started)
+    fuzz.report(f"{len(api)} JSON endpoints", started)
 
 
 def test_edge_values_reach_the_server_as_sent():

@@ -1,8 +1,9 @@
-"""The days the application handles, and reading a day from a query string or a request body.
+"""Reading what a client sent, in one place: days within the range the application handles, and row ids.
 
 Pages step a week or a month either side of the day they show and turn local days into UTC instants;
 near year 1 or year 9999 that overflows `datetime`, so a day outside these bounds is bad input, refused
-where it is read (a form error, a 400), never an arithmetic error deep inside a page.
+where it is read (a form error, a 400), never an arithmetic error deep inside a page. An id is ASCII
+digits small enough for a primary key; anything else names no row.
 """
 
 import datetime as dt
