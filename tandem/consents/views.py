@@ -19,6 +19,7 @@ from tandem.consents.models import Consent, ConsentKind
 from tandem.consents.record_export import case_export_bundle, export_plan_for, may_export
 from tandem.consents.record_pdf import case_export_pdf
 from tandem.consents.retention import RETENTION_YEARS, retention_due
+from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 
 
@@ -177,12 +178,14 @@ def _chosen_release(request: AuthedRequest, case: Case) -> tuple[Consent | None,
         .select_related("client", "document")
         .order_by("-signed_at")
     )
-    wanted = request.GET.get("release", "")
-    if not wanted:
+    raw = request.GET.get("release", "")
+    if not raw:
         return None, releases
-    chosen = next((r for r in releases if str(r.pk) == wanted), None)
+    # An id, not the raw text: the refusal is audited, and text with a NUL cannot be stored there.
+    wanted = parse_id(raw)
+    chosen = next((r for r in releases if r.pk == wanted), None)
     if chosen is None:
-        raise deny(request.user, what="release", object_id=wanted, case_id=case.pk)
+        raise deny(request.user, what="release", object_id=str(wanted or "not-an-id"), case_id=case.pk)
     return chosen, releases
 
 

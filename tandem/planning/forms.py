@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from tandem.lib.forms import DateField, IntegerField
+from tandem.lib.parse import validate_day
 from tandem.lib.time import local_today
 from tandem.planning.services import DEFAULT_TIME_LIMIT
 from tandem.practice.models import Location
@@ -14,8 +15,8 @@ LONGEST_HORIZON = dt.timedelta(days=183)
 
 
 class RunForm(forms.Form):
-    first_day = DateField(label="First day")
-    last_day = DateField(label="Last day")
+    first_day = DateField(label="First day", validators=[validate_day])
+    last_day = DateField(label="Last day", validators=[validate_day])
     location = forms.ModelChoiceField(
         queryset=Location.objects.order_by("name"), empty_label=None, label="Location"
     )

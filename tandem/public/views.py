@@ -1,6 +1,5 @@
 """The public site (no log-in), the visitor's booking links, and the coordinators' inbox."""
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from django_ratelimit.core import is_ratelimited
 from tandem.access.services import AccessDenied, can_use_inbox, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, User
+from tandem.lib import parse
 from tandem.public import forms, selectors, services
 from tandem.public.models import ConsultationRequest, ContactMessage, PublicPage
 from tandem.scheduling.models import Mode
@@ -104,13 +104,6 @@ def _mode(raw: str | None) -> str:
     return raw if raw in (Mode.PHONE, Mode.VIDEO) else Mode.VIDEO
 
 
-def _day(raw: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw or "")
-    except ValueError:
-        return None
-
-
 def _therapist(pk: int) -> User | None:
     return User.objects.filter(pk=pk, is_active=True, role__in=CLINICAL_ROLES).first()
 
@@ -121,7 +114,7 @@ def _slot_context(source: Any, form: forms.SlotForm) -> dict[str, Any]:
     return {
         "form": form,
         "mode": mode,
-        "availability": selectors.availability(mode=mode, day=_day(source.get("day"))),
+        "availability": selectors.availability(mode=mode, day=parse.parse_day(source.get("day"))),
         "chosen": chosen,
     }
 

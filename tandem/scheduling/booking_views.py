@@ -5,6 +5,7 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +16,7 @@ from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
 from tandem.cases.models import Case
 from tandem.lib.forms import DateField, IntegerField, TimeField
+from tandem.lib.parse import validate_day
 from tandem.lib.time import local_today
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling import services
@@ -24,20 +26,25 @@ from tandem.scheduling.availability import (
     intensive_options,
     standard_options,
 )
-from tandem.scheduling.models import AppointmentKind, Mode
+from tandem.scheduling.models import LONGEST_APPOINTMENT, AppointmentKind, Mode
 
 OPTIONS_SHOWN = 10
+# A booking button's length in minutes; the services refuse anything longer anyway, but a number past
+# what `timedelta` holds would overflow before they are reached.
+LONGEST_MINUTES = int(LONGEST_APPOINTMENT.total_seconds() // 60)
 
 
 class SearchForm(forms.Form):
-    first_day = DateField(label="Earliest first day", required=True)
+    first_day = DateField(label="Earliest first day", required=True, validators=[validate_day])
     daily_minutes = IntegerField(label="Minutes a day", min_value=15)
 
     def __init__(self, *args: object, longest: int, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["daily_minutes"]
         assert isinstance(field, forms.IntegerField)
+        # Setting max_value after construction adds no validator; the validator is what refuses.
         field.max_value = longest
+        field.validators.append(MaxValueValidator(longest))
         field.widget.attrs.update({"max": longest, "step": 15})
         field.help_text = f"At most {longest} minutes, the practice's longest intensive day."
         self.fields["first_day"].error_messages["invalid"] = "Give a date such as 2027-03-01."
@@ -46,9 +53,9 @@ class SearchForm(forms.Form):
 class BookForm(forms.Form):
     """The hidden fields of one option's button; the booking service checks everything again."""
 
-    first_day = DateField()
+    first_day = DateField(validators=[validate_day])
     start_time = TimeField()
-    minutes = IntegerField(min_value=1)
+    minutes = IntegerField(min_value=1, max_value=LONGEST_MINUTES)
     room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True))
     team = forms.ModelChoiceField(
         queryset=CoTherapyTeam.objects.select_related(
@@ -71,7 +78,7 @@ WEEKDAYS = [
 
 
 class WeeklySearchForm(forms.Form):
-    first_day = DateField(label="Earliest first session", required=True)
+    first_day = DateField(label="Earliest first session", required=True, validators=[validate_day])
     weekdays = forms.TypedMultipleChoiceField(
         label="Weekdays",
         choices=WEEKDAYS,
@@ -103,11 +110,11 @@ class WeeklySearchForm(forms.Form):
 
 
 class WeeklyBookForm(forms.Form):
-    first_day = DateField()
-    until = DateField()
+    first_day = DateField(validators=[validate_day])
+    until = DateField(validators=[validate_day])
     weekdays = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int)
     start_time = TimeField()
-    minutes = IntegerField(min_value=1)
+    minutes = IntegerField(min_value=1, max_value=LONGEST_MINUTES)
     mode = forms.ChoiceField(choices=Mode.choices)
     room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True), required=False)
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from tandem.access.services import deny, staff_cases_visible_to
 from tandem.accounts.models import CLINICAL_ROLES, Role, User, WorkingHours
+from tandem.lib import parse
 from tandem.lib.time import local_day_bounds, local_today, practice_zone
 from tandem.practice.models import PracticeClosure, Room
 from tandem.scheduling.models import Appointment, AppointmentStatus, TimeOff
@@ -158,13 +159,9 @@ def room_for_calendar(user: Any, room_id: Any) -> Room:
 
 # --- Dates ----------------------------------------------------------------------------------------
 def parse_day(value: str | None) -> dt.date:
-    """The day asked for (YYYY-MM-DD), or today in the practice zone when absent or unreadable."""
-    if value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    return local_today()
+    """The day asked for (YYYY-MM-DD), or today in the practice zone when absent, unreadable or
+    outside the days the application handles (the week around year 9999 does not exist)."""
+    return parse.parse_day(value) or local_today()
 
 
 def parse_span(value: str | None) -> str:

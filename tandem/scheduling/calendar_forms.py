@@ -11,12 +11,26 @@ from tandem.access.services import staff_cases_visible_to
 from tandem.accounts.models import User
 from tandem.cases.models import Case
 from tandem.lib.forms import DateField, TimeField
+from tandem.lib.parse import parse_id
 from tandem.practice.models import Room
 from tandem.scheduling.calendar import calendar_rooms, calendar_therapists
 from tandem.scheduling.models import AppointmentKind, Mode
 
 
 class TherapistChoice(forms.ModelMultipleChoiceField):
+    def clean(self, value: Any) -> Any:
+        # Django checks each id's type but not its size before an `__in` query, which SQLite cannot
+        # run with a number past 64 bits: such an id names nobody, so it is refused here.
+        if isinstance(value, list | tuple):
+            for pk in value:
+                if parse_id(pk) is None:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": str(pk)[:20]},
+                    )
+        return super().clean(value)
+
     def label_from_instance(self, obj: Any) -> str:
         return str(obj)
 

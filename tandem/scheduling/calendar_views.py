@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
+from tandem.lib.parse import parse_id
 from tandem.scheduling import calendar, feeds, services
 from tandem.scheduling.calendar_forms import NewAppointmentForm
 from tandem.scheduling.models import AppointmentKind
@@ -41,9 +42,9 @@ def calendar_practice(request: AuthedRequest) -> HttpResponse:
     calendar.check_viewer(request.user)
     # The picker is a plain GET form: it lands here and is sent on to the calendar chosen.
     show = request.GET.get("show", "")
-    kind, _, pk = show.partition("-")
-    if kind in ("therapist", "room") and pk.isdigit():
-        target = reverse(f"scheduling:calendar_{kind}", args=[int(pk)])
+    kind, _, raw_pk = show.partition("-")
+    if kind in ("therapist", "room") and (pk := parse_id(raw_pk)):
+        target = reverse(f"scheduling:calendar_{kind}", args=[pk])
         day, span = _when(request)
         return redirect(f"{target}?date={day.isoformat()}&span={span}")
     day, span = _when(request)
@@ -109,10 +110,10 @@ def calendar_new(request: AuthedRequest) -> HttpResponse:
                 return redirect(back or day_view)
     else:
         initial: dict[str, Any] = {"date": calendar.parse_day(request.GET.get("date"))}
-        if (request.GET.get("therapist") or "").isdigit():
-            initial["therapists"] = [int(request.GET["therapist"])]
-        if (request.GET.get("room") or "").isdigit():
-            initial["room"] = int(request.GET["room"])
+        if therapist := parse_id(request.GET.get("therapist")):
+            initial["therapists"] = [therapist]
+        if room := parse_id(request.GET.get("room")):
+            initial["room"] = room
         form = NewAppointmentForm(initial=initial, user=request.user)
     context = {"nav": "calendar", "form": form, "back": back}
     return render(request, "scheduling/calendar_new.html", context, status=400 if form.errors else 200)

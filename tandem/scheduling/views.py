@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,7 @@ from tandem.access.services import AccessDenied, get_case_for
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CoTherapyTeam, User
 from tandem.cases.models import Case
+from tandem.lib.parse import validate_day
 from tandem.practice.models import Room
 from tandem.scheduling import selectors, services
 from tandem.scheduling.models import Mode
@@ -84,14 +86,25 @@ def _instant(body: dict[str, Any], name: str) -> dt.datetime:
         raise BadInput(f"'{name}' must be an ISO 8601 date and time with UTC offset.") from None
     if value.tzinfo is None:
         raise BadInput(f"'{name}' needs a UTC offset (e.g. 2027-03-02T10:00:00+01:00).")
+    _within_handled_days(value.date(), name)
     return value
 
 
 def _date(body: dict[str, Any], name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(str(_required(body, name)))
+        day = dt.date.fromisoformat(str(_required(body, name)))
     except ValueError:
         raise BadInput(f"'{name}' must be a date (YYYY-MM-DD).") from None
+    _within_handled_days(day, name)
+    return day
+
+
+def _within_handled_days(day: dt.date, name: str) -> None:
+    # Ending, converting or spreading a booking near year 9999 (or year 1) overflows `datetime`.
+    try:
+        validate_day(day)
+    except ValidationError as refusal:
+        raise BadInput(f"'{name}': {refusal.messages[0]}") from None
 
 
 def _time(body: dict[str, Any], name: str) -> dt.time:
