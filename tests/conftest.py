@@ -21,3 +21,10 @@ def _fast_hashing(settings):
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()
+
+
+def pytest_collection_modifyitems(config, items):
+    # Playwright's sync API keeps an event loop running in the main thread from the first journey until
+    # the session ends; after that Django's test client cannot call an async view (the health check)
+    # in this thread. Journeys therefore run last; the stable sort keeps every other order as written.
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))

@@ -16,6 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tandem.accounts.models import Role
+from tandem.accounts.staff import staff_console_link
 from tandem.cases.models import AbsentPartner, Case, Client, Phase, PhaseChange
 from tandem.consents.models import ConsentKind
 from tandem.lib.time import local_today
@@ -119,23 +120,31 @@ def _check(page: Page, where: str, problems: dict[str, list[str]], *, fit: bool 
 
 
 def login_flow(browser: Browser, base: str, world: World, problems: dict[str, list[str]]) -> int:
-    """The second-factor pages between password and Today: setting up an authenticator (a new staff
-    member) and entering its code (someone who has one). Reached only by logging in. Returns how many."""
-    checked = 0
+    """The second-factor pages: setting up an authenticator from a new staff member's one-time link,
+    and entering its code after the password (someone who has one). Reached only through the link or by
+    logging in. Returns how many."""
     newcomer = make_user("nico.newcomer", Role.THERAPIST, first="Nico", last="Newcomer")
-    for user, name in ((newcomer, "accounts:enrol"), (world.cast.therapist_b, "accounts:verify")):
-        context = browser.new_context(viewport=WIDTHS["desktop"], locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        page.goto(f"{base}{reverse('accounts:login')}")
-        page.get_by_label("User name").fill(user.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{base}{reverse(name)}*")
-        _check(page, f"{name} as {user.username}", problems)
-        checked += 1
-        context.close()
-    return checked
+    sent = staff_console_link(
+        user=newcomer, link_for=lambda token: reverse("accounts:staff_link", args=[token])
+    )
+    context = browser.new_context(viewport=WIDTHS["desktop"], locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.goto(f"{base}{sent.link}")
+    _check(page, "accounts:staff_link with a real link", problems)
+    context.close()
+    user = world.cast.therapist_b
+    context = browser.new_context(viewport=WIDTHS["desktop"], locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.goto(f"{base}{reverse('accounts:login')}")
+    page.get_by_label("User name").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}{reverse('accounts:verify')}*")
+    _check(page, f"accounts:verify as {user.username}", problems)
+    context.close()
+    return 2
 
 
 # Links, buttons and fields of the main content that stick out past either edge of the window.

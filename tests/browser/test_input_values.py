@@ -4,7 +4,11 @@ form submits unchanged."""
 
 from urllib.parse import parse_qsl
 
+import pytest
+
 from tests.htmlforms import parse_forms, sanitize
+
+pytestmark = pytest.mark.browser
 
 CASES = [
     ("date", "1965-11-16"),
