@@ -28,19 +28,29 @@ def _para(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def render_pdf(plan: ExportPlan, *, compress: bool = True) -> bytes:
-    styles = unicode_styles()
-    body, h1, h2 = styles["BodyText"], styles["Title"], styles["Heading2"]
-    small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
-    case = plan.case
-    story: list[Any] = []
+class _Story:
+    """The flowables of one record in reading order, with the styles every section shares."""
 
-    def heading(text: str) -> None:
-        story.append(Spacer(1, 4 * mm))
-        story.append(_para(text, h2))
+    def __init__(self) -> None:
+        styles = unicode_styles()
+        self.body, self.title, self.h2 = styles["BodyText"], styles["Title"], styles["Heading2"]
+        self.h4 = styles["Heading4"]
+        self.small = ParagraphStyle("small", parent=self.body, fontSize=8, textColor=colors.grey)
+        self.flowables: list[Any] = []
 
-    def table(rows: list[list[str]]) -> None:
-        cells = [[_para(c, body) for c in row] for row in rows]
+    def para(self, text: str, style: ParagraphStyle | None = None) -> None:
+        self.flowables.append(_para(text, style or self.body))
+
+    def heading(self, text: str) -> None:
+        self.flowables.append(Spacer(1, 4 * mm))
+        self.para(text, self.h2)
+
+    def none_included(self) -> None:
+        self.para("None included.", self.small)
+
+    def table(self, rows: list[list[str]]) -> None:
+        """A grid whose first row is the header, repeated when the table runs onto another page."""
+        cells = [[_para(c, self.body) for c in row] for row in rows]
         grid = Table(cells, colWidths=None, hAlign="LEFT", repeatRows=1)
         grid.setStyle(
             TableStyle(
@@ -52,120 +62,147 @@ def render_pdf(plan: ExportPlan, *, compress: bool = True) -> bytes:
                 ]
             )
         )
-        story.append(grid)
+        self.flowables.append(grid)
 
-    story.append(_para("Clinical record", h1))
+    def table_or_none(self, header: list[str], rows: list[list[str]]) -> None:
+        if rows:
+            self.table([header, *rows])
+        else:
+            self.none_included()
+
+
+def render_pdf(plan: ExportPlan, *, compress: bool = True) -> bytes:
+    story = _Story()
+    for section in (
+        _title,
+        _scope,
+        _clients,
+        _care_team,
+        _appointments,
+        _treatment_plan,
+        _referrals,
+        _consents,
+        _session_notes,
+        _questionnaires,
+    ):
+        section(story, plan)
+    return _build(story, plan.case, compress=compress)
+
+
+def _title(story: _Story, plan: ExportPlan) -> None:
+    story.para("Clinical record", story.title)
     purpose = (
         f"Release of information to {plan.recipient}" if plan.release else "Practice copy (not a release)"
     )
-    story.append(_para(f"Case {case.reference} · {purpose} · produced {local_today():%d %b %Y}", small))
+    story.para(f"Case {plan.case.reference} · {purpose} · produced {local_today():%d %b %Y}", story.small)
 
-    heading("What this record contains")
+
+def _scope(story: _Story, plan: ExportPlan) -> None:
+    """What the record holds and, as plainly, what it leaves out and why."""
+    story.heading("What this record contains")
     for line in plan.included:
-        story.append(_para(line, body))
-    heading("Left out of this record")
+        story.para(line)
+    story.heading("Left out of this record")
     for line in plan.excluded:
-        story.append(_para(f"• {line}", body))
+        story.para(f"• {line}")
 
-    heading("Clients")
+
+def _clients(story: _Story, plan: ExportPlan) -> None:
+    story.heading("Clients")
     rows = [["Name", "Date of birth"]]
     rows += [
         [c.full_name, c.date_of_birth.strftime("%d %b %Y") if c.date_of_birth else "—"] for c in plan.covered
     ]
-    table(rows)
-    if not case.is_couple:
-        story.append(_para(f"Partner not attending: {case.get_absent_partner_display()}.", body))
+    story.table(rows)
+    if not plan.case.is_couple:
+        story.para(f"Partner not attending: {plan.case.get_absent_partner_display()}.")
 
-    heading("Care team and episode of care")
+
+def _care_team(story: _Story, plan: ExportPlan) -> None:
+    case = plan.case
+    story.heading("Care team and episode of care")
     team = ", ".join(u.get_full_name() for u in case.clinicians) or "No therapist assigned"
     closed = f", closed {case.closed_on:%d %b %Y}" if case.closed_on else ""
-    story.append(
-        _para(
-            f"Therapists: {team}. Opened {case.opened_on:%d %b %Y}{closed}. Phase: "
-            f"{case.get_phase_display()}.",
-            body,
-        )
+    story.para(
+        f"Therapists: {team}. Opened {case.opened_on:%d %b %Y}{closed}. Phase: {case.get_phase_display()}."
     )
 
-    heading("Appointments")
-    if plan.appointments:
-        rows = [["When", "Session", "Status"]]
-        rows += [
-            [
-                _local(a.starts_at),
-                f"{a.get_kind_display()} ({a.get_mode_display().lower()})",
-                a.get_status_display(),
-            ]
-            for a in plan.appointments
+
+def _appointments(story: _Story, plan: ExportPlan) -> None:
+    story.heading("Appointments")
+    rows = [
+        [
+            _local(a.starts_at),
+            f"{a.get_kind_display()} ({a.get_mode_display().lower()})",
+            a.get_status_display(),
         ]
-        table(rows)
-    else:
-        story.append(_para("None included.", small))
+        for a in plan.appointments
+    ]
+    story.table_or_none(["When", "Session", "Status"], rows)
 
-    heading("Treatment plan")
-    if plan.plan is not None:
-        story.append(_para(f"Version {plan.plan.version}, {plan.plan.get_format_display()}", body))
-        story.append(_para(plan.plan.goals, body))
-        if plan.plan.focus_areas:
-            story.append(_para(f"Focus areas: {plan.plan.focus_areas}", body))
-    else:
-        story.append(_para("None included.", small))
 
-    heading("Referrals")
-    if plan.referrals:
-        rows = [["Sent", "To", "For", "Status"]]
-        rows += [
-            [
-                r.sent_at.strftime("%d %b %Y"),
-                r.specialist_type.label,
-                r.client.full_name,
-                r.get_status_display(),
-            ]
-            for r in plan.referrals
+def _treatment_plan(story: _Story, plan: ExportPlan) -> None:
+    story.heading("Treatment plan")
+    if plan.plan is None:
+        story.none_included()
+        return
+    story.para(f"Version {plan.plan.version}, {plan.plan.get_format_display()}")
+    story.para(plan.plan.goals)
+    if plan.plan.focus_areas:
+        story.para(f"Focus areas: {plan.plan.focus_areas}")
+
+
+def _referrals(story: _Story, plan: ExportPlan) -> None:
+    story.heading("Referrals")
+    rows = [
+        [r.sent_at.strftime("%d %b %Y"), r.specialist_type.label, r.client.full_name, r.get_status_display()]
+        for r in plan.referrals
+    ]
+    story.table_or_none(["Sent", "To", "For", "Status"], rows)
+
+
+def _consents(story: _Story, plan: ExportPlan) -> None:
+    story.heading("Consents")
+    if not plan.consents:
+        story.none_included()
+        return
+    # The plan holds signed consents only; the filter narrows signed_at (Optional) for _local.
+    rows = [
+        [_local(c.signed_at), _consent_label(c), c.client.full_name, _status(c)]
+        for c in plan.consents
+        if c.signed_at
+    ]
+    story.table([["Signed", "Consent", "By", "Status"], *rows])
+
+
+def _session_notes(story: _Story, plan: ExportPlan) -> None:
+    story.heading("Session notes")
+    if not plan.notes:
+        story.none_included()
+        return
+    for note in plan.notes:
+        story.para(note.title, story.h4)
+        author: User = note.signer or note.author
+        story.para(f"Signed {_local(note.signed_at)} by {author.get_full_name()}", story.small)
+        story.para(note.text or "(empty)")
+
+
+def _questionnaires(story: _Story, plan: ExportPlan) -> None:
+    story.heading("Questionnaires")
+    rows = [
+        [
+            _local(r.answered_at),
+            r.instrument.title,
+            r.client.full_name,
+            "—" if r.total is None else str(r.total),
+            r.band.replace("_", " ") or "—",
         ]
-        table(rows)
-    else:
-        story.append(_para("None included.", small))
+        for r in plan.responses
+    ]
+    story.table_or_none(["Answered", "Questionnaire", "Client", "Total", "Band"], rows)
 
-    heading("Consents")
-    if plan.consents:
-        rows = [["Signed", "Consent", "By", "Status"]]
-        rows += [
-            [_local(c.signed_at), _consent_label(c), c.client.full_name, _status(c)]
-            for c in plan.consents
-            if c.signed_at
-        ]
-        table(rows)
-    else:
-        story.append(_para("None included.", small))
 
-    heading("Session notes")
-    if plan.notes:
-        for note in plan.notes:
-            story.append(_para(note.title, styles["Heading4"]))
-            author: User = note.signer or note.author
-            story.append(_para(f"Signed {_local(note.signed_at)} by {author.get_full_name()}", small))
-            story.append(_para(note.text or "(empty)", body))
-    else:
-        story.append(_para("None included.", small))
-
-    heading("Questionnaires")
-    if plan.responses:
-        rows = [["Answered", "Questionnaire", "Client", "Total", "Band"]]
-        rows += [
-            [
-                _local(r.answered_at),
-                r.instrument.title,
-                r.client.full_name,
-                "—" if r.total is None else str(r.total),
-                r.band.replace("_", " ") or "—",
-            ]
-            for r in plan.responses
-        ]
-        table(rows)
-    else:
-        story.append(_para("None included.", small))
-
+def _build(story: _Story, case: Case, *, compress: bool) -> bytes:
     buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -178,7 +215,7 @@ def render_pdf(plan: ExportPlan, *, compress: bool = True) -> bytes:
         bottomMargin=16 * mm,
         pageCompression=1 if compress else 0,
     )
-    document.build(story)
+    document.build(story.flowables)
     return buffer.getvalue()
 
 
