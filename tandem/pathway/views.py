@@ -48,9 +48,12 @@ def case_create(request: AuthedRequest) -> HttpResponse:
         raise deny(user, what="case.create", object_id="-")
     case_form = case_forms.CaseOpenForm(request.POST or None)
     form_a = case_forms.ClientForm(request.POST or None, prefix="a")
-    form_b = case_forms.ClientForm(request.POST or None, prefix="b", use_required_attribute=False)
+    couple = request.POST.get("kind") != "individual"
+    # An individual case has no second client: its fields are shown again as typed, never validated.
+    posted_b = (request.POST or None) if couple else None
+    initial_b = {k.removeprefix("b-"): v for k, v in request.POST.items() if k.startswith("b-")}
+    form_b = case_forms.ClientForm(posted_b, prefix="b", initial=initial_b, use_required_attribute=False)
     if request.method == "POST":
-        couple = request.POST.get("kind") != "individual"
         valid = all([case_form.is_valid(), form_a.is_valid(), form_b.is_valid() if couple else True])
         if valid:
             data = case_form.cleaned_data
