@@ -3,7 +3,11 @@
 from django.urls import reverse
 
 from tandem.cases.models import Case, Phase
+from tandem.measures.loader import load_instruments
+from tandem.measures.models import MeasureRequest, Response
+from tandem.measures.schedule import measures_schedule_for_case
 from tests.cast import login
+from tests.measures_support import PHQ9_CALM
 
 
 def test_individual_case_missing_only_the_reason_shows_only_that_error(client, cast):
@@ -17,3 +21,25 @@ def test_individual_case_missing_only_the_reason_shows_only_that_error(client, c
     assert "say why the partner does not attend" in body
     assert "Enter the first name." not in body and "Enter the last name." not in body
     assert not Case.objects.filter(partner_a__last_name="Achterberg").exists()
+
+
+def test_back_to_a_filled_questionnaire_goes_to_the_list_saying_so(client, cast):
+    load_instruments()
+    measures_schedule_for_case(cast.couple_case.pk)
+    login(client, cast.partner_a)
+    due = MeasureRequest.objects.get(
+        case=cast.couple_case, client=cast.couple_case.partner_a, instrument__code="PHQ9"
+    )
+    url = reverse("measures:my_fill", kwargs={"request_id": due.pk})
+    answers = {f"item_{k}": str(v) for k, v in PHQ9_CALM.items()}
+    assert client.post(url, answers).status_code == 302
+    for again in (client.get, lambda u: client.post(u, answers)):
+        response = again(url)
+        assert response.status_code == 302 and response["Location"] == reverse("measures:my_due")
+        assert "already filled in" in client.get(response["Location"]).content.decode()
+    assert Response.objects.filter(client=cast.couple_case.partner_a, instrument__code="PHQ9").count() == 1
+    # The partner's questionnaire stays a 404 for this client, filled or not.
+    theirs = MeasureRequest.objects.get(
+        case=cast.couple_case, client=cast.couple_case.partner_b, instrument__code="PHQ9"
+    )
+    assert client.get(reverse("measures:my_fill", kwargs={"request_id": theirs.pk})).status_code == 404

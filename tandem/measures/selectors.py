@@ -62,6 +62,13 @@ def client_request(*, user: Any, request_id: int) -> MeasureRequest:
     return request
 
 
+def client_request_answered(*, user: Any, request_id: int) -> bool:
+    """Whether this is one of the client's own requests already answered (Back after submitting)."""
+    return MeasureRequest.objects.filter(
+        pk=request_id, client__user=user, completed_at__isnull=False, cancelled_at__isnull=True
+    ).exists()
+
+
 def _shared() -> Exists:
     # Exists, not a join filter: "revoked_at is null" across a join also matches a case with no share.
     return Exists(CoupleReportShare.objects.filter(case=OuterRef("pk"), revoked_at__isnull=True))

@@ -55,6 +55,10 @@ def _record(request: AuthedRequest, form: QuestionnaireForm, **target: Any) -> R
 @require_http_methods(["GET", "POST"])
 def my_fill(request: AuthedRequest, request_id: int) -> HttpResponse:
     _client_only(request)
+    if selectors.client_request_answered(user=request.user, request_id=request_id):
+        # Back (or a second submit) after answering: say so on the list rather than a bare 404.
+        messages.info(request, "You have already filled in this questionnaire. Thank you.")
+        return redirect("measures:my_due")
     due = selectors.client_request(user=request.user, request_id=request_id)
     form = QuestionnaireForm(request.POST if request.method == "POST" else None, instrument=due.instrument)
     if request.method == "POST" and form.is_valid():
