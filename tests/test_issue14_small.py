@@ -2,10 +2,12 @@
 
 from django.urls import reverse
 
+from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, Phase
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import MeasureRequest, Response
 from tandem.measures.schedule import measures_schedule_for_case
+from tandem.portal.services import client_invite
 from tests.cast import login
 from tests.measures_support import PHQ9_CALM
 
@@ -43,3 +45,24 @@ def test_back_to_a_filled_questionnaire_goes_to_the_list_saying_so(client, cast)
         case=cast.couple_case, client=cast.couple_case.partner_b, instrument__code="PHQ9"
     )
     assert client.get(reverse("measures:my_fill", kwargs={"request_id": theirs.pk})).status_code == 404
+
+
+def test_a_client_who_sets_a_password_is_logged_in(client, cast):
+    newcomer = cast.solo_case.partner_a
+    newcomer.email = "sam.solo@example.invalid"
+    newcomer.save()
+    sent = client_invite(
+        actor=cast.coordinator,
+        case=cast.solo_case,
+        client=newcomer,
+        link_for=lambda token: reverse("portal:accept", kwargs={"token": token}),
+    )
+    form_path = client.get(sent.link)["Location"]
+    password = "quiet-meadow-copper-87"
+    response = client.post(form_path, {"new_password1": password, "new_password2": password})
+    assert response.status_code == 302 and response["Location"] == reverse("portal:home")
+    newcomer.refresh_from_db()
+    assert int(client.session["_auth_user_id"]) == newcomer.user_id
+    home = client.get(reverse("portal:home"))
+    assert home.status_code == 200 and "Next time, log in with the user name" in home.content.decode()
+    assert AuditEvent.objects.filter(action="auth.login", actor=newcomer.user).count() == 1

@@ -77,9 +77,10 @@ def test_link_works_once(client, cast, newcomer, django_capture_on_commit_callba
     page = client.get(form_path)
     assert page.status_code == 200 and "sam.solo@example.invalid" in page.content.decode()
     response = client.post(form_path, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD})
-    assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
+    assert response.status_code == 302 and response["Location"] == reverse("portal:home")
     newcomer.refresh_from_db()
     user = newcomer.user
+    assert client.get(reverse("portal:home")).status_code == 200
     assert user.role == Role.CLIENT and user.check_password(GOOD_PASSWORD)
     assert user.username == "sam.solo@example.invalid"
     again = client.post(

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for
+from tandem.accounts import services as account_services
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.homework import selectors as homework_selectors
@@ -262,7 +264,17 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error("new_password1", problem)
         else:
             request.session.pop(SESSION_TOKEN, None)
-            messages.success(request, f"Your account is ready. Log in with the user name {user.username}.")
-            return redirect("accounts:login")
+            # They just proved the e-mailed link and chose the password: asking for it again helps no one.
+            account_services.complete_login(
+                request=request,
+                user=user,
+                backend=settings.AUTHENTICATION_BACKENDS[-1],
+                device=None,
+                method="none",
+            )
+            messages.success(
+                request, f"Your account is ready. Next time, log in with the user name {user.username}."
+            )
+            return redirect("portal:home")
     context = {"form": form, "email": invitation.email}
     return render(request, "portal/accept.html", context, status=400 if form.errors else 200)
