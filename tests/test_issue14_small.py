@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from tandem.audit.models import AuditEvent
-from tandem.cases.models import Case, Phase
+from tandem.cases.models import AbsentPartner, Case, PartnerJoin, Phase
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import MeasureRequest, Response
 from tandem.measures.schedule import measures_schedule_for_case
@@ -66,3 +66,33 @@ def test_a_client_who_sets_a_password_is_logged_in(client, cast):
     home = client.get(reverse("portal:home"))
     assert home.status_code == 200 and "Next time, log in with the user name" in home.content.decode()
     assert AuditEvent.objects.filter(action="auth.login", actor=newcomer.user).count() == 1
+
+
+def test_a_partner_joining_keeps_the_reason_and_shows_on_the_timeline(client, cast):
+    login(client, cast.coordinator)
+    client.post(
+        reverse("cases:create"),
+        {
+            "kind": "individual",
+            "phase": Phase.INTAKE,
+            "absent_partner": AbsentPartner.UNWILLING,
+            "absent_partner_note": "Wants to think it over",
+            "a-first_name": "Rowan",
+            "a-last_name": "Achterberg",
+        },
+    )
+    case = Case.objects.get(partner_a__last_name="Achterberg")
+    response = client.post(
+        reverse("cases:partner_add", kwargs={"case_id": case.pk}),
+        {"first_name": "Sky", "last_name": "Achterberg"},
+    )
+    assert response.status_code == 302
+    joined = PartnerJoin.objects.get(case=case)
+    assert joined.was_absent == AbsentPartner.UNWILLING and joined.was_absent_note == "Wants to think it over"
+    assert joined.client.first_name == "Sky" and joined.by == cast.coordinator
+    for reader in (cast.coordinator, cast.director):
+        login(client, reader)
+        timeline = client.get(reverse("cases:detail", kwargs={"case_id": case.pk})).context["timeline"]
+        entry = next(e for e in timeline if e.kind == "partner")
+        assert entry.title == "Sky Achterberg joined" and entry.by == cast.coordinator
+        assert entry.detail == "Until then: Partner unwilling to attend. Wants to think it over"

@@ -189,3 +189,21 @@ class PhaseChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case}: {self.from_phase or 'new'} → {self.to_phase}"
+
+
+class PartnerJoin(models.Model):
+    """An individual case becoming a couple case: the partner who joined, and the reason they had been
+    absent, which the case row itself can no longer hold once it has two partners."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="partner_joins")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    was_absent = models.CharField(max_length=20, choices=AbsentPartner.choices)
+    was_absent_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: partner joined"

@@ -8,11 +8,12 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from tandem.access.services import AccessDenied, can_edit_case, can_see_clinical
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.services import audit_record
-from tandem.cases.models import Case, CaseProblem, Client, Phase, PresentingProblem
+from tandem.cases.models import Case, CaseProblem, Client, PartnerJoin, Phase, PresentingProblem
 from tandem.measures.later import measures_schedule_later
 
 # Phases a case may be opened in: most start with the free consultation, some are referred straight to intake.
@@ -117,6 +118,14 @@ def case_add_partner(*, actor: User, case: Case, partner: ClientDetails) -> Case
         case.partner_b = client_b
         case.absent_partner = ""
         case.save(update_fields=["partner_b", "absent_partner", "updated_at"])
+        PartnerJoin.objects.create(
+            case=case,
+            client=client_b,
+            at=timezone.now(),
+            by=actor,
+            was_absent=was_absent,
+            was_absent_note=case.absent_partner_note,
+        )
         audit_record(
             actor=actor,
             action="case.partner_added",

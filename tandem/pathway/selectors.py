@@ -211,6 +211,12 @@ def case_timeline(*, case: Case, clinical: bool) -> list[TimelineEntry]:
             if change.override_reason:
                 detail = f"{detail} Rule overridden: {change.override_reason}".strip()
         entries.append(TimelineEntry(change.at, "phase", title, detail, change.by))
+    for joined in case.partner_joins.select_related("by", "client"):
+        # The reason the partner had been absent, kept as the individual case page showed it to everyone.
+        before = f"Until then: {joined.get_was_absent_display()}. {joined.was_absent_note}".strip()
+        entries.append(
+            TimelineEntry(joined.at, "partner", f"{joined.client.full_name} joined", before, joined.by)
+        )
     for appt in case.appointments.exclude(status=AppointmentStatus.CANCELLED).order_by("starts_at"):
         entries.append(
             TimelineEntry(appt.starts_at, "session", appt.get_kind_display(), appt.get_status_display())
