@@ -1,9 +1,14 @@
 """Issue 14's smaller items, one test each: each failed before its fix."""
 
+import datetime as dt
+import re
+
+import pytest
 from django.urls import reverse
 
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import AbsentPartner, Case, PartnerJoin, Phase
+from tandem.lib.time import local_today
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import MeasureRequest, Response
 from tandem.measures.schedule import measures_schedule_for_case
@@ -96,3 +101,28 @@ def test_a_partner_joining_keeps_the_reason_and_shows_on_the_timeline(client, ca
         entry = next(e for e in timeline if e.kind == "partner")
         assert entry.title == "Sky Achterberg joined" and entry.by == cast.coordinator
         assert entry.detail == "Until then: Partner unwilling to attend. Wants to think it over"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"first_day": "", "daily_minutes": "120"},
+        {
+            "tab": "weekly",
+            "first_day": "",
+            "per_week": "1",
+            "weeks": "12",
+            "minutes": "60",
+            "mode": "in_person",
+        },
+    ],
+)
+def test_a_blank_search_date_searches_from_tomorrow_and_shows_it(client, cast, query):
+    login(client, cast.coordinator)
+    url = reverse("scheduling:availability", kwargs={"case_id": cast.couple_case.pk})
+    response = client.get(url, query)
+    body = response.content.decode()
+    tomorrow = (local_today() + dt.timedelta(days=1)).isoformat()
+    assert response.status_code == 200
+    assert re.search(rf'<input type="date" name="first_day" value="{tomorrow}"', body)
+    assert "This field is required" not in body

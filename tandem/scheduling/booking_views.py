@@ -1,6 +1,7 @@
 """The availability page: the earliest intensive blocks or weekly series for a case, each bookable."""
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -34,12 +35,27 @@ OPTIONS_SHOWN = 10
 LONGEST_MINUTES = int(LONGEST_APPOINTMENT.total_seconds() // 60)
 
 
+def _from_tomorrow(data: Any) -> Any:
+    """A blank earliest day searches from tomorrow, as the page first does, and the form shows that day:
+    the results never follow a date the form does not display."""
+    if data is None or data.get("first_day"):
+        return data
+    filled = data.copy()
+    filled["first_day"] = (local_today() + dt.timedelta(days=1)).isoformat()
+    return filled
+
+
 class SearchForm(forms.Form):
-    first_day = DateField(label="Earliest first day", required=True, validators=[validate_day])
+    first_day = DateField(
+        label="Earliest first day",
+        required=False,
+        validators=[validate_day],
+        help_text="Blank: from tomorrow.",
+    )
     daily_minutes = IntegerField(label="Minutes a day", min_value=15)
 
-    def __init__(self, *args: object, longest: int, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, data: Any = None, *args: object, longest: int, **kwargs: object) -> None:
+        super().__init__(_from_tomorrow(data), *args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["daily_minutes"]
         assert isinstance(field, forms.IntegerField)
         # Setting max_value after construction adds no validator; the validator is what refuses.
@@ -78,7 +94,12 @@ WEEKDAYS = [
 
 
 class WeeklySearchForm(forms.Form):
-    first_day = DateField(label="Earliest first session", required=True, validators=[validate_day])
+    first_day = DateField(
+        label="Earliest first session",
+        required=False,
+        validators=[validate_day],
+        help_text="Blank: from tomorrow.",
+    )
     weekdays = forms.TypedMultipleChoiceField(
         label="Weekdays",
         choices=WEEKDAYS,
@@ -94,8 +115,8 @@ class WeeklySearchForm(forms.Form):
     minutes = IntegerField(label="Minutes a session", min_value=15, max_value=120, initial=60)
     mode = forms.ChoiceField(label="Held", choices=Mode.choices, initial=Mode.IN_PERSON)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, data: Any = None, *args: object, **kwargs: object) -> None:
+        super().__init__(_from_tomorrow(data), *args, **kwargs)  # type: ignore[arg-type]
         self.fields["first_day"].error_messages["invalid"] = "Give a date such as 2027-03-01."
 
     def clean(self) -> dict[str, object]:
