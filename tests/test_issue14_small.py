@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from tandem.access.services import break_glass_open
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import AbsentPartner, Case, PartnerJoin, Phase
 from tandem.lib.time import local_today
@@ -126,3 +127,23 @@ def test_a_blank_search_date_searches_from_tomorrow_and_shows_it(client, cast, q
     assert response.status_code == 200
     assert re.search(rf'<input type="date" name="first_day" value="{tomorrow}"', body)
     assert "This field is required" not in body
+
+
+def test_one_case_page_view_writes_one_audit_row_for_every_reader(client, cast):
+    """A guard, not a fix: the duplicated rows of the issue did not reproduce on this code (every case-scoped
+    GET page was walked with the demo data); this keeps the case page at one read, one row."""
+    break_glass_open(user=cast.therapist_b, case_id=cast.couple_case.pk, reason="Covering while Tess is away")
+    url = reverse("cases:detail", kwargs={"case_id": cast.couple_case.pk})
+    expected = {
+        cast.director: "case.view_clinical",
+        cast.therapist_a: "case.view_clinical",
+        cast.cotherapist: "case.view_clinical",
+        cast.therapist_b: "case.view_clinical",
+        cast.coordinator: "case.view",
+    }
+    for reader, action in expected.items():
+        login(client, reader)
+        newest = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+        assert client.get(url).status_code == 200
+        written = list(AuditEvent.objects.filter(pk__gt=newest).values_list("action", "actor"))
+        assert written == [(action, reader.pk)]
