@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from django.http import HttpResponse
 from django.test import Client as HttpClient
+from django.urls import reverse
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -75,10 +76,12 @@ class Fuzz:
 
     def _check(self, role: str | None, label: str, response: HttpResponse) -> None:
         self.requests += 1
-        if response.status_code >= 500:
+        if response.status_code >= 500 and not _is_health_report(response):
             exc = getattr(response, "exc_info", None)
             cause = (
-                f"{exc[0].__name__}: {str(exc[1])[:200]}" if exc else response.content[:200].decode("replace")
+                f"{exc[0].__name__}: {str(exc[1])[:200]}"
+                if exc
+                else response.content[:200].decode(errors="replace")
             )
             self.failures.append(f"{response.status_code} as {role or 'anonymous'}: {label}\n    {cause}")
             print(self.failures[-1], flush=True)
@@ -106,6 +109,13 @@ class Fuzz:
             f"{time.monotonic() - started:.1f} s, {len(self.failures)} server errors"
         )
         assert not self.failures, "Server errors on bad input:\n" + "\n".join(self.failures)
+
+
+def _is_health_report(response: HttpResponse) -> bool:
+    """The health endpoint answers 500 on purpose while a check fails (here: no worker runs beside the
+    test), so that a load balancer takes the node out; that report is its answer, not a crash. A crash
+    in the health view itself still counts, since the test client then keeps the exception."""
+    return response.wsgi_request.path == reverse("health") and getattr(response, "exc_info", None) is None
 
 
 @pytest.fixture(autouse=True)
