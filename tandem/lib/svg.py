@@ -256,6 +256,11 @@ def line_chart(
         parts.extend(_line_parts(frame, line, style))
         parts.extend(_legend_parts(legend_x, line.label, style))
         legend_x += 24 + 8 * len(line.label)
+    return _svg(chart_id, parts)
+
+
+def _svg(chart_id: str, parts: list[str]) -> str:
+    """The chart's outer element: labelled by its own title and description for screen readers."""
     return _el(
         "svg",
         {
@@ -321,17 +326,4 @@ def bar_chart(*, chart_id: str, title: str, description: str, bars: Sequence[tup
                 escape(label),
             )
         )
-    return _el(
-        "svg",
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "viewBox": f"0 0 {WIDTH} {HEIGHT}",
-            "width": "100%",
-            "role": "img",
-            "aria-labelledby": f"{chart_id}-title {chart_id}-desc",
-            "class": "measure-chart",
-            "font-family": "system-ui, sans-serif",
-            "id": chart_id,
-        },
-        "".join(parts),
-    )
+    return _svg(chart_id, parts)
