@@ -126,6 +126,13 @@ def _write(
     return appointments
 
 
+def _check_intensive_team(kind: str, people: Sequence[User]) -> None:
+    # An intensive session is held by a team the rule allows, however it is booked: one at a time from
+    # the calendar or the API as much as a whole block.
+    if kind == AppointmentKind.INTENSIVE:
+        check_team_rule(people)
+
+
 # --- Booking --------------------------------------------------------------------------------------
 def appointment_book(
     *,
@@ -151,6 +158,7 @@ def appointment_book(
     check_type(kind, mode, starts_at, ends_at)
     check_room(mode, room)
     people = check_therapists(case, therapists)
+    _check_intensive_team(kind, people)
     attending = check_clients(case, clients)
     check_rules(people, [(starts_at, ends_at)], room=room)
 
@@ -237,6 +245,7 @@ def series_book(
     check_kind_mode(kind, mode)
     check_room(mode, room)
     people = check_therapists(case, therapists)
+    _check_intensive_team(kind, people)
     days = series_days(first_day, weekdays, until=until, count=count)
     length = dt.timedelta(minutes=default_minutes(kind) if minutes is None else minutes)
     periods = [(start, start + length) for start in (local_start(day, start_time) for day in days)]
