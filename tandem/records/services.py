@@ -386,9 +386,9 @@ def confidentiality_agreement_from_consent(
     """
     with transaction.atomic():
         policy = ConfidentialityPolicy.objects.select_for_update().filter(case=case.pk).first()
-        if policy is None and agreed_at is None:
-            return None
         if policy is None:
+            if agreed_at is None:
+                return None
             if mode not in SecretsPolicy.values:
                 raise AccessDenied("Choose “no secrets” or “limited secrets” for this couple.")
             policy = ConfidentialityPolicy.objects.create(
