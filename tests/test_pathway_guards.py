@@ -63,6 +63,11 @@ def test_treatment_does_not_finish_without_a_plan_even_with_a_reason(cast, in_tr
         ]
     assert Case.objects.get(pk=in_treatment.pk).phase == Phase.TREATMENT
     assert not FollowUpTask.objects.exists()
+    page = login(HttpClient(), cast.therapist_a).get(
+        reverse("pathway:transition", kwargs={"case_id": in_treatment.pk, "to_phase": Phase.FOLLOW_UP})
+    )
+    text = page.content.decode()
+    assert "There is no treatment plan" in text and "Reason for moving on" not in text
 
 
 def test_treatment_finishes_after_the_booked_intensives_last_session_or_with_a_reason(cast, in_treatment):

@@ -12,7 +12,7 @@ import time_machine
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from tandem.accounts.models import CoTherapyTeam
+from tandem.accounts.models import CoTherapyTeam, Gender, Role
 from tandem.cases.models import Case
 from tandem.planning import adapter
 from tandem.planning.explain import explain_unscheduled
@@ -21,7 +21,7 @@ from tandem.scheduling import services
 from tandem.scheduling.availability import intensive_nothing_fits, intensive_options
 from tandem.scheduling.models import Appointment, AppointmentKind
 from tandem.scheduling.rules import team_rule_problem
-from tests.cast import login
+from tests.cast import login, make_user
 from tests.planning_support import plan_for
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +262,20 @@ def test_planner_booking_path_refuses_a_rule_breaking_pair(cast):
     assert _names_rule_and_people(str(refusal.value))
     assert not Appointment.objects.exists()
     assert not CoTherapyTeam.objects.filter(first=cast.therapist_b).exists()
+
+
+def test_nothing_fits_reads_a_fixed_number_of_queries_however_many_teams(cast, django_assert_max_num_queries):
+    case = cast.couple_case
+    Case.objects.filter(pk=case.pk).update(team=None)
+    CoTherapyTeam.objects.update(active=False)
+    men = [
+        make_user(f"m{k}", Role.THERAPIST, first="Max", last=f"Man{k}", gender=Gender.MALE) for k in range(6)
+    ]
+    for first, second in zip(men[::2], men[1::2], strict=True):
+        CoTherapyTeam.objects.create(first=first, second=second)
+    unassigned = Case.objects.with_people().get(pk=case.pk)
+    with django_assert_max_num_queries(3):
+        why = intensive_nothing_fits(case=unassigned)
+    # Every team breaks the rule: each is named.
+    assert why.count("The practice's team rule (one female and one male therapist)") == 3
+    assert "Max Man0 and Max Man1" in why and "Max Man4 and Max Man5" in why
