@@ -2,12 +2,14 @@
 
 import datetime as dt
 
+import time_machine
 from django.utils import timezone
 
 from tandem.accounts.models import User
 from tandem.cases.models import Case, Client
-from tandem.pathway.models import AssessmentSessionFor
-from tandem.pathway.services import IntakeDetails, consent_record, intake_save
+from tandem.lib.time import practice_zone
+from tandem.pathway.models import AssessmentSessionFor, FollowUpTask
+from tandem.pathway.services import IntakeDetails, consent_record, followup_complete, intake_save, plan_save
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 
 COMPLETE_INTAKE = IntakeDetails(
@@ -57,3 +59,22 @@ def intake_and_consent(case: Case, actor: User) -> None:
     for client in case.partners:
         intake_save(actor=actor, case=case, client=client, details=COMPLETE_INTAKE)
         consent_record(actor=actor, case=case, client=client)
+
+
+def treatment_plan(case: Case, therapist: User, fmt: str = "standard") -> None:
+    """A plan, without which treatment cannot finish."""
+    plan_save(
+        actor=therapist,
+        case=case,
+        format=fmt,
+        sessions_per_week=1 if fmt == "standard" else None,
+        goals="Synthetic goals: talk about closeness again.",
+    )
+
+
+def follow_ups_done(case: Case, actor: User, outcome: str = "") -> None:
+    """Record each open follow-up as done on the day its window opens (not before: the service refuses)."""
+    for task in FollowUpTask.objects.open().filter(case=case):
+        noon = dt.datetime.combine(task.opens_on, dt.time(12), tzinfo=practice_zone())
+        with time_machine.travel(noon, tick=False):
+            followup_complete(actor=actor, task=task, outcome=outcome)

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
@@ -14,6 +15,8 @@ from tandem.lib.time import local_today
 from tandem.pathway.models import TreatmentConsent
 from tandem.pathway.rules import consent_given
 from tandem.records.models import ConfidentialityPolicy, SecretsPolicy
+from tandem.records.services import confidentiality_set
+from tests.cast import login
 from tests.consents_support import RECIPIENT, release, signed
 
 
@@ -132,3 +135,48 @@ def test_confidentiality_without_a_case_policy_needs_a_mode(cast):
         case, case.partner_a, ConsentKind.CONFIDENTIALITY, staff=cast.therapist_a, mode="no_secrets"
     )
     assert consent.confidentiality_mode == "no_secrets"
+
+
+def test_both_partners_signing_no_secrets_sets_the_case_policy_and_withdrawing_unsets_it(cast, client):
+    """One writer: the records app writes the policy when the consents app reports a signature."""
+    case = cast.couple_case
+    assert not ConfidentialityPolicy.objects.filter(case=case).exists()
+    first = signed(
+        case, case.partner_a, ConsentKind.CONFIDENTIALITY, staff=cast.therapist_a, mode="no_secrets"
+    )
+    # The portal partner signs their own; the mode now comes from the case's policy.
+    request = consent_request(
+        actor=cast.therapist_a, case=case, client=case.partner_b, kind=ConsentKind.CONFIDENTIALITY
+    )
+    second = consent_sign(actor=cast.partner_b, consent=request, typed_name="Blair Partner")
+    policy = ConfidentialityPolicy.objects.get(case=case)
+    assert policy.kind == SecretsPolicy.NO_SECRETS and policy.from_consent
+    assert policy.set_by == cast.therapist_a and policy.agreed_by_all
+    actions = list(
+        AuditEvent.objects.filter(case_id=case.pk).order_by("seq").values_list("action", flat=True)
+    )
+    assert actions.count("confidentiality.set") == 1 and actions.count("confidentiality.agreed") == 2
+
+    page = login(client, cast.therapist_a).get(reverse("records:case_notes", args=[case.pk]))
+    text = page.content.decode()
+    assert "No policy recorded yet" not in text and "No secrets" in text and "signed consent" in text
+
+    consent_revoke(actor=cast.partner_b, consent=second)
+    policy.refresh_from_db()
+    assert policy.partner_b_agreed_at is None and policy.partner_a_agreed_at is not None
+    consent_revoke(actor=cast.therapist_a, consent=first, reason="Alex withdrew in session.")
+    assert not ConfidentialityPolicy.objects.filter(case=case).exists()
+    assert AuditEvent.objects.filter(case_id=case.pk, action="confidentiality.unset").count() == 1
+    assert (
+        "No policy recorded yet" in client.get(reverse("records:case_notes", args=[case.pk])).content.decode()
+    )
+
+
+def test_withdrawing_keeps_a_policy_the_therapist_chose(cast):
+    case = cast.couple_case
+    confidentiality_set(actor=cast.therapist_a, case=case, kind=SecretsPolicy.LIMITED_SECRETS)
+    consent = signed(case, case.partner_a, ConsentKind.CONFIDENTIALITY, staff=cast.therapist_a)
+    consent_revoke(actor=cast.partner_a, consent=consent)
+    policy = ConfidentialityPolicy.objects.get(case=case)
+    assert policy.kind == SecretsPolicy.LIMITED_SECRETS and not policy.from_consent
+    assert policy.partner_a_agreed_at is None

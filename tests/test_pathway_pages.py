@@ -15,7 +15,6 @@ from tandem.cases.models import Case, CaseProblem, Client, Phase, PresentingProb
 from tandem.pathway.models import FollowUpTask, Referral, SpecialistType, TreatmentPlan
 from tandem.pathway.services import (
     case_transition,
-    followup_complete,
     plan_save,
     referral_create,
     referral_mark_appointment,
@@ -24,7 +23,13 @@ from tandem.pathway.services import (
 from tandem.practice.models import Practice
 from tandem.scheduling.models import AppointmentKind
 from tests.cast import Cast, login
-from tests.pathway_support import full_assessment, intake_and_consent, session
+from tests.pathway_support import (
+    follow_ups_done,
+    full_assessment,
+    intake_and_consent,
+    session,
+    treatment_plan,
+)
 
 ROLES = ["director", "therapist_a", "cotherapist", "therapist_b", "coordinator", "partner_a", "partner_b"]
 OVERRIDE = "Blair's individual session is booked next week; the couple asked to start now."
@@ -289,6 +294,7 @@ def test_plan_versions_on_the_case_page(client, cast):
 def test_finishing_treatment_shows_the_follow_up_schedule(client, cast):
     case = cast.couple_case
     Case.objects.filter(pk=case.pk).update(phase=Phase.TREATMENT)
+    treatment_plan(case, cast.therapist_a)
     login(client, cast.therapist_a)
     url = reverse("pathway:transition", kwargs={"case_id": case.pk, "to_phase": Phase.FOLLOW_UP})
     assert client.post(url, {"follow_up_mode": "phone"}).status_code == 302
@@ -309,8 +315,7 @@ def test_discharge_summary(client, cast):
     plan_save(actor=cast.therapist_a, case=case, format="intensive", goals="Closeness.")
     case_transition(actor=cast.therapist_a, case=case, to_phase=Phase.TREATMENT)
     case_transition(actor=cast.therapist_a, case=case, to_phase=Phase.FOLLOW_UP)
-    for task in FollowUpTask.objects.filter(case=case):
-        followup_complete(actor=cast.therapist_a, task=task)
+    follow_ups_done(case, cast.therapist_a)
     case_transition(actor=cast.therapist_a, case=case, to_phase=Phase.DISCHARGED)
     login(client, cast.therapist_a)
     page = client.get(reverse("pathway:discharge_summary", kwargs={"case_id": case.pk})).content.decode()
@@ -336,6 +341,7 @@ def test_today_shows_follow_ups_due_and_overdue(client, cast):
     case = cast.couple_case
     Case.objects.filter(pk=case.pk).update(phase=Phase.TREATMENT)
     case.refresh_from_db()
+    treatment_plan(case, cast.therapist_a)
     with time_machine.travel(timezone.now() - dt.timedelta(days=20)):
         case_transition(actor=cast.therapist_a, case=case, to_phase=Phase.FOLLOW_UP)
     for role, count in (("therapist_a", 1), ("coordinator", 1), ("director", 1), ("therapist_b", 0)):

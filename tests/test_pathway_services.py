@@ -35,7 +35,7 @@ from tandem.pathway.services import (
     referral_record_result,
 )
 from tandem.scheduling.models import AppointmentKind
-from tests.pathway_support import COMPLETE_INTAKE, session
+from tests.pathway_support import COMPLETE_INTAKE, session, treatment_plan
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -273,6 +273,7 @@ def _to_follow_up(cast, when: dt.datetime, mode: str = "visit") -> Case:
     case = cast.couple_case
     Case.objects.filter(pk=case.pk).update(phase=Phase.TREATMENT)
     case.refresh_from_db()
+    treatment_plan(case, cast.therapist_a)
     with time_machine.travel(when, tick=False):
         case_transition(actor=cast.therapist_a, case=case, to_phase=Phase.FOLLOW_UP, follow_up_mode=mode)
     return case
@@ -304,6 +305,8 @@ def test_follow_up_done_or_rescheduled(cast):
         with pytest.raises(AccessDenied, match="today or a later day"):
             followup_reschedule(actor=cast.coordinator, task=first, due_on=dt.date(2026, 10, 9))
         followup_reschedule(actor=cast.coordinator, task=first, due_on=dt.date(2026, 10, 20))
+    # The 1-month follow-up (due 1 November) may be recorded from 25 October, when its window opens.
+    with time_machine.travel(dt.datetime(2026, 10, 25, 10, 0, tzinfo=AMSTERDAM), tick=False):
         with pytest.raises(AccessDenied):
             followup_complete(actor=cast.coordinator, task=second)
         followup_complete(actor=cast.therapist_a, task=second, outcome="Doing well.")

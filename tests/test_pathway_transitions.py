@@ -10,11 +10,16 @@ from tandem.pathway.services import (
     TransitionBlocked,
     case_transition,
     consent_record,
-    followup_complete,
     referral_create,
 )
 from tandem.scheduling.models import AppointmentKind, AppointmentStatus
-from tests.pathway_support import full_assessment, intake_and_consent, session
+from tests.pathway_support import (
+    follow_ups_done,
+    full_assessment,
+    intake_and_consent,
+    session,
+    treatment_plan,
+)
 
 REASON = "Both partners asked to start; the last session is booked for next week."
 
@@ -33,9 +38,10 @@ def test_the_whole_pathway_of_a_couple(cast):
     case_transition(actor=therapist, case=case, to_phase=Phase.ASSESSMENT)
     full_assessment(case, therapist)
     case_transition(actor=therapist, case=case, to_phase=Phase.TREATMENT)
+    treatment_plan(case, therapist)
     case_transition(actor=therapist, case=case, to_phase=Phase.FOLLOW_UP, follow_up_mode="phone")
-    for task in FollowUpTask.objects.filter(case=case):
-        followup_complete(actor=therapist, task=task, outcome="Going well.")
+    follow_ups_done(case, therapist, outcome="Going well.")
+    assert not FollowUpTask.objects.open().filter(case=case).exists()
     change = case_transition(actor=therapist, case=case, to_phase=Phase.DISCHARGED)
     case.refresh_from_db()
     assert case.phase == Phase.DISCHARGED and case.closed_on is not None
@@ -220,6 +226,7 @@ def test_discharge_waits_for_follow_ups_and_referral_results(cast):
         specialist_type=SpecialistType.objects.get(slug="urologist"),
         reason="Erectile difficulty; rule out a vascular cause.",
     )
+    treatment_plan(case, cast.therapist_a)
     case_transition(actor=cast.therapist_a, case=case, to_phase=Phase.FOLLOW_UP)
     with pytest.raises(TransitionBlocked) as e:
         case_transition(actor=cast.therapist_a, case=case, to_phase=Phase.DISCHARGED)

@@ -188,7 +188,12 @@ def consent_sign(*, actor: User, consent: Consent, typed_name: str, ip: str | No
             )
         elif consent.document.kind == ConsentKind.CONFIDENTIALITY:
             confidentiality_agreement_from_consent(
-                case=case, client_id=consent.client_id, mode=consent.confidentiality_mode, agreed_at=now
+                actor=actor,
+                case=case,
+                client_id=consent.client_id,
+                mode=consent.confidentiality_mode,
+                agreed_at=now,
+                proposed_by=consent.requested_by,
             )
         Consent.objects.filter(pk=consent.pk).update(
             signed_at=now,
@@ -223,10 +228,12 @@ def consent_revoke(*, actor: User, consent: Consent, reason: str = "") -> Consen
             consent_record_withdraw(record_id=current.pathway_record_id)
         if consent.document.kind == ConsentKind.CONFIDENTIALITY:
             confidentiality_agreement_from_consent(
+                actor=actor,
                 case=consent.case,
                 client_id=consent.client_id,
                 mode=consent.confidentiality_mode,
                 agreed_at=None,
+                proposed_by=consent.requested_by,
             )
         Consent.objects.filter(pk=consent.pk).update(
             revoked_at=timezone.now(), revoked_by=actor, revoke_reason=reason, pathway_record=None

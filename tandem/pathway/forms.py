@@ -207,6 +207,18 @@ class PlanForm(forms.Form):
 
 class FollowUpDoneForm(forms.Form):
     outcome = forms.CharField(widget=TEXT, max_length=5000, required=False, label="How it went")
+    early_reason = forms.CharField(
+        widget=TEXT,
+        max_length=2000,
+        required=False,
+        label="Why it is recorded before its window opens",
+        help_text="Kept with the follow-up.",
+    )
+
+    def __init__(self, *args: Any, early: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not early:
+            del self.fields["early_reason"]
 
 
 class FollowUpRescheduleForm(forms.Form):

@@ -1,10 +1,13 @@
 """The care pathway's records: intake, consent, assessment, referrals, treatment plans, follow-up."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from tandem.lib.time import local_today
+from tandem.pathway.policy import FOLLOW_UP_DUE_SOON_DAYS
 
 
 class EnteredBy(models.TextChoices):
@@ -210,6 +213,12 @@ class Referral(models.Model):
         return f"Referral to {self.specialist_type} ({self.case})"
 
     @property
+    def opens_on(self) -> dt.date:
+        """The first local day the contact may be recorded as done: its window opens when it is listed as
+        due soon, FOLLOW_UP_DUE_SOON_DAYS before its date."""
+        return self.due_on - dt.timedelta(days=FOLLOW_UP_DUE_SOON_DAYS)
+
+    @property
     def is_overdue(self) -> bool:
         return self.status != ReferralStatus.RESULT_RECEIVED and self.due_on < local_today()
 
@@ -285,6 +294,8 @@ class FollowUpTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     outcome = models.TextField(blank=True)
+    # Why it was recorded before its window opened (see `opens_on`); empty when it was not early.
+    early_reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
 
     objects = FollowUpTaskQuerySet.as_manager()
@@ -295,6 +306,12 @@ class FollowUpTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.case})"
+
+    @property
+    def opens_on(self) -> dt.date:
+        """The first local day the contact may be recorded as done: its window opens when it is listed as
+        due soon, FOLLOW_UP_DUE_SOON_DAYS before its date."""
+        return self.due_on - dt.timedelta(days=FOLLOW_UP_DUE_SOON_DAYS)
 
     @property
     def is_overdue(self) -> bool:

@@ -5,9 +5,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from tandem.cases.models import Case, Client, Phase
-from tandem.pathway.models import FollowUpTask, IntakeRecord, Referral, TreatmentConsent
+from tandem.lib.time import practice_zone
+from tandem.pathway.models import FollowUpTask, IntakeRecord, Referral, TreatmentConsent, TreatmentPlan
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus, Occupancy, ResourceKind
 
 RuleCheck = Callable[[Case], list[str]]
@@ -116,6 +118,34 @@ def referrals_resolved(case: Case) -> list[str]:
     return [f"{waiting} referral{'s are' if waiting > 1 else ' is'} still waiting for a result."]
 
 
+def treatment_plan_written(case: Case) -> list[str]:
+    if TreatmentPlan.objects.filter(case=case).exists():
+        return []
+    return ["There is no treatment plan: write the plan (format and goals) before treatment can finish."]
+
+
+def intensive_over(case: Case) -> list[str]:
+    """The booked intensive block has had its last day: its last booked session has ended."""
+    last = (
+        Appointment.objects.filter(
+            case=case,
+            kind=AppointmentKind.INTENSIVE,
+            status=AppointmentStatus.BOOKED,
+            ends_at__gt=timezone.now(),
+        )
+        .order_by("-ends_at")
+        .values_list("ends_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return []
+    local = timezone.localtime(last, practice_zone())
+    return [
+        f"The booked intensive runs until {local:%a} {local.day} {local:%B %Y} (its last session ends at "
+        f"{local:%H:%M}): treatment can finish after that day's session."
+    ]
+
+
 @dataclass(frozen=True)
 class Transition:
     to_phase: str
@@ -143,7 +173,14 @@ TRANSITIONS: dict[str, tuple[Transition, ...]] = {
         Transition(Phase.TREATMENT, "Start treatment", rules=(Rule(assessment_complete),)),
         _CLOSE,
     ),
-    Phase.TREATMENT: (Transition(Phase.FOLLOW_UP, "Finish treatment, start follow-up"),),
+    Phase.TREATMENT: (
+        Transition(
+            Phase.FOLLOW_UP,
+            "Finish treatment, start follow-up",
+            # What was treated must be on record; a therapist may end before a booked intensive ends.
+            rules=(Rule(treatment_plan_written, overridable=False), Rule(intensive_over)),
+        ),
+    ),
     Phase.FOLLOW_UP: (
         Transition(Phase.DISCHARGED, "Discharge", rules=(Rule(follow_ups_done), Rule(referrals_resolved))),
     ),

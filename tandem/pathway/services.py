@@ -641,18 +641,35 @@ def plan_save(
 # --- follow-up -------------------------------------------------------------------------------------------
 
 
-def followup_complete(*, actor: User, task: FollowUpTask, outcome: str = "") -> FollowUpTask:
-    """The follow-up contact took place."""
+def followup_complete(
+    *, actor: User, task: FollowUpTask, outcome: str = "", early_reason: str = ""
+) -> FollowUpTask:
+    """The follow-up contact took place: on or after the day its window opens, or earlier with a written
+    reason (kept on the task and noted in the audit trail)."""
     _require_clinician(actor, task.case, "record a follow-up")
     if task.status != FollowUpStatus.OPEN:
         raise AccessDenied("This follow-up is already done.")
+    early_reason = early_reason.strip()
+    early = local_today() < task.opens_on
+    if early and not early_reason:
+        raise AccessDenied(
+            f"The {task.label.lower()} is due on {task.due_on:%d %B %Y}; its window opens on "
+            f"{task.opens_on:%d %B %Y}. Record it from then, or write why it is recorded early."
+        )
+    if early and len(early_reason) < policy.OVERRIDE_REASON_MIN:
+        raise AccessDenied(
+            "Write why it is recorded early in a sentence "
+            f"(at least {policy.OVERRIDE_REASON_MIN} characters)."
+        )
     with transaction.atomic():
         task.status = FollowUpStatus.DONE
         task.done_at = timezone.now()
         task.done_by = actor
         task.outcome = outcome.strip()
-        task.save(update_fields=["status", "done_at", "done_by", "outcome"])
-        audit_record(actor=actor, action="followup.done", target=task, case=task.case)
+        task.early_reason = early_reason if early else ""
+        task.save(update_fields=["status", "done_at", "done_by", "outcome", "early_reason"])
+        detail = {"early": True, "opens_on": task.opens_on.isoformat()} if early else {}
+        audit_record(actor=actor, action="followup.done", target=task, case=task.case, detail=detail)
     return task
 
 

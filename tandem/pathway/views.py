@@ -23,6 +23,7 @@ from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
 from tandem.cases import forms as case_forms
 from tandem.cases.models import Case, Phase
+from tandem.lib.time import local_today
 from tandem.pathway import forms, letters, selectors, services
 from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
 from tandem.pathway.rules import blockers, transition_for
@@ -428,7 +429,8 @@ def _follow_up(request: AuthedRequest, case: Case, task_id: int) -> FollowUpTask
 def follow_up_done(request: AuthedRequest, case_id: int, task_id: int) -> HttpResponse:
     case = _clinician_case(request, case_id, "follow_up.done")
     task = _follow_up(request, case, task_id)
-    form = forms.FollowUpDoneForm(_posted(request))
+    early = local_today() < task.opens_on
+    form = forms.FollowUpDoneForm(_posted(request), early=early)
     if (
         request.method == "POST"
         and form.is_valid()
@@ -438,7 +440,15 @@ def follow_up_done(request: AuthedRequest, case_id: int, task_id: int) -> HttpRe
     ):
         messages.success(request, f"{task.label} recorded as done.")
         return _back(case)
-    return _form_page(request, case=case, form=form, title=f"{task.label} done", submit="Record as done")
+    intro = (
+        f"Due on {task.due_on:%d %B %Y}; its window opens on {task.opens_on:%d %B %Y}. Recording it "
+        "earlier needs a reason."
+        if early
+        else ""
+    )
+    return _form_page(
+        request, case=case, form=form, title=f"{task.label} done", submit="Record as done", intro=intro
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -43,6 +43,27 @@ def _missing_role(p: Problem, c: Couple) -> str | None:
     return None
 
 
+RULE_WORDS = {
+    "mixed_gender": "one female and one male therapist",
+    "pair": "any two therapists",
+    "single": "one or two therapists",
+}
+
+
+def _assignment_breaks_rule(p: Problem, c: Couple) -> str | None:
+    """The case's own therapists (everyone else excluded) cannot make a team the rule allows, at any time:
+    the team rule, not the calendars, rules out every block."""
+    if not c.excluded:
+        return None
+    for pool, n in zip(p.role_pools(), p.role_sizes(), strict=True):
+        if sum(1 for k in pool if p.therapists[k].id not in c.excluded) < n:
+            return (
+                f"The practice's team rule ({RULE_WORDS[p.team]}): the case's assigned therapists cannot "
+                f"form a {TEAM_WORDS[p.team]}. Assign a team that keeps the rule."
+            )
+    return None
+
+
 def explain_couple(p: Problem, ci: int, plan_blocks: list[dict[str, Any]]) -> str:
     c = p.couples[ci]
     b = p.block_days
@@ -61,6 +82,9 @@ def explain_couple(p: Problem, ci: int, plan_blocks: list[dict[str, Any]]) -> st
         return "They need an accessible room and no room at this location is accessible."
     if not p.rooms:
         return "There are no rooms in use at this location."
+    broken = _assignment_breaks_rule(p, c)
+    if broken is not None:
+        return broken
     options = [(d, s) for d in c.starts for s in range(len(p.slots))]
     if not any(_team_free(p, c, d, s, restricted=True) for d, s in options):
         if c.excluded and any(_team_free(p, c, d, s, restricted=False) for d, s in options):

@@ -162,8 +162,8 @@ class SecretsPolicy(models.TextChoices):
 class ConfidentialityPolicy(models.Model):
     """The couple's confidentiality agreement for one case, and when each partner agreed to it.
 
-    The agreement dates are recorded by staff here; once the consents app keeps signatures, its
-    signing service sets them (a change of policy clears them: both must agree again).
+    The agreement dates are recorded by staff here, or set by the consents app's signing service through
+    `confidentiality_agreement_from_consent` (a change of policy clears them: both must agree again).
     """
 
     case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="confidentiality")
@@ -172,6 +172,9 @@ class ConfidentialityPolicy(models.Model):
     set_at = models.DateTimeField()
     partner_a_agreed_at = models.DateTimeField(null=True, blank=True)
     partner_b_agreed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the partners' signed consent rather than chosen by a therapist first: withdrawing the last
+    # signature then removes it again, instead of leaving a policy nobody chose.
+    from_consent = models.BooleanField(default=False)
 
     class Meta:
         verbose_name_plural = "confidentiality policies"

@@ -330,6 +330,7 @@ def confidentiality_set(*, actor: User, case: Case, kind: str) -> Confidentialit
         policy.kind = kind
         policy.set_by = actor
         policy.set_at = now
+        policy.from_consent = False
         policy.partner_a_agreed_at = None
         policy.partner_b_agreed_at = None
         policy.save()
@@ -367,21 +368,66 @@ def confidentiality_record_agreement(*, actor: User, case: Case, client: Client)
 
 
 def confidentiality_agreement_from_consent(
-    *, case: Case, client_id: int, mode: str, agreed_at: dt.datetime | None
-) -> None:
-    """A partner signed (agreed_at) or withdrew (None) the confidentiality consent. The consents app calls
-    this inside its own transaction, after checking who may sign, and audits the signature itself."""
+    *,
+    actor: User,
+    case: Case,
+    client_id: int,
+    mode: str,
+    agreed_at: dt.datetime | None,
+    proposed_by: User,
+) -> ConfidentialityPolicy | None:
+    """A partner signed (agreed_at) or withdrew (None) the confidentiality consent: the records app, the one
+    writer of the case's policy, records it. The consents app calls this inside its own transaction, after
+    checking who may sign, and audits the signature itself; this audits what it does to the policy.
+
+    Signing when the case has no policy yet sets the consent's mode as the policy (proposed by whoever
+    asked for the consent). Withdrawing takes that partner's agreement back; a policy the consent set
+    is removed again once no partner agrees to it any more.
+    """
     with transaction.atomic():
         policy = ConfidentialityPolicy.objects.select_for_update().filter(case=case.pk).first()
+        if policy is None and agreed_at is None:
+            return None
         if policy is None:
-            return
-        if agreed_at is not None and policy.kind != mode:
+            if mode not in SecretsPolicy.values:
+                raise AccessDenied("Choose “no secrets” or “limited secrets” for this couple.")
+            policy = ConfidentialityPolicy.objects.create(
+                case=case, kind=mode, set_by=proposed_by, set_at=agreed_at, from_consent=True
+            )
+            audit_record(
+                actor=actor,
+                action="confidentiality.set",
+                target=policy,
+                case=case,
+                detail={"kind": mode, "previous": "", "from_consent": True},
+            )
+        elif agreed_at is not None and policy.kind != mode:
             raise AccessDenied(
                 "The practice has changed the confidentiality policy; ask for the new version."
             )
         field = "partner_a_agreed_at" if client_id == case.partner_a_id else "partner_b_agreed_at"
         setattr(policy, field, agreed_at)
         policy.save(update_fields=[field])
+        action = "confidentiality.agreed" if agreed_at is not None else "confidentiality.withdrawn"
+        audit_record(
+            actor=actor,
+            action=action,
+            target=policy,
+            case=case,
+            detail={"client": client_id, "kind": policy.kind},
+        )
+        nobody_agrees = policy.partner_a_agreed_at is None and policy.partner_b_agreed_at is None
+        if agreed_at is None and policy.from_consent and nobody_agrees:
+            audit_record(
+                actor=actor,
+                action="confidentiality.unset",
+                target=policy,
+                case=case,
+                detail={"kind": policy.kind, "from_consent": True},
+            )
+            policy.delete()
+            return None
+    return policy
 
 
 def _assigned(user: Any, case: Case) -> bool:

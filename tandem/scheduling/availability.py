@@ -23,7 +23,7 @@ from django.db.models import BigIntegerField, Func, Q
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
-from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
+from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User, WorkingHours
 from tandem.cases.models import Case, Client
 from tandem.lib.time import local_day_bounds, practice_zone
 from tandem.practice.models import PracticePolicy, Room
@@ -41,12 +41,12 @@ from tandem.scheduling.rules import (
     CONSULTATION_NOTICE,
     Blocks,
     check_attendees,
-    check_team_rule,
     closures_between,
     default_minutes,
     is_clinic_day,
     local_start,
     series_dates,
+    team_rule_problem,
     working_blocks,
 )
 
@@ -528,9 +528,12 @@ class IntensiveOption:
 
 
 def _candidates(
-    case: Case, policy: PracticePolicy, team: CoTherapyTeam | None
+    case: Case, policy: PracticePolicy, team: CoTherapyTeam | None, refused: list[str] | None = None
 ) -> list[tuple[CoTherapyTeam | None, tuple[User, ...]]]:
-    """Who may hold the case's intensive: its own team (or therapist), else every team that keeps the rule."""
+    """Who may hold the case's intensive: its own team (or therapist), else every team that keeps the rule.
+
+    Why each one left out may not, in words, is added to `refused` when given (the "nothing fits" text).
+    """
     found: list[tuple[CoTherapyTeam | None, tuple[User, ...]]] = []
     if case.team_id is not None and case.team is not None:
         teams: list[CoTherapyTeam] = [case.team]
@@ -548,16 +551,50 @@ def _candidates(
     for candidate, members in found:
         if team is not None and (candidate is None or candidate.pk != team.pk):
             continue
-        if candidate is not None and not candidate.active:
-            continue
-        if not all(m.is_active and m.role in CLINICAL_ROLES for m in members):
-            continue
-        try:
-            check_team_rule(list(members), policy)
-        except BookingInvalid:
+        problem = _left_out(candidate, members, policy)
+        if problem is not None:
+            if refused is not None:
+                refused.append(problem)
             continue
         usable.append((candidate, members))
     return usable
+
+
+def _left_out(
+    candidate: CoTherapyTeam | None, members: tuple[User, ...], policy: PracticePolicy
+) -> str | None:
+    if candidate is not None and not candidate.active:
+        return f"The case's team, {candidate}, is no longer active: assign another team."
+    for member in members:
+        if not (member.is_active and member.role in CLINICAL_ROLES):
+            return f"{member} is no longer an active therapist: assign someone else to the case."
+    return team_rule_problem(list(members), policy)
+
+
+def intensive_nothing_fits(*, case: Case) -> str:
+    """Why the intensive search offers no block, naming the first rule that rules every option out (as
+    the planner's explanations do): the team rule and who breaks it, no team at all, no room, no
+    working hours. Only when every rule leaves someone is the answer the calendars themselves."""
+    policy = PracticePolicy.current()
+    refused: list[str] = []
+    usable = _candidates(case, policy, None, refused)
+    if not usable:
+        if refused:
+            return " ".join(refused)
+        return "There is no active co-therapy team: the director forms teams on the set-up page (Staff)."
+    if not Room.objects.filter(active=True).exists():
+        return "No room is in use: add a room on the set-up page (Locations and rooms)."
+    people = {m.pk for _, members in usable for m in members}
+    working = set(
+        WorkingHours.objects.filter(therapist__user__in=people).values_list("therapist__user_id", flat=True)
+    )
+    if not any(all(m.pk in working for m in members) for _, members in usable):
+        idle = next(m for _, members in usable for m in members if m.pk not in working)
+        return f"{idle} has no working hours: add them on the set-up page (Working hours)."
+    return (
+        "The team rule, the rooms and the working hours allow a block, but bookings, time off or "
+        "closures leave none: check the team's calendars and time off, or start later."
+    )
 
 
 def _block_days(first_day: dt.date, last_start: dt.date, n: int, *, weekdays_only: bool) -> list[dt.date]:

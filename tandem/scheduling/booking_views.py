@@ -24,6 +24,7 @@ from tandem.scheduling import services
 from tandem.scheduling.availability import (
     IntensiveOption,
     StandardOption,
+    intensive_nothing_fits,
     intensive_options,
     standard_options,
 )
@@ -344,6 +345,7 @@ def availability(request: AuthedRequest, case_id: int) -> HttpResponse:
         "days": policy.intensive_days,
         "weekdays_only": policy.intensive_weekdays_only,
         "searched_first_day": search.cleaned_data.get("first_day") if search.is_valid() else None,
+        "nothing_fits": intensive_nothing_fits(case=case) if search.is_valid() and not options else "",
     }
     if search.errors and status == 200:
         status = 400

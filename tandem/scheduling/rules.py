@@ -110,22 +110,31 @@ def check_attendees(case: Case, kind: str, clients: Sequence[Client] | None) -> 
     return unique
 
 
-def check_team_rule(members: Sequence[User], policy: PracticePolicy | None = None) -> None:
-    """Raise BookingInvalid unless these therapists may work as a team under the practice's rule."""
+def team_rule_problem(members: Sequence[User], policy: PracticePolicy | None = None) -> str | None:
+    """Why these therapists may not hold an intensive (or form a team) under the practice's team rule,
+    naming the rule and the people; None when they may. The one place the rule is decided: team
+    forming, every booking of intensive sessions, the availability search and the planner's booking
+    all ask here."""
     policy = policy or PracticePolicy.current()
+    rule = f"The practice's team rule ({TeamRule(policy.team_rule).label.lower()})"
     if len(members) == 1:
         if policy.team_rule != TeamRule.SINGLE_ALLOWED:
-            raise BookingInvalid("The practice's team rule requires two therapists.")
-        return
+            return f"{rule} needs two therapists: {members[0]} alone cannot hold an intensive."
+        return None
     if len(members) != 2 or members[0].pk == members[1].pk:
-        raise BookingInvalid("A team is two different therapists.")
+        return f"{rule} needs two different therapists."
     if policy.team_rule == TeamRule.MIXED_GENDER:
         genders = {_gender(member) for member in members}
         if genders != {Gender.FEMALE, Gender.MALE}:
-            raise BookingInvalid(
-                f"The practice's team rule asks for one female and one male therapist: "
-                f"{members[0]} and {members[1]} are not."
-            )
+            return f"{rule}: {members[0]} and {members[1]} are not one female and one male therapist."
+    return None
+
+
+def check_team_rule(members: Sequence[User], policy: PracticePolicy | None = None) -> None:
+    """Raise BookingInvalid unless these therapists may work as a team under the practice's rule."""
+    problem = team_rule_problem(members, policy)
+    if problem is not None:
+        raise BookingInvalid(problem)
 
 
 def _gender(user: User) -> str:

@@ -138,6 +138,13 @@ def _write(
     return appointments
 
 
+def _check_intensive_team(kind: str, people: Sequence[User]) -> None:
+    # An intensive session is held by a team the rule allows, however it is booked: one at a time from
+    # the calendar or the API as much as a whole block.
+    if kind == AppointmentKind.INTENSIVE:
+        check_team_rule(people)
+
+
 # --- Booking --------------------------------------------------------------------------------------
 def appointment_book(
     *,
@@ -164,6 +171,7 @@ def appointment_book(
     check_type(kind, mode, starts_at, ends_at)
     check_room(mode, room)
     people = check_therapists(case, therapists)
+    _check_intensive_team(kind, people)
     attending = check_attendees(case, kind, clients)
     check_rules(people, [(starts_at, ends_at)], room=room)
 
@@ -261,6 +269,7 @@ def series_book(
     check_kind_mode(kind, mode)
     check_room(mode, room)
     people = check_therapists(case, therapists)
+    _check_intensive_team(kind, people)
     attending = check_attendees(case, kind, clients)
     days = series_days(first_day, weekdays, until=until, count=count)
     length = dt.timedelta(minutes=default_minutes(kind) if minutes is None else minutes)

@@ -31,6 +31,7 @@ from tandem.practice.models import Location, PracticeClosure, PracticePolicy, Ro
 from tandem.scheduling import setup_forms as forms
 from tandem.scheduling import setup_services
 from tandem.scheduling.models import TYPE_DEFAULTS, AppointmentKind, AppointmentType, Mode, TimeOff
+from tandem.scheduling.rules import team_rule_problem
 from tandem.scheduling.selectors import booked_on
 from tandem.scheduling.services import BookingInvalid, team_form
 
@@ -99,7 +100,15 @@ def practice_page(request: HttpRequest) -> HttpResponse:
             services.practice_save(actor=_actor(request), **practice_form.cleaned_data)
             return _done(request, "The practice's details are saved.", "setup:practice")
         if action == "policy" and policy_form.is_valid():
-            services.policy_save(actor=_actor(request), **policy_form.cleaned_data)
+            saved = services.policy_save(actor=_actor(request), **policy_form.cleaned_data)
+            breaking = [t for t in _teams_with_rule(saved) if getattr(t, "rule_problem", None)]
+            if breaking:
+                names = "; ".join(str(t) for t in breaking)
+                messages.warning(
+                    request,
+                    f"{len(breaking)} active team(s) break the new team rule and cannot book intensives: "
+                    f"{names}. See Staff and teams.",
+                )
             return _done(request, "The booking policy is saved.", "setup:practice")
     except REFUSED as problem:
         _refused(practice_form if action == "practice" else policy_form, problem)
@@ -283,16 +292,29 @@ def staff_page(request: HttpRequest) -> HttpResponse:
         )
         .order_by("last_name", "first_name")
     )
-    teams = CoTherapyTeam.objects.select_related("first", "second").order_by("-active", "-created_at")
+    policy = PracticePolicy.current()
     context = {
         "people": people,
-        "teams": teams,
+        "teams": _teams_with_rule(policy),
         "invite_form": invite_form,
         "team_form": team,
-        "policy": PracticePolicy.current(),
+        "policy": policy,
         "pick": pick,
     }
     return _render(request, "scheduling/setup/staff.html", "staff", context)
+
+
+def _teams_with_rule(policy: PracticePolicy) -> list[CoTherapyTeam]:
+    """Every team, each active one with why it breaks the current rule (a team formed under an earlier
+    rule, or a therapist's details changed): such a team is refused at every booking until replaced."""
+    teams = list(
+        CoTherapyTeam.objects.select_related(
+            "first__therapist_profile", "second__therapist_profile"
+        ).order_by("-active", "-created_at")
+    )
+    for each in teams:
+        each.rule_problem = team_rule_problem(list(each.members), policy) if each.active else None  # type: ignore[attr-defined]
+    return teams
 
 
 def _pending_links() -> Q:
