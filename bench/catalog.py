@@ -101,8 +101,8 @@ PAGES: list[tuple[str, tuple[str, ...], Build]] = [
 def fixtures() -> Fixtures:
     from tandem.accounts.models import User
     from tandem.cases.models import Case
-    from tandem.records.models import SessionNote
     from tandem.practice.models import Room
+    from tandem.records.models import SessionNote
     from tandem.scheduling.models import Appointment, AppointmentStatus
 
     therapist = User.objects.get(username="therapist")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -32,6 +33,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# bench/http.py would shadow the standard library's http package (which Django imports) for every script
+# run from this folder, whose own folder Python puts first on the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = Path(os.environ.get("BENCH_SQLITE", "/tmp/tandem-bench.sqlite3"))  # noqa: S108 -- a throwaway benchmark database
@@ -225,6 +230,8 @@ def run_pages(args: argparse.Namespace) -> None:
     # WhiteNoise warns that there is no collectstatic output; the benchmark serves no static files.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     django.setup()
+    # The request log's two lines per request would bury the figures (their cost is the same at any size).
+    logging.getLogger("django_structlog").setLevel(logging.WARNING)
 
     from django.conf import settings
     from django.test.utils import override_settings
