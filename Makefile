@@ -15,7 +15,7 @@ PORT ?= 8000
 DEMO_ENV := DEBUG=1 TANDEM_STAFF_MFA_REQUIRED=0 PORTAL_BASE_URL=http://$(HOST):$(PORT) \
   AUDIT_ANCHOR_PATH=$(CURDIR)/audit-anchors.log
 
-.PHONY: run test test-fast test-browser lint typecheck check system-deps deps dev-deps assets migrate seed clean bench
+.PHONY: run test test-fast test-browser lint typecheck check system-deps deps dev-deps assets migrate seed clean bench bench-http bench-growth
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,13 @@ check: dev-deps
 bench: dev-deps
 	$(PY) bench/pages.py $(BENCH_ARGS)
 	$(PY) bench/availability.py
+
+# Under load: gunicorn (2 workers) and 10 concurrent clients, 60 s per page (bench/http.py --help).
+bench-http: dev-deps
+	$(PY) bench/http.py $(BENCH_HTTP_ARGS)
+
+bench-growth: dev-deps
+	$(PY) bench/pages.py --growth $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm audit-anchors.log

@@ -26,6 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# bench/http.py would shadow the standard library's http package (which Django imports) for every script
+# run from this folder, whose own folder Python puts first on the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = Path("/tmp/tandem-bench-availability.sqlite3")  # noqa: S108 -- a throwaway benchmark database
 THERAPISTS = 30

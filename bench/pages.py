@@ -1,11 +1,17 @@
-"""Time the busiest staff pages at the size of a large group practice with years of history.
+"""Time the pages people open all day at the size of a large group practice with years of history.
 
-    .venv/bin/python bench/pages.py [--cases 20000] [--requests 30] [--warmups 3] [--fresh]
+    .venv/bin/python bench/pages.py [--cases 20000] [--requests 30] [--warmups 3] [--fresh] [--json]
+                                    [--only NAME] [--growth --small-url URL --large-url URL]
 
 Runs on its own database (DATABASE_URL, default an SQLite file in /tmp), which it migrates and fills with
 `seed_demo --cases N` the first time, then logs in as the demo therapist and the director the way a
-browser would end up (password done, second factor verified) and requests each page through Django's
-test client: the whole middleware stack, templates and queries, without a network in between.
+browser would end up (password done, second factor verified) and requests each page of
+bench/catalog.py through Django's test client: the whole middleware stack, templates and queries,
+without a network in between. Database time is the time spent inside the driver's execute calls.
+
+--json prints one JSON object per page and role (page, role, cases, p50_ms, p95_ms, queries, db_p50_ms).
+--growth runs the same pages on a small and a large practice (two databases, each seeded once) and prints
+the ratio of total and of database time, large over small.
 
 Runs production-like (DEBUG off, so no query logging and no template debug data) unless DEBUG is set
 in the environment. Any page that does not answer 200 stops the run with the reason.
@@ -14,10 +20,13 @@ in the environment. Any page that does not answer 200 stops the run with the rea
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import math
 import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -25,8 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# bench/http.py would shadow the standard library's http package (which Django imports) for every script
+# run from this folder, whose own folder Python puts first on the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = Path("/tmp/tandem-bench.sqlite3")  # noqa: S108 -- a throwaway benchmark database
+DEFAULT_DB = Path(os.environ.get("BENCH_SQLITE", "/tmp/tandem-bench.sqlite3"))  # noqa: S108 -- a throwaway benchmark database
+GROWTH_LIMIT = 1.5
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,6 +53,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--warmups", type=int, default=3, help="untimed requests first (default %(default)s)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database from scratch")
+    parser.add_argument("--json", action="store_true", help="one JSON object per page and role")
+    parser.add_argument("--only", default="", help="only pages whose name contains this (case-insensitive)")
+    parser.add_argument("--growth", action="store_true", help="compare a small and a large practice")
+    parser.add_argument("--small-cases", type=int, default=2_000, help="growth mode: small size")
+    parser.add_argument("--small-url", default="", help="growth mode: DATABASE_URL of the small practice")
+    parser.add_argument("--large-url", default="", help="growth mode: DATABASE_URL of the large practice")
     args = parser.parse_args()
     if args.cases < 1 or args.requests < 1 or args.warmups < 1:
         parser.error("--cases, --requests and --warmups must be at least 1")
@@ -48,6 +68,10 @@ def parse_args() -> argparse.Namespace:
 def configure_environment() -> None:
     """Everything that must be in place before Django reads its settings."""
     sys.path.insert(0, str(ROOT))
+    # Note text is encrypted at rest; with DEBUG off the key must be given (this one is for benchmarks).
+    # One JSON line per request on standard error would drown the figures.
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("TANDEM_FIELD_KEYS", "YmVuY2gtb25seS1maWVsZC1rZXktbm90LXNlY3JldCE=")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{DEFAULT_DB}")
     hosts = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
@@ -73,7 +97,7 @@ def drop_stale_sqlite(cases: int, fresh: bool) -> None:
         except sqlite3.DatabaseError:
             stale = True
     if stale:
-        print(f"Removing {DEFAULT_DB} (rebuilding it for {cases:,} cases)")
+        print(f"Removing {DEFAULT_DB} (rebuilding it for {cases:,} cases)", file=sys.stderr)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEFAULT_DB}{suffix}").unlink(missing_ok=True)
 
@@ -81,8 +105,10 @@ def drop_stale_sqlite(cases: int, fresh: bool) -> None:
 @dataclass
 class Result:
     page: str
-    user: str
+    role: str
+    cases: int
     samples_ms: list[float]
+    db_ms: list[float]
     queries: list[int]
     size_kb: float
 
@@ -100,9 +126,102 @@ class Result:
         low, high = min(self.queries), max(self.queries)
         return str(low) if low == high else f"{low}-{high}"
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "page": self.page,
+            "role": self.role,
+            "cases": self.cases,
+            "p50_ms": round(self.median, 2),
+            "p95_ms": round(self.p95, 2),
+            "queries": max(self.queries),
+            "db_p50_ms": round(statistics.median(self.db_ms), 2),
+            "kb": round(self.size_kb, 1),
+        }
 
-def main() -> None:
-    args = parse_args()
+
+class DatabaseClock:
+    """Counts the queries of a request and the time spent executing them (works with DEBUG off)."""
+
+    def __init__(self) -> None:
+        self.ms = 0.0
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.ms += (time.perf_counter() - started) * 1000
+            self.count += 1
+
+
+def seed_once(cases: int) -> dict[str, int]:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tandem.audit.models import AuditEvent
+    from tandem.cases.models import Case, PhaseChange
+    from tandem.demo import build as demo
+    from tandem.records.models import SessionNote
+    from tandem.scheduling.models import Appointment
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    existing = Case.objects.count()
+    if existing and existing != cases:
+        raise SystemExit(
+            f"{settings.DATABASES['default']['NAME']} holds {existing:,} cases, not {cases:,}: "
+            "point DATABASE_URL at an empty database (or use the default one, which is rebuilt)."
+        )
+    report = demo.seed(cases=cases, progress=lambda m: print(f"  ... {m}", file=sys.stderr))
+    if report.created:
+        print(
+            f"Seeded {report.cases:,} cases, {report.appointments:,} appointments in {report.seconds:.1f} s",
+            file=sys.stderr,
+        )
+    return {
+        "cases": Case.objects.count(),
+        "appointments": Appointment.objects.count(),
+        "phase changes": PhaseChange.objects.count(),
+        "session notes": SessionNote.objects.count(),
+        "audit events": AuditEvent.objects.count(),
+    }
+
+
+def measure(
+    client: Any, request: Any, *, page: str, role: str, cases: int, args: argparse.Namespace
+) -> Result:
+    from django.db import connection
+
+    def once() -> tuple[Any, float, DatabaseClock]:
+        clock = DatabaseClock()
+        started = time.perf_counter()
+        with connection.execute_wrapper(clock):
+            if request.data is None:
+                response = client.get(request.url, headers=request.headers)
+            else:
+                response = client.post(request.url, request.data, headers=request.headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            where = f" -> {response.get('Location')}" if response.get("Location") else ""
+            raise SystemExit(
+                f"{page} as {role}: {request.url} answered {response.status_code}{where}, not 200:\n"
+                f"{response.content[:800].decode(errors='replace')}"
+            )
+        return response, elapsed, clock
+
+    for _ in range(args.warmups):
+        once()
+    samples, db_ms, queries = [], [], []
+    for _ in range(args.requests):
+        response, elapsed, clock = once()
+        samples.append(elapsed)
+        db_ms.append(clock.ms)
+        queries.append(clock.count)
+    return Result(page, role, cases, samples, db_ms, queries, len(response.content) / 1024)
+
+
+def run_pages(args: argparse.Namespace) -> None:
     configure_environment()
     drop_stale_sqlite(args.cases, args.fresh)
 
@@ -111,125 +230,113 @@ def main() -> None:
     # WhiteNoise warns that there is no collectstatic output; the benchmark serves no static files.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     django.setup()
+    # The request log's two lines per request would bury the figures (their cost is the same at any size).
+    logging.getLogger("django_structlog").setLevel(logging.WARNING)
 
     from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.models import Count
-    from django.test import Client as HttpClient
-    from django.test.utils import CaptureQueriesContext, override_settings
-    from django.urls import reverse
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django.test.utils import override_settings
 
-    from tandem.accounts.models import User
+    from bench import catalog
     from tandem.audit.models import AuditEvent
-    from tandem.cases.models import Case, PhaseChange
-    from tandem.demo import build as demo
-    from tandem.scheduling.models import Appointment
 
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
-    existing = Case.objects.count()
-    if existing and existing != args.cases:
-        raise SystemExit(
-            f"{settings.DATABASES['default']['NAME']} holds {existing:,} cases, not {args.cases:,}: "
-            "point DATABASE_URL at an empty database (or use the default one, which is rebuilt)."
-        )
-    report = demo.seed(cases=args.cases)
-    if report.created:
-        print(
-            f"Seeded {report.cases:,} cases, {report.appointments:,} appointments in {report.seconds:.1f} s"
-        )
-
-    def logged_in(username: str) -> tuple[User, Any]:
-        user = User.objects.get(username=username)
-        client = HttpClient()
-        client.force_login(user)
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-            user=user, name="Benchmark authenticator", confirmed=True
-        )
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        return user, client
-
-    therapist, therapist_client = logged_in("therapist")
-    _, director_client = logged_in("director")
-    # The therapist's case with the longest history: the heaviest case page there is.
-    heavy = Case.objects.assigned_to(therapist).annotate(n=Count("appointments")).order_by("-n", "pk").first()
-    if heavy is None:
-        raise SystemExit("The demo therapist has no cases: the seed did not run as expected.")
-    pages = [
-        ("Today", reverse("today")),
-        ("Case list", reverse("cases:list")),
-        ("Case detail", reverse("cases:detail", kwargs={"case_id": heavy.pk})),
-    ]
+    size = seed_once(args.cases)
+    fixtures = catalog.fixtures()
+    sessions = {role: catalog.session_for(role) for role in ("therapist", "director", "client")}
     audit_before = AuditEvent.objects.count()
-    size = {
-        "cases": Case.objects.count(),
-        "appointments": Appointment.objects.count(),
-        "phase changes": PhaseChange.objects.count(),
-        "audit events": audit_before,
-    }
-    therapist_cases = Case.objects.assigned_to(therapist).count()
-
-    def get(client: Any, url: str) -> Any:
-        response = client.get(url)
-        if response.status_code != 200:
-            where = f" -> {response.get('Location')}" if response.get("Location") else ""
-            raise SystemExit(
-                f"GET {url} answered {response.status_code}{where}, not 200:\n"
-                f"{response.content[:800].decode(errors='replace')}"
-            )
-        return response
-
     results: list[Result] = []
     # Static files come from the finders rather than a collectstatic manifest, so DEBUG=0 needs no build.
-    with override_settings(
-        STORAGES={
-            **settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
-    ):
-        for page, url in pages:
-            for username, client in (("therapist", therapist_client), ("director", director_client)):
-                queries = []
-                for _ in range(args.warmups):
-                    with CaptureQueriesContext(connection) as captured:
-                        response = get(client, url)
-                    queries.append(len(captured.captured_queries))
-                samples = []
-                for _ in range(args.requests):
-                    started = time.perf_counter()
-                    response = get(client, url)
-                    samples.append((time.perf_counter() - started) * 1000)
-                results.append(Result(page, username, samples, queries, len(response.content) / 1024))
-
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        for page, roles, build in catalog.PAGES:
+            request = build(fixtures)
+            if request is None or args.only.lower() not in page.lower():
+                continue
+            for role in roles:
+                result = measure(
+                    sessions[role], request, page=page, role=role, cases=size["cases"], args=args
+                )
+                results.append(result)
+                if args.json:
+                    print(json.dumps(result.as_json()), flush=True)
+    if args.json:
+        return
     database = settings.DATABASES["default"]
     print()
     print(
         f"Tandem page benchmark: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}, "
-        f"DEBUG={settings.DEBUG}, {args.requests} timed requests after {args.warmups} warm-ups"
+        f"DEBUG={settings.DEBUG}, {args.requests} timed requests after {args.warmups} warm-ups; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print("Size: " + ", ".join(f"{n:,} {name}" for name, n in size.items()) + " (before the run)")
-    print(
-        f"Demo therapist: {therapist_cases:,} cases; case detail page for {heavy.reference} "
-        f"({heavy.n:,} appointments)"
-    )  # type: ignore[attr-defined]
+    print(f"Case page etc. for {fixtures.heavy.reference} ({fixtures.heavy.n:,} appointments)")
     print()
     header = (
-        f"{'page':<12} {'user':<10} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'KB':>7}"
+        f"{'page':<20} {'role':<10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'db p50':>8} "
+        f"{'queries':>8} {'KB':>7}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.page:<12} {r.user:<10} {r.median:>10.1f} {r.p95:>8.1f} {max(r.samples_ms):>8.1f} "
-            f"{r.query_label:>8} {r.size_kb:>7.1f}"
+            f"{r.page:<20} {r.role:<10} {r.median:>8.1f} {r.p95:>8.1f} {max(r.samples_ms):>8.1f} "
+            f"{statistics.median(r.db_ms):>8.1f} {r.query_label:>8} {r.size_kb:>7.1f}"
         )
     print()
     print(f"Audit events written during the run: {AuditEvent.objects.count() - audit_before:,}")
+
+
+def run_size(args: argparse.Namespace, cases: int, url: str) -> list[dict[str, Any]]:
+    """One size of the growth mode: this script again, in its own process, on its own database."""
+    command = [sys.executable, __file__, "--json", "--cases", str(cases)]
+    command += ["--requests", str(args.requests), "--warmups", str(args.warmups)]
+    if args.only:
+        command += ["--only", args.only]
+    env = dict(os.environ)
+    if url:
+        env["DATABASE_URL"] = url
+    else:
+        env.pop("DATABASE_URL", None)
+        env["BENCH_SQLITE"] = f"/tmp/tandem-bench-{cases}.sqlite3"  # noqa: S108
+    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)  # noqa: S603
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def run_growth(args: argparse.Namespace) -> None:
+    small = {(r["page"], r["role"]): r for r in run_size(args, args.small_cases, args.small_url)}
+    large = run_size(args, args.cases, args.large_url)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Growth {args.small_cases:,} -> {args.cases:,} cases (medians); load average {load}")
+    header = (
+        f"{'page':<20} {'role':<10} {'small ms':>9} {'large ms':>9} {'total x':>8} "
+        f"{'small db':>9} {'large db':>9} {'db x':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    worst = 0.0
+    for row in large:
+        base = small.get((row["page"], row["role"]))
+        if base is None:
+            continue
+        total = row["p50_ms"] / max(base["p50_ms"], 0.01)
+        db = row["db_p50_ms"] / max(base["db_p50_ms"], 0.01)
+        worst = max(worst, total, db)
+        flag = "  <-- over" if max(total, db) > GROWTH_LIMIT else ""
+        print(
+            f"{row['page']:<20} {row['role']:<10} {base['p50_ms']:>9.1f} {row['p50_ms']:>9.1f} "
+            f"{total:>7.2f}x {base['db_p50_ms']:>9.1f} {row['db_p50_ms']:>9.1f} {db:>5.2f}x{flag}"
+        )
+    print(f"Largest ratio {worst:.2f} (limit {GROWTH_LIMIT})")
+
+
+def main() -> None:
+    args = parse_args()
+    if args.growth:
+        run_growth(args)
+    else:
+        run_pages(args)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# bench/http.py would shadow the standard library's http package (which Django imports) for every script
+# run from this folder, whose own folder Python puts first on the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 

@@ -103,11 +103,22 @@ def test_room_clash_names_the_room_but_not_the_other_clients(cast):
     assert "Alex" not in message and "Partner" not in message and "T-0001" not in message
 
 
+CONJ = AppointmentKind.CONJUNCTIVE
+
+
 def test_client_clash_names_the_client(cast):
     alex = cast.couple_case.partner_a
-    book(cast, therapists=[cast.therapist_a], room=None, mode=Mode.VIDEO, clients=[alex])
+    book(cast, therapists=[cast.therapist_a], room=None, mode=Mode.VIDEO, kind=CONJ, clients=[alex])
     with pytest.raises(BookingConflict) as refused:
-        book(cast, therapists=[cast.cotherapist], room=None, mode=Mode.VIDEO, clients=[alex], start="11:30")
+        book(
+            cast,
+            therapists=[cast.cotherapist],
+            room=None,
+            mode=Mode.VIDEO,
+            kind=CONJ,
+            clients=[alex],
+            start="11:30",
+        )
     assert str(refused.value).startswith("Alex Partner already has an appointment on Tue 2 March 10:00")
     # The other partner was free: an appointment with Blair alone fits.
     book(
@@ -115,6 +126,7 @@ def test_client_clash_names_the_client(cast):
         therapists=[cast.cotherapist],
         room=None,
         mode=Mode.VIDEO,
+        kind=CONJ,
         clients=[cast.couple_case.partner_b],
         start="11:30",
         end="12:30",

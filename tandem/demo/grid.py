@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from tandem.demo.data import FULL_DAY, GRID_START, SLOT, SLOTS
-from tandem.scheduling.models import Appointment, AppointmentStatus, Occupancy, ResourceKind
+from tandem.scheduling.models import (
+    INDIVIDUAL_KINDS,
+    Appointment,
+    AppointmentStatus,
+    Occupancy,
+    ResourceKind,
+)
 
 
 def bits(start: int, length: int) -> int:
@@ -129,10 +135,20 @@ def slots_between(starts: dt.datetime, ends: dt.datetime) -> int:
     return math.ceil((ends - starts).total_seconds() / 60 / SLOT) + 1
 
 
+def attending(kind: str, partners: Sequence[int | None], nth: int) -> list[int]:
+    """Who attends, as the booking services would have it: both partners of a joint kind; for a couple's
+    `nth` individual session of a kind, partner A, then B, then A... (the individual case's one client)."""
+    present = [pk for pk in partners if pk is not None]
+    if kind in INDIVIDUAL_KINDS and len(present) == 2:
+        return [present[nth % 2]]
+    return present
+
+
 def occupancies(
     appointment: Appointment, clinicians: Sequence[int], partners: Sequence[int | None]
 ) -> list[Occupancy]:
-    """The occupancy rows the booking services would write (none for a cancelled appointment)."""
+    """The occupancy rows the booking services would write for these attendees (none for a cancelled
+    appointment)."""
     if appointment.status == AppointmentStatus.CANCELLED:
         return []
     held = [(ResourceKind.THERAPIST, pk) for pk in clinicians]

@@ -288,26 +288,24 @@ class PathwaySeed:
             self.follow_ups.append(task)
 
     def individual_sessions_for_one_partner(self, couples: list[Case]) -> None:
-        """Say whom each couple's individual assessment session was for: the first partner A, the next
-        partner B, and so on. (The demo's bookings hold both partners, as the scheduling demo expects, so
-        the therapist's note is what tells them apart here.)"""
+        """The therapist's note of whom each couple's individual assessment session was for, as its
+        booking says (the attendee the scheduling demo wrote)."""
         by_case = {c.pk: c for c in couples}
-        count: dict[int, int] = {}
         notes = []
-        for appointment_id, case_id in (
-            Appointment.objects.filter(case__in=couples, kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
-            .order_by("case_id", "starts_at", "id")
-            .values_list("pk", "case_id")
+        for appointment_id, case_id, client_id in (
+            Appointment.attendees.through.objects.filter(
+                appointment__case__in=couples, appointment__kind=AppointmentKind.INDIVIDUAL_ASSESSMENT
+            )
+            .order_by("appointment_id")
+            .values_list("appointment_id", "appointment__case_id", "client_id")
         ):
             case = by_case[case_id]
             clinician = case.team.first if case.team is not None else case.therapist
             if clinician is None:
                 continue
-            n = count.get(case_id, 0)
-            count[case_id] = n + 1
-            client = case.partner_a if n % 2 == 0 else case.partner_b
-            assert client is not None
-            notes.append(AssessmentSessionFor(appointment_id=appointment_id, client=client, set_by=clinician))
+            notes.append(
+                AssessmentSessionFor(appointment_id=appointment_id, client_id=client_id, set_by=clinician)
+            )
         AssessmentSessionFor.objects.bulk_create(notes)
 
 

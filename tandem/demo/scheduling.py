@@ -23,7 +23,16 @@ from tandem.demo.data import (
     SLOT,
     SLOTS,
 )
-from tandem.demo.grid import Calendar, Shift, occupancies, slot_of, slot_time, slots_between, slots_for
+from tandem.demo.grid import (
+    Calendar,
+    Shift,
+    attending,
+    occupancies,
+    slot_of,
+    slot_time,
+    slots_between,
+    slots_for,
+)
 from tandem.demo.plans import Booking, CasePlan, bulk
 from tandem.demo.state import SeedState
 from tandem.practice.models import Practice, Room
@@ -167,6 +176,8 @@ class SessionsSeed(SeedState):
 
     def _appointments(self, cases: list[Case]) -> None:
         through = Appointment.therapists.through
+        attendee = Appointment.attendees.through
+        nth: dict[tuple[int, str], int] = {}
         for chunk_start in range(0, len(self.bookings), BATCH):
             chunk = self.bookings[chunk_start : chunk_start + BATCH]
             rows = bulk(
@@ -190,14 +201,29 @@ class SessionsSeed(SeedState):
                 for user_id in b.clinicians
             ]
             through.objects.bulk_create(links, batch_size=BATCH)
+            who = []
+            for b in chunk:
+                key = (b.case, b.kind)
+                who.append(
+                    attending(
+                        b.kind, (cases[b.case].partner_a_id, cases[b.case].partner_b_id), nth.get(key, 0)
+                    )
+                )
+                nth[key] = nth.get(key, 0) + 1
+            attendee.objects.bulk_create(
+                [
+                    attendee(appointment_id=row.pk, client_id=client_id)
+                    for row, clients in zip(rows, who, strict=True)
+                    for client_id in clients
+                ],
+                batch_size=BATCH,
+            )
             bulk(
                 Occupancy,
                 [
                     occupancy
-                    for row, b in zip(rows, chunk, strict=True)
-                    for occupancy in occupancies(
-                        row, b.clinicians, (cases[b.case].partner_a_id, cases[b.case].partner_b_id)
-                    )
+                    for row, b, clients in zip(rows, chunk, who, strict=True)
+                    for occupancy in occupancies(row, b.clinicians, clients)
                 ],
             )
 
@@ -330,7 +356,9 @@ class TodayTopUp:
         )
         appointment.therapists.add(*clinicians)
         partners = Case.objects.values_list("partner_a_id", "partner_b_id").get(pk=case_id)
-        Occupancy.objects.bulk_create(occupancies(appointment, clinicians, partners))
+        clients = attending(kind, partners, 0)
+        appointment.attendees.add(*clients)
+        Occupancy.objects.bulk_create(occupancies(appointment, clinicians, clients))
         self.cases_today.add(case_id)
         for user_id in clinicians:
             self.have[user_id] = self.have.get(user_id, 0) + 1

@@ -24,7 +24,7 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User, WorkingHours
-from tandem.cases.models import Case
+from tandem.cases.models import Case, Client
 from tandem.lib.time import local_day_bounds, practice_zone
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling.errors import BookingInvalid
@@ -40,6 +40,7 @@ from tandem.scheduling.models import (
 from tandem.scheduling.rules import (
     CONSULTATION_NOTICE,
     Blocks,
+    check_attendees,
     closures_between,
     default_minutes,
     is_clinic_day,
@@ -839,7 +840,7 @@ def _series_places(mode: str) -> dict[int | None, list[tuple[int, Room]] | None]
 
 
 def _series_grids(
-    case: Case,
+    attending: Sequence[Client],
     people: tuple[int, ...],
     rooms_at: dict[int | None, list[tuple[int, Room]] | None],
     horizon: tuple[dt.date, dt.date],
@@ -848,7 +849,7 @@ def _series_grids(
     step: int,
 ) -> _DayGrids:
     """The day grids of a series search with the busy time of the whole horizon read at once (a series
-    spans most of it anyway): the case's therapists and clients, and the rooms in `rooms_at`."""
+    spans most of it anyway): the case's therapists, the attending clients, and the rooms in `rooms_at`."""
     first_day, last_day = horizon
     grids = _DayGrids(
         step=step,
@@ -859,7 +860,7 @@ def _series_grids(
         chunk_days=(last_day - first_day).days + 1,
         therapists=people,
         rooms=[room.pk for at in rooms_at.values() for _, room in at or ()],
-        clients=[c.pk for c in case.partners],
+        clients=[c.pk for c in attending],
     )
     grids.load_through(last_day)
     return grids
@@ -878,6 +879,7 @@ def standard_options(
     mode: str = Mode.IN_PERSON,
     horizon_days: int = 56,
     step_minutes: int = 30,
+    attendees: Sequence[Client] | None = None,
 ) -> list[StandardOption]:
     """The earliest weekly series for the case, at most `limit`: a first day within `horizon_days` of
     `first_day` on one of the weekdays (all sets of `per_week` weekdays when `weekdays` is None), and
@@ -886,9 +888,12 @@ def standard_options(
 
     Each option is what series_book accepts with until=option.until: the same days (series_dates, as
     series_book lists them), inside every therapist's working hours (at the room's location in
-    person), outside leave and every booking. Queries: a handful, whatever the horizon.
+    person), outside leave and every booking. Only the attendees' own bookings count: both partners'
+    for a joint kind, the one partner's in `attendees` for a conjunctive series (check_attendees).
+    Queries: a handful, whatever the horizon.
     """
     minutes = _series_length(kind, mode, minutes)
+    attending = check_attendees(case, kind, attendees)
     if not 1 <= weeks <= 52:
         raise BookingInvalid("A weekly series runs for 1 to 52 weeks.")
     _check_step(step_minutes)
@@ -905,7 +910,9 @@ def standard_options(
     last_day = last_first + span
     closed = set(closures_between(first_day, last_day))
     people = tuple(m.pk for m in members)
-    grids = _series_grids(case, people, rooms_at, (first_day, last_day), minutes=minutes, step=step_minutes)
+    grids = _series_grids(
+        attending, people, rooms_at, (first_day, last_day), minutes=minutes, step=step_minutes
+    )
     earliest = int(timezone.now().timestamp())
     found: list[tuple[dt.date, int, int, int, StandardOption]] = []
     day = first_day

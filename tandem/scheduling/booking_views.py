@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from tandem.access.services import AccessDenied, can_edit_case, get_case_for
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, CoTherapyTeam, User
-from tandem.cases.models import Case
+from tandem.cases.models import Case, Client
 from tandem.lib.forms import DateField, IntegerField, TimeField
 from tandem.lib.parse import validate_day
 from tandem.lib.time import local_today
@@ -115,10 +115,22 @@ class WeeklySearchForm(forms.Form):
     weeks = IntegerField(label="For how many weeks", min_value=1, max_value=52, initial=12)
     minutes = IntegerField(label="Minutes a session", min_value=15, max_value=120, initial=60)
     mode = forms.ChoiceField(label="Held", choices=Mode.choices, initial=Mode.IN_PERSON)
+    attends = forms.ChoiceField(label="Who attends", required=False)
 
-    def __init__(self, data: Any = None, *args: object, **kwargs: object) -> None:
+    def __init__(self, data: Any = None, *args: object, case: Case, **kwargs: object) -> None:
         super().__init__(_from_tomorrow(data), *args, **kwargs)  # type: ignore[arg-type]
         self.fields["first_day"].error_messages["invalid"] = "Give a date such as 2027-03-01."
+        self.case = case
+        field = self.fields["attends"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = attends_choices(case)
+        field.help_text = "Conjunctive sessions are one partner's alone: only their own bookings count."
+
+    def attendees(self) -> list[Client] | None:
+        return chosen_attendee(self.case, self.cleaned_data.get("attends"))
+
+    def kind(self) -> str:
+        return AppointmentKind.CONJUNCTIVE if self.cleaned_data.get("attends") else AppointmentKind.STANDARD
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
@@ -131,6 +143,22 @@ class WeeklySearchForm(forms.Form):
         return data
 
 
+def attends_choices(case: Case) -> list[tuple[str, str]]:
+    if not case.is_couple:
+        return [("", f"{case.partner_a.full_name}: standard sessions")]
+    return [("", "Both partners: standard sessions")] + [
+        (str(c.pk), f"{c.full_name} alone: conjunctive sessions") for c in case.partners
+    ]
+
+
+def chosen_attendee(case: Case, choice: object) -> list[Client] | None:
+    """The one partner a conjunctive series is for, or None (standard: the kind's own rule)."""
+    if not choice:
+        return None
+    # An id that is not one of the case's partners reaches the service as an empty choice, which it refuses.
+    return [c for c in case.partners if str(c.pk) == choice]
+
+
 class WeeklyBookForm(forms.Form):
     first_day = DateField(validators=[validate_day])
     until = DateField(validators=[validate_day])
@@ -139,6 +167,7 @@ class WeeklyBookForm(forms.Form):
     minutes = IntegerField(min_value=1, max_value=LONGEST_MINUTES)
     mode = forms.ChoiceField(choices=Mode.choices)
     room = forms.ModelChoiceField(queryset=Room.objects.filter(active=True), required=False)
+    attends = forms.CharField(required=False, max_length=20)
 
 
 def _weekly_search(case: Case, form: WeeklySearchForm) -> list[StandardOption]:
@@ -154,6 +183,8 @@ def _weekly_search(case: Case, form: WeeklySearchForm) -> list[StandardOption]:
             minutes=data["minutes"],
             weeks=data["weeks"],
             mode=data["mode"],
+            kind=form.kind(),
+            attendees=form.attendees(),
             limit=OPTIONS_SHOWN,
         )
     except services.BookingInvalid as refusal:
@@ -175,17 +206,21 @@ def _weekly(request: AuthedRequest, case: Case) -> HttpResponse:
                 "weeks": request.POST.get("search_weeks"),
                 "minutes": request.POST.get("minutes"),
                 "mode": request.POST.get("mode"),
-            }
+                "attends": request.POST.get("attends"),
+            },
+            case=case,
         )
         if not book.is_valid():
             refusal, status = "That option could not be read: search again and choose one.", 400
         else:
             data = book.cleaned_data
+            attendees = chosen_attendee(case, data["attends"])
             try:
                 series = services.series_book(
                     actor=request.user,
                     case=case,
-                    kind=AppointmentKind.STANDARD,
+                    kind=AppointmentKind.CONJUNCTIVE if data["attends"] else AppointmentKind.STANDARD,
+                    clients=attendees,
                     therapists=case.clinicians,
                     first_day=data["first_day"],
                     start_time=data["start_time"],
@@ -217,7 +252,7 @@ def _weekly(request: AuthedRequest, case: Case) -> HttpResponse:
         }
         query = request.GET.copy()
         query.pop("tab", None)
-        search = WeeklySearchForm(query or initial)
+        search = WeeklySearchForm(query or initial, case=case)
     options = _weekly_search(case, search)
     search_data = search.cleaned_data if search.is_valid() else {}
     context = {

@@ -9,7 +9,7 @@ from django import forms
 
 from tandem.access.services import staff_cases_visible_to
 from tandem.accounts.models import User
-from tandem.cases.models import Case
+from tandem.cases.models import Case, Client
 from tandem.lib.forms import DateField, TimeField
 from tandem.lib.parse import parse_id
 from tandem.practice.models import Room
@@ -59,6 +59,16 @@ class NewAppointmentForm(forms.Form):
         help_text="One or two. Leave empty for the case's own therapist or team.",
     )
     room = RoomChoice(queryset=Room.objects.none(), required=False, help_text="Only for in-person sessions.")
+    attends = forms.ChoiceField(
+        label="Who attends",
+        required=False,
+        choices=[
+            ("", "The case's clients (both partners of a couple)"),
+            ("a", "First partner on the case, alone"),
+            ("b", "Second partner on the case, alone"),
+        ],
+        help_text="Individual assessment and conjunctive sessions are for one partner: choose which.",
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -88,6 +98,20 @@ class NewAppointmentForm(forms.Form):
         if chosen:
             return chosen
         return list(self.case_obj.clinicians) if self.case_obj is not None else []
+
+    def attendee_list(self) -> list[Client] | None:
+        """The one partner chosen, or None for the kind's own rule (a joint kind: all the case's clients)."""
+        choice = self.cleaned_data.get("attends")
+        if not choice or self.case_obj is None:
+            return None
+        chosen = self.case_obj.partner_a if choice == "a" else self.case_obj.partner_b
+        return [chosen] if chosen is not None else None
+
+    def clean_attends(self) -> str:
+        choice = self.cleaned_data.get("attends") or ""
+        if choice == "b" and self.case_obj is not None and self.case_obj.partner_b is None:
+            raise forms.ValidationError("This case has one client: leave the choice empty.")
+        return choice
 
     def times(self) -> tuple[dt.date, dt.time, dt.time | None]:
         return self.cleaned_data["date"], self.cleaned_data["start"], self.cleaned_data.get("end")

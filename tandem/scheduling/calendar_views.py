@@ -99,6 +99,7 @@ def calendar_new(request: AuthedRequest) -> HttpResponse:
                     ends_at=services.local_start(day, end) if end else None,
                     therapists=form.therapist_list(),
                     room=data.get("room"),
+                    clients=form.attendee_list(),
                 )
             except (services.BookingError, AccessDenied) as refusal:
                 form.add_error(None, str(refusal))

@@ -3,6 +3,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 
+from tandem.cases.models import Client
+
 
 class AppointmentKind(models.TextChoices):
     CONSULTATION = "consultation", "Free consultation"
@@ -104,6 +106,11 @@ class TimeOff(models.Model):
         return f"Time off {self.starts_at:%Y-%m-%d %H:%M}"
 
 
+# Attended by one partner alone; every other kind is attended by all of the case's clients (both
+# partners of a couple, the one client of an individual case).
+INDIVIDUAL_KINDS = frozenset({AppointmentKind.INDIVIDUAL_ASSESSMENT, AppointmentKind.CONJUNCTIVE})
+
+
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
     ATTENDED = "attended", "Attended"
@@ -122,6 +129,13 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
 
     def for_therapist(self, user: object) -> "AppointmentQuerySet":
         return self.filter(therapists=user)
+
+    def attended_by(self, client: object) -> "AppointmentQuerySet":
+        return self.filter(attendees=client)
+
+    def with_attendees(self) -> "AppointmentQuerySet":
+        """One more query for all the rows' attendees, in a stable order (see selectors.attendees_of)."""
+        return self.prefetch_related(models.Prefetch("attendees", queryset=Client.objects.order_by("pk")))
 
 
 class SeriesKind(models.TextChoices):
@@ -158,6 +172,9 @@ class Appointment(models.Model):
         "practice.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     therapists = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="appointments")
+    # Who attends: written by the booking services with the appointment (both partners of a joint session,
+    # exactly one for an individual kind); occupancy, portals, reminders and notes read it.
+    attendees = models.ManyToManyField("cases.Client", related_name="appointments", blank=True)
     status = models.CharField(
         max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
     )

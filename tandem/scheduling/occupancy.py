@@ -149,9 +149,10 @@ def write_appointments(
     mode: str,
     room: Room | None,
     therapists: Sequence[User],
+    attendees: Sequence[Client],
     series: AppointmentSeries | None = None,
 ) -> list[Appointment]:
-    """Check the claim against what is held, then write the appointments and their occupancy."""
+    """Check the claim against what is held, then write the appointments, who attends and their occupancy."""
     clash = find_clash(claim)
     if clash is not None:
         raise BookingConflict(clash)
@@ -164,6 +165,12 @@ def write_appointments(
         through(appointment_id=appointment.pk, user_id=therapist.pk)
         for appointment in appointments
         for therapist in therapists
+    )
+    attending = Appointment.attendees.through
+    attending.objects.bulk_create(
+        attending(appointment_id=appointment.pk, client_id=client.pk)
+        for appointment in appointments
+        for client in attendees
     )
     occupy(claim, appointments)
     return appointments

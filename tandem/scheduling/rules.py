@@ -20,6 +20,7 @@ from tandem.lib.time import practice_zone
 from tandem.practice.models import PracticeClosure, PracticePolicy, Room, TeamRule
 from tandem.scheduling.errors import BookingInvalid
 from tandem.scheduling.models import (
+    INDIVIDUAL_KINDS,
     LONGEST_APPOINTMENT,
     AppointmentKind,
     AppointmentType,
@@ -87,15 +88,25 @@ def check_therapists(case: Case, therapists: Sequence[User]) -> list[User]:
     return unique
 
 
-def check_clients(case: Case, clients: Sequence[Client] | None) -> list[Client]:
-    if clients is None:
-        return case.partners
-    partner_ids = {c.pk for c in case.partners}
-    unique = list({c.pk: c for c in clients}.values())
-    if not unique:
-        raise BookingInvalid("An appointment needs at least one client.")
-    if any(c.pk not in partner_ids for c in unique):
+def check_attendees(case: Case, kind: str, clients: Sequence[Client] | None) -> list[Client]:
+    """Who attends an appointment of this kind: all of the case's clients for a joint kind, exactly one
+    partner for an individual kind (the only client of an individual case needs no choosing)."""
+    partners = case.partners
+    partner_ids = {c.pk for c in partners}
+    unique = list({c.pk: c for c in clients}.values()) if clients is not None else None
+    if unique is not None and any(c.pk not in partner_ids for c in unique):
         raise BookingInvalid("Only the partners in this case can attend its appointments.")
+    label = AppointmentKind(kind).label.lower() if kind in AppointmentKind.values else kind
+    if kind not in INDIVIDUAL_KINDS:
+        if unique is not None and len(unique) != len(partners):
+            raise BookingInvalid(
+                f"A {label} is attended by both partners: book an individual kind for one partner alone."
+            )
+        return partners
+    if unique is None and len(partners) == 1:
+        return partners
+    if not unique or len(unique) != 1:
+        raise BookingInvalid(f"Choose which partner attends this {label}: exactly one.")
     return unique
 
 

@@ -1,11 +1,13 @@
 """Reads for scheduling, always scoped through the permission layer."""
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
 
 from tandem.access.services import deny, staff_cases_visible_to
+from tandem.cases.models import Client
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
@@ -42,3 +44,24 @@ def booked_on(day: dt.date) -> int:
     director's set-up pages, which check the reader."""
     start, end = local_day_bounds(day)
     return Appointment.objects.between(start, end).filter(status=AppointmentStatus.BOOKED).count()
+
+
+# --- Who attends (for other apps: billing's 90847/90846, video's who may join, portals, reminders) ------
+# These take appointments the caller has already reached through its own scoped read.
+def attendees_of(appointment: Appointment) -> list[Client]:
+    """Who attends, ordered by id; no query when read from `Appointment.objects.with_attendees()`."""
+    return list(appointment.attendees.all())
+
+
+def appointment_attendees(appointments: Iterable[Appointment]) -> dict[int, list[Client]]:
+    """Who attends each of these appointments, in one query however many there are."""
+    ids = [a.pk for a in appointments]
+    found: dict[int, list[Client]] = {pk: [] for pk in ids}
+    through = Appointment.attendees.through
+    for row in through.objects.filter(appointment_id__in=ids).select_related("client").order_by("client_id"):
+        found[row.appointment_id].append(row.client)
+    return found
+
+
+def is_attendee(appointment: Appointment, client: Client) -> bool:
+    return any(c.pk == client.pk for c in attendees_of(appointment))

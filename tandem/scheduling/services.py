@@ -25,6 +25,7 @@ from tandem.measures.later import measures_schedule_later
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling.errors import BookingConflict, BookingError, BookingInvalid
 from tandem.scheduling.models import (
+    INDIVIDUAL_KINDS,
     Appointment,
     AppointmentChange,
     AppointmentKind,
@@ -43,8 +44,8 @@ from tandem.scheduling.rules import (
     MAX_SERIES,
     MAX_SERIES_SPAN,
     Period,
+    check_attendees,
     check_case_open,
-    check_clients,
     check_kind_mode,
     check_no_self_overlap,
     check_period,
@@ -77,6 +78,7 @@ __all__ = [
     "appointment_cancel",
     "appointment_move",
     "appointment_record_attendance",
+    "appointment_set_attendee",
     "check_rules",
     "check_team_rule",
     "clinic_days",
@@ -116,11 +118,21 @@ def _write(
     mode: str,
     room: Room | None,
     therapists: Sequence[User],
+    attendees: Sequence[Client],
     series: AppointmentSeries | None = None,
 ) -> list[Appointment]:
-    """Write the appointments and their occupancy, and have the measurement schedule follow them."""
+    """Write the appointments, who attends and their occupancy (only the attendees are held), and have
+    the measurement schedule follow them."""
+    claim_people(claim, therapists, room, attendees)
     appointments = write_appointments(
-        claim, case=case, kind=kind, mode=mode, room=room, therapists=therapists, series=series
+        claim,
+        case=case,
+        kind=kind,
+        mode=mode,
+        room=room,
+        therapists=therapists,
+        attendees=attendees,
+        series=series,
     )
     measures_schedule_later(case_id=case.pk)
     return appointments
@@ -146,7 +158,8 @@ def appointment_book(
     mode: str = Mode.IN_PERSON,
     clients: Sequence[Client] | None = None,
 ) -> Appointment:
-    """Book one appointment for the case's partners (or the `clients` named) with one or two therapists.
+    """Book one appointment with one or two therapists, attended by the case's partners (a joint kind) or
+    by the one partner in `clients` (an individual kind: individual assessment, conjunctive).
 
     Without `ends_at` the appointment lasts the kind's default length.
     """
@@ -159,19 +172,25 @@ def appointment_book(
     check_room(mode, room)
     people = check_therapists(case, therapists)
     _check_intensive_team(kind, people)
-    attending = check_clients(case, clients)
+    attending = check_attendees(case, kind, clients)
     check_rules(people, [(starts_at, ends_at)], room=room)
 
     def work(claim: Claim) -> Appointment:
-        claim_people(claim, people, room, attending)
         claim.periods = [(starts_at, ends_at)]
-        (appointment,) = _write(claim, case=case, kind=kind, mode=mode, room=room, therapists=people)
+        (appointment,) = _write(
+            claim, case=case, kind=kind, mode=mode, room=room, therapists=people, attendees=attending
+        )
         audit_record(
             actor=actor,
             action="appointment.book",
             target=appointment,
             case=case,
-            detail={"kind": kind, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+            detail={
+                "kind": kind,
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+                "attendees": [c.pk for c in attending],
+            },
         )
         return appointment
 
@@ -207,10 +226,13 @@ def consultation_book(
     if not consultation_slot_aligned(therapist, starts_at, minutes):
         raise BookingInvalid("That time is not one of the consultation slots offered.")
 
+    attending = check_attendees(case, kind, None)
+
     def work(claim: Claim) -> Appointment:
-        claim_people(claim, people, None, case.partners)
         claim.periods = [(starts_at, ends_at)]
-        (appointment,) = _write(claim, case=case, kind=kind, mode=mode, room=None, therapists=people)
+        (appointment,) = _write(
+            claim, case=case, kind=kind, mode=mode, room=None, therapists=people, attendees=attending
+        )
         audit_record(
             actor=actor,
             action="appointment.book_consultation",
@@ -237,15 +259,18 @@ def series_book(
     count: int | None = None,
     room: Room | None = None,
     mode: str = Mode.IN_PERSON,
+    clients: Sequence[Client] | None = None,
 ) -> AppointmentSeries:
     """A standard-format series: once or twice a week on the chosen weekdays (0 = Monday), until a last
-    day or a number of sessions, at the same local time. Closure days are skipped. Whole or nothing."""
+    day or a number of sessions, at the same local time. Closure days are skipped. Whole or nothing.
+    Who attends as for appointment_book: both partners, or the one in `clients` for a conjunctive series."""
     _check_actor(actor, case)
     check_case_open(case)
     check_kind_mode(kind, mode)
     check_room(mode, room)
     people = check_therapists(case, therapists)
     _check_intensive_team(kind, people)
+    attending = check_attendees(case, kind, clients)
     days = series_days(first_day, weekdays, until=until, count=count)
     length = dt.timedelta(minutes=default_minutes(kind) if minutes is None else minutes)
     periods = [(start, start + length) for start in (local_start(day, start_time) for day in days)]
@@ -261,6 +286,7 @@ def series_book(
         mode=mode,
         room=room,
         therapists=people,
+        attendees=attending,
         periods=periods,
         series_kind=SeriesKind.SERIES,
         action="series.book",
@@ -314,6 +340,7 @@ def intensive_book(
         mode=Mode.IN_PERSON,
         room=room,
         therapists=people,
+        attendees=check_attendees(case, AppointmentKind.INTENSIVE, None),
         periods=periods,
         series_kind=SeriesKind.INTENSIVE,
         action="intensive.book",
@@ -328,6 +355,7 @@ def _book_block(
     mode: str,
     room: Room | None,
     therapists: Sequence[User],
+    attendees: Sequence[Client],
     periods: list[Period],
     series_kind: str,
     action: str,
@@ -335,11 +363,17 @@ def _book_block(
     check_no_self_overlap(periods)
 
     def work(claim: Claim) -> AppointmentSeries:
-        claim_people(claim, therapists, room, case.partners)
         claim.periods = periods
         series = AppointmentSeries.objects.create(case=case, kind=series_kind, created_by=actor)
         appointments = _write(
-            claim, case=case, kind=kind, mode=mode, room=room, therapists=therapists, series=series
+            claim,
+            case=case,
+            kind=kind,
+            mode=mode,
+            room=room,
+            therapists=therapists,
+            attendees=attendees,
+            series=series,
         )
         audit_record(
             actor=actor,
@@ -350,6 +384,7 @@ def _book_block(
                 "appointments": [a.pk for a in appointments],
                 "first": periods[0][0].isoformat(),
                 "last": periods[-1][0].isoformat(),
+                "attendees": [c.pk for c in attendees],
             },
         )
         return series
@@ -511,6 +546,45 @@ def _cancel(
         audit_record(actor=by, action="appointment.cancel", target=current, case=current.case, detail=detail)
         measures_schedule_later(case_id=current.case_id)
     return current
+
+
+def appointment_set_attendee(*, actor: User, appointment: Appointment, client: Client) -> Appointment:
+    """Say which partner attends an individual session (a booking made for the wrong partner, or one
+    booked before appointments knew their attendees). The new attendee's time is checked and held in
+    place of the old one's; a cancelled session cannot change."""
+    _check_actor(actor, appointment.case)
+    if appointment.kind not in INDIVIDUAL_KINDS:
+        raise BookingInvalid("Only an individual session is attended by one partner: a joint one by both.")
+    (attending,) = check_attendees(appointment.case, appointment.kind, [client])
+
+    def work(claim: Claim) -> Appointment:
+        current = (
+            Appointment.objects.select_for_update(of=("self",)).select_related("case").get(pk=appointment.pk)
+        )
+        if current.status == AppointmentStatus.CANCELLED:
+            raise BookingInvalid("This appointment was cancelled: who attends it can no longer change.")
+        before = sorted(current.attendees.values_list("pk", flat=True))
+        if before == [attending.pk]:
+            return current
+        claim_people(claim, [], None, [attending])
+        claim.periods = [(current.starts_at, current.ends_at)]
+        claim.exclude_appointment = current.pk
+        clash = find_clash(claim)
+        if clash is not None:
+            raise BookingConflict(clash)
+        current.occupancies.filter(resource_kind=ResourceKind.CLIENT).delete()
+        occupy(claim, [current])
+        current.attendees.set([attending])
+        audit_record(
+            actor=actor,
+            action="appointment.attendee",
+            target=current,
+            case=current.case,
+            detail={"from": before, "to": [attending.pk]},
+        )
+        return current
+
+    return guarded(work)
 
 
 # --- Teams ----------------------------------------------------------------------------------------

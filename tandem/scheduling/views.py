@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from tandem.access.services import AccessDenied, get_case_for
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CoTherapyTeam, User
-from tandem.cases.models import Case
+from tandem.cases.models import Case, Client
 from tandem.lib.parse import validate_day
 from tandem.practice.models import Room
 from tandem.scheduling import selectors, services
@@ -138,6 +138,21 @@ def _therapists(body: dict[str, Any]) -> list[User]:
     return found
 
 
+def _attendees(body: dict[str, Any], case: Case) -> list[Client] | None:
+    """The optional "attendees" (client ids): only the case's own partners are looked up, so an id from
+    another case reads the same as one that does not exist."""
+    if body.get("attendees") is None:
+        return None
+    ids = body["attendees"]
+    if not isinstance(ids, list):
+        raise BadInput("'attendees' must be a list of client ids.")
+    partners = {c.pk: c for c in case.partners}
+    wanted = {_int(pk, "attendees") for pk in ids}
+    if not wanted <= partners.keys():
+        raise BadInput("Only the partners in this case can attend its appointments.")
+    return [partners[pk] for pk in sorted(wanted)]
+
+
 @api
 def appointment_create(request: AuthedRequest, body: dict[str, Any]) -> JsonResponse:
     case = _case(request, body)
@@ -150,8 +165,10 @@ def appointment_create(request: AuthedRequest, body: dict[str, Any]) -> JsonResp
         therapists=_therapists(body),
         room=_room(body),
         mode=str(body.get("mode") or Mode.IN_PERSON),
+        clients=_attendees(body, case),
     )
-    return JsonResponse({"id": appointment.pk}, status=201)
+    attendees = list(appointment.attendees.order_by("pk").values_list("pk", flat=True))
+    return JsonResponse({"id": appointment.pk, "attendees": attendees}, status=201)
 
 
 @api
