@@ -5,6 +5,7 @@ import re
 import pytest
 from django.core import mail
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tandem.audit.models import AuditEvent
 from tests.accounts_support import LOGIN, code_for, csp_safe, enrol, is_logged_in, password_step, url
@@ -108,3 +109,21 @@ def test_reset_mail_names_the_practice(client, cast, settings):
     assert settings.PRACTICE_NAME in message.subject
     assert "\n" not in message.subject
     assert settings.PRACTICE_NAME in message.body
+
+
+def test_a_reset_password_alone_cannot_enrol_a_second_factor(client, cast):
+    """Whoever can read a staff member's mailbox may choose a new password, but a staff member without an
+    authenticator is still not logged in and is offered no enrolment: only the director's set-up link
+    enrols one (tests/test_accounts_staff_link.py)."""
+    assert not TOTPDevice.objects.filter(user=cast.coordinator).exists()
+    client.post(RESET, {"email": cast.coordinator.email})
+    deliver()
+    _set_new_password(client, _reset_link(mail.outbox[0]))
+    cast.coordinator.refresh_from_db()
+    assert cast.coordinator.check_password(NEW_PASSWORD)
+    step = password_step(client, cast.coordinator, password=NEW_PASSWORD)
+    assert step["Location"] == LOGIN
+    assert not is_logged_in(client)
+    assert client.get(VERIFY)["Location"] == LOGIN
+    assert client.get(url("accounts:authenticator"))["Location"].startswith(LOGIN)
+    assert not TOTPDevice.objects.filter(user=cast.coordinator).exists()
