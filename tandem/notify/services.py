@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -73,9 +73,10 @@ def schedule_due(*, now: dt.datetime) -> int:
     jobs: list[Job] = []
     appointments = Appointment.objects.filter(
         status=AppointmentStatus.BOOKED, starts_at__gt=now, starts_at__lte=now + REMINDER_BEFORE
-    ).select_related("case__partner_a__user", "case__partner_b__user")
+    ).prefetch_related(Prefetch("attendees", queryset=Client.objects.select_related("user").order_by("pk")))
     for appointment in appointments:
-        for user in _client_users(appointment.case.partners):
+        # Only those who attend are reminded: the other partner of an individual session is not.
+        for user in _client_users(list(appointment.attendees.all())):
             jobs.append(
                 Job(
                     kind=JobKind.APPOINTMENT_REMINDER,
@@ -221,6 +222,8 @@ def _still_relevant(job: Job, now: dt.datetime) -> str:
         appointment = Appointment.objects.filter(pk=job.object_id).first()
         if appointment is None or appointment.status != AppointmentStatus.BOOKED:
             return "appointment no longer booked"
+        if not appointment.attendees.filter(user=job.user_id).exists():
+            return "no longer attending"
         if not job.key.endswith(f":{appointment.starts_at.timestamp():.0f}") or appointment.starts_at <= now:
             return "appointment moved or past"
         return ""

@@ -19,7 +19,6 @@ from tandem.measures.later import measures_schedule_later
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
-    AssessmentSessionFor,
     EnteredBy,
     FollowUpMode,
     FollowUpStatus,
@@ -35,7 +34,6 @@ from tandem.pathway.models import (
     Urgency,
 )
 from tandem.pathway.rules import CLIENT_INTAKE_PHASES, blockers, transition_for
-from tandem.scheduling.models import Appointment, AppointmentKind
 
 
 class TransitionBlocked(AccessDenied):
@@ -431,32 +429,6 @@ def consent_record_withdraw(*, record_id: int) -> None:
 
 
 # --- assessment ------------------------------------------------------------------------------------------
-
-
-def assessment_session_set_partner(
-    *, actor: User, case: Case, appointment: Appointment, client: Client
-) -> AssessmentSessionFor:
-    """Say which partner an individual assessment session was for."""
-    _require_partner(case, client)
-    _require_clinician(actor, case, "change the assessment")
-    if appointment.case_id != case.pk or appointment.kind != AppointmentKind.INDIVIDUAL_ASSESSMENT:
-        raise AccessDenied("That is not an individual assessment session of this case.")
-    with transaction.atomic():
-        current = AssessmentSessionFor.objects.select_for_update().filter(appointment=appointment).first()
-        if current is not None and current.client_id == client.pk:
-            # Saved again unchanged: the row keeps who first said so, rather than naming whoever saved.
-            return current
-        link, _ = AssessmentSessionFor.objects.update_or_create(
-            appointment=appointment, defaults={"client": client, "set_by": actor}
-        )
-        audit_record(
-            actor=actor,
-            action="assessment.session_for",
-            target=appointment,
-            case=case,
-            detail={"client": client.pk},
-        )
-    return link
 
 
 def findings_save(

@@ -27,7 +27,8 @@ from tandem.pathway import forms, letters, selectors, services
 from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
 from tandem.pathway.rules import blockers, transition_for
 from tandem.practice.models import Practice
-from tandem.scheduling.models import Appointment
+from tandem.scheduling.models import Appointment, AppointmentKind
+from tandem.scheduling.services import BookingError, appointment_set_attendee
 
 
 def _posted(request: AuthedRequest) -> Any:
@@ -247,24 +248,25 @@ def findings_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpR
 
 @require_http_methods(["POST"])
 def session_for(request: AuthedRequest, case_id: int, appointment_id: int) -> HttpResponse:
+    """Say which partner attends an individual assessment session booked for both (before bookings
+    named who attends). Who attends is the booking's fact: scheduling writes it and moves the hold."""
     case = _clinician_case(request, case_id, "assessment.session_for")
     appointment = Appointment.objects.filter(case=case, pk=appointment_id).first()
-    if appointment is None:
+    if appointment is None or appointment.kind != AppointmentKind.INDIVIDUAL_ASSESSMENT:
         raise deny(request.user, what="appointment", object_id=appointment_id, case_id=case.pk)
     form = forms.SessionForForm(request.POST, case=case)
-    if form.is_valid():
-        client = forms.partner_from(case, form.cleaned_data["client"])
-        if _attempt(
-            form,
-            lambda: services.assessment_session_set_partner(
-                actor=request.user, case=case, appointment=appointment, client=client
-            ),
-        ):
-            messages.success(
-                request, f"Session of {appointment.starts_at:%d %b} noted as for {client.full_name}."
-            )
-            return _back(case)
-    messages.error(request, " ".join(str(e) for e in form.errors.get("__all__", [])) or "Choose a partner.")
+    if not form.is_valid():
+        messages.error(request, "Choose a partner.")
+        return _back(case)
+    client = forms.partner_from(case, form.cleaned_data["client"])
+    try:
+        appointment_set_attendee(actor=request.user, appointment=appointment, client=client)
+    except (AccessDenied, BookingError) as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request, f"Session of {appointment.starts_at:%d %b} noted as for {client.full_name}."
+        )
     return _back(case)
 
 
