@@ -1,6 +1,7 @@
 """Writes along the care pathway. Each is one transaction that also writes its audit event."""
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -34,6 +35,7 @@ from tandem.pathway.models import (
     Urgency,
 )
 from tandem.pathway.rules import CLIENT_INTAKE_PHASES, blockers, transition_for
+from tandem.scheduling.services import appointments_cancel_with_care
 
 
 class TransitionBlocked(AccessDenied):
@@ -163,8 +165,13 @@ def case_transition(
     reason: str = "",
     override_reason: str = "",
     follow_up_mode: str = FollowUpMode.VISIT,
+    cancel_bookings: Collection[int] = (),
 ) -> PhaseChange:
-    """Move a case one step along the pathway, if its rules are met (or overridden with a written reason)."""
+    """Move a case one step along the pathway, if its rules are met (or overridden with a written reason).
+
+    Ending care (discharge, closing without treatment) cancels the case's future bookings in the same
+    transaction, once the person has confirmed exactly those (`cancel_bookings`, the ids they were
+    shown); otherwise scheduling's BookingsToCancel lists them and nothing changes."""
     step = transition_for(case.phase, to_phase)
     if step is None:
         labels = dict(Phase.choices)
@@ -196,6 +203,13 @@ def case_transition(
             raise AccessDenied(
                 f"Write the reason for the override in a sentence (at least {policy.OVERRIDE_REASON_MIN} "
                 "characters)."
+            )
+        if to_phase in (Phase.DISCHARGED, Phase.CLOSED):
+            appointments_cancel_with_care(
+                actor=actor,
+                case=case,
+                reason=f"{step.verb}: {reason}" if reason else step.verb,
+                confirmed=cancel_bookings,
             )
         change = _phase_record(
             case=case,
