@@ -8,7 +8,7 @@ from django.utils import timezone
 from tandem.accounts.models import User
 from tandem.cases.models import Case, Client
 from tandem.lib.time import practice_zone
-from tandem.pathway.models import AssessmentSessionFor, FollowUpTask
+from tandem.pathway.models import FollowUpTask
 from tandem.pathway.services import IntakeDetails, consent_record, followup_complete, intake_save, plan_save
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 
@@ -40,10 +40,9 @@ def session(
     )
     if therapist is not None:
         appt.therapists.set([therapist])
-    if for_client is not None:
-        AssessmentSessionFor.objects.create(
-            appointment=appt, client=for_client, set_by=therapist or case.therapist
-        )
+    # Who attends, as a booking would say: the one partner named, else all the case's clients (an
+    # individual session of a couple with nobody named is one booked before bookings said who attends).
+    appt.attendees.set([for_client] if for_client is not None else case.partners)
     return appt
 
 

@@ -10,7 +10,6 @@ from django.urls import reverse
 from tandem.accounts.models import User
 from tandem.cases.models import Case, Phase
 from tandem.pathway.models import (
-    AssessmentSessionFor,
     FollowUpTask,
     IntakeRecord,
     Referral,
@@ -70,10 +69,13 @@ def test_each_couples_individual_assessment_says_whom_it_was_for(demo):
         partner_b=None
     ):
         sessions = Appointment.objects.filter(case=case, kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
-        noted = AssessmentSessionFor.objects.filter(appointment__in=sessions)
-        assert noted.count() == sessions.count()
+        attending = Appointment.attendees.through.objects.filter(appointment__in=sessions)
+        assert attending.count() == sessions.count()
         if sessions.count() == 2:
-            assert set(noted.values_list("client_id", flat=True)) == {case.partner_a_id, case.partner_b_id}
+            assert set(attending.values_list("client_id", flat=True)) == {
+                case.partner_a_id,
+                case.partner_b_id,
+            }
     _the_demo_therapists_today_page_has_every_pathway_list(demo)
 
 

@@ -39,12 +39,13 @@ def _with_emails(cast) -> None:
 def _appointments(cast, hours: list[int]) -> None:
     for h in hours:
         starts_at = timezone.now() + dt.timedelta(hours=h)
-        Appointment.objects.create(
+        appointment = Appointment.objects.create(
             case=cast.couple_case,
             kind=AppointmentKind.INTENSIVE,
             starts_at=starts_at,
             ends_at=starts_at + dt.timedelta(hours=2),
         )
+        appointment.attendees.set(cast.couple_case.partners)
 
 
 def _sends_per_job() -> Counter[str]:

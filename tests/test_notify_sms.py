@@ -37,12 +37,14 @@ def reminder(cast):
     cast.partner_b.save()
     Preference.objects.create(user=cast.partner_a, sms=True)
     start = timezone.now() + dt.timedelta(hours=10)
-    return Appointment.objects.create(
+    appointment = Appointment.objects.create(
         case=cast.couple_case,
         kind=AppointmentKind.INTENSIVE,
         starts_at=start,
         ends_at=start + dt.timedelta(hours=2),
     )
+    appointment.attendees.set(cast.couple_case.partners)
+    return appointment
 
 
 def test_text_and_email_once_with_no_clinical_detail(cast, texts, reminder):

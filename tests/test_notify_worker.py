@@ -29,12 +29,14 @@ def _with_emails(cast) -> None:
 
 
 def _appointment(case, starts_at: dt.datetime) -> Appointment:
-    return Appointment.objects.create(
+    appointment = Appointment.objects.create(
         case=case,
         kind=AppointmentKind.INTENSIVE,
         starts_at=starts_at,
         ends_at=starts_at + dt.timedelta(hours=2),
     )
+    appointment.attendees.set(case.partners)
+    return appointment
 
 
 @pytest.fixture

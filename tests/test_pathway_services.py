@@ -20,9 +20,9 @@ from tandem.pathway.models import (
     TreatmentPlan,
 )
 from tandem.pathway.policy import CONSENT_VERSION
+from tandem.pathway.rules import assessment_gaps
 from tandem.pathway.services import (
     IntakeDetails,
-    assessment_session_set_partner,
     case_transition,
     consent_record,
     findings_save,
@@ -35,6 +35,7 @@ from tandem.pathway.services import (
     referral_record_result,
 )
 from tandem.scheduling.models import AppointmentKind
+from tandem.scheduling.services import BookingInvalid, appointment_set_attendee
 from tests.pathway_support import COMPLETE_INTAKE, session, treatment_plan
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -95,25 +96,18 @@ def test_consent_records_who_when_and_which_version(cast):
     assert TreatmentConsent.objects.count() == 1
 
 
-def test_individual_session_is_attributed_to_a_partner(cast):
+def test_individual_session_counts_for_the_partner_staff_say_attends(cast):
     case = cast.couple_case
-    appt = session(case, AppointmentKind.INDIVIDUAL_ASSESSMENT)
-    link = assessment_session_set_partner(
-        actor=cast.therapist_a, case=case, appointment=appt, client=case.partner_b
-    )
-    assert appt.assessment_for == link and link.client == case.partner_b
-    assessment_session_set_partner(actor=cast.therapist_a, case=case, appointment=appt, client=case.partner_a)
-    appt.refresh_from_db()
-    assert appt.assessment_for.client == case.partner_a
+    appt = session(case, AppointmentKind.INDIVIDUAL_ASSESSMENT)  # booked for both: says nothing
+    assert "Blair Partner" in " ".join(assessment_gaps(case))
+    appointment_set_attendee(actor=cast.therapist_a, appointment=appt, client=case.partner_b)
+    assert "Blair Partner" not in " ".join(assessment_gaps(case))
+    assert "Alex Partner" in " ".join(assessment_gaps(case))
     joint = session(case, AppointmentKind.JOINT_ASSESSMENT)
-    with pytest.raises(AccessDenied, match="not an individual assessment"):
-        assessment_session_set_partner(
-            actor=cast.therapist_a, case=case, appointment=joint, client=case.partner_a
-        )
+    with pytest.raises(BookingInvalid, match="Only an individual session"):
+        appointment_set_attendee(actor=cast.therapist_a, appointment=joint, client=case.partner_a)
     with pytest.raises(AccessDenied):
-        assessment_session_set_partner(
-            actor=cast.coordinator, case=case, appointment=appt, client=case.partner_a
-        )
+        appointment_set_attendee(actor=cast.therapist_b, appointment=appt, client=case.partner_a)
 
 
 def test_findings_per_partner(cast):

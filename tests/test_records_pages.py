@@ -13,7 +13,7 @@ from tandem.audit.models import AuditEvent
 from tandem.records import selectors
 from tandem.records.models import NoteAmendment, NoteStatus, SessionNote
 from tandem.records.services import note_cosign, note_create, process_note_create
-from tandem.scheduling.models import AppointmentKind, Occupancy, ResourceKind
+from tandem.scheduling.models import AppointmentKind
 from tests.cast import login
 from tests.records_support import fill, limited_secrets, signed_dap, team_session, template
 
@@ -233,13 +233,7 @@ def test_individual_session_is_proposed_and_private_by_default_under_limited_sec
     limited_secrets(cast)
     appointment = team_session(cast, kind=AppointmentKind.CONJUNCTIVE)
     partner_b = cast.couple_case.partner_b
-    Occupancy.objects.create(
-        appointment=appointment,
-        resource_kind=ResourceKind.CLIENT,
-        resource_id=partner_b.pk,
-        starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at,
-    )
+    appointment.attendees.set([partner_b])  # the booking's attendee, not the hold, says who it is with
     login(client, cast.therapist_a)
     url = reverse("records:note_new", kwargs={"appointment_id": appointment.pk}) + "?template=dap"
     page = client.get(url).content.decode()

@@ -2,19 +2,18 @@
 individual one, chosen on every booking path; only the attendees are occupied."""
 
 import datetime as dt
-import importlib
 import json
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.apps import apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client as HttpClient
 
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import AbsentPartner, Case, Phase
-from tandem.pathway.models import AssessmentSessionFor
 from tandem.scheduling import selectors, services
 from tandem.scheduling.models import (
     Appointment,
@@ -392,44 +391,87 @@ def test_the_weekly_search_books_a_conjunctive_series_around_only_its_partners_t
 
 
 # --- The data migration --------------------------------------------------------------------------------
-def _bare(case, kind, *, hold=(), status=AppointmentStatus.ATTENDED, hour=9):
-    appointment = Appointment.objects.create(
+BEFORE = [("scheduling", "0009_appointment_attendees"), ("pathway", "0003_intake_safety_review")]
+AFTER = [("scheduling", "0010_fill_attendees")]
+
+
+def _legacy(old, case, kind, hour, *, hold=(), status=AppointmentStatus.ATTENDED):
+    starts_at = at("2026-12-01", f"{hour:02}:00")
+    appointment = old.get_model("scheduling", "Appointment").objects.create(
         case=case,
         kind=kind,
         mode=Mode.VIDEO,
-        starts_at=at("2026-12-01", f"{hour:02}:00"),
-        ends_at=at("2026-12-01", f"{hour:02}:50"),
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(minutes=50),
         status=status,
     )
-    Occupancy.objects.bulk_create(
-        Occupancy(
+    old.get_model("scheduling", "Occupancy").objects.bulk_create(
+        old.get_model("scheduling", "Occupancy")(
             appointment=appointment,
             resource_kind=ResourceKind.CLIENT,
-            resource_id=c.pk,
+            resource_id=pk,
             starts_at=appointment.starts_at,
             ends_at=appointment.ends_at,
         )
-        for c in hold
+        for pk in hold
     )
-    return appointment
+    return appointment.pk
 
 
-def test_the_migration_fills_attendees_from_what_was_recorded(cast):
-    couple, solo = cast.couple_case, cast.solo_case
-    alex, blair = couple.partners
-    joint = _bare(couple, AppointmentKind.STANDARD, hold=[alex, blair], hour=8)
-    booked_one = _bare(couple, IND, hold=[blair], hour=9)
-    noted = _bare(couple, IND, hold=[alex, blair], hour=10)
-    AssessmentSessionFor.objects.create(appointment=noted, client=alex, set_by=cast.therapist_a)
-    unclear = _bare(couple, CONJ, hold=[alex, blair], hour=11)
-    cancelled = _bare(couple, CONJ, status=AppointmentStatus.CANCELLED, hour=12)
-    alone = _bare(solo, IND, hold=[solo.partner_a], hour=13)
-    module = importlib.import_module("tandem.scheduling.migrations.0010_fill_attendees")
-    module.fill(apps, None)
-    assert attendee_ids(joint) == {alex.pk, blair.pk}
-    assert attendee_ids(booked_one) == {blair.pk}
-    assert attendee_ids(noted) == {alex.pk}
-    assert held_clients(noted) == {alex.pk}  # the other partner's hold goes with the note
-    assert attendee_ids(unclear) == {alex.pk, blair.pk}  # nothing said who: kept as booked
-    assert attendee_ids(cancelled) == {alex.pk, blair.pk}
-    assert attendee_ids(alone) == {solo.partner_a_id}
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_attendees_from_what_was_recorded():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    try:
+        old = executor.loader.project_state(BEFORE).apps
+        client = old.get_model("cases", "Client")
+        alex, blair, sam = (
+            client.objects.create(first_name=n, last_name="Legacy") for n in ("Alex", "Blair", "Sam")
+        )
+        cases = old.get_model("cases", "Case").objects
+        couple = cases.create(
+            reference="T-9001",
+            partner_a=alex,
+            partner_b=blair,
+            phase="treatment",
+            opened_on=dt.date(2026, 9, 1),
+        )
+        solo = cases.create(
+            reference="T-9002",
+            partner_a=sam,
+            absent_partner="unwilling",
+            phase="treatment",
+            opened_on=dt.date(2026, 9, 1),
+        )
+        therapist = old.get_model("accounts", "User").objects.create(
+            username="legacy.therapist", role="therapist"
+        )
+        joint = _legacy(old, couple, AppointmentKind.STANDARD, 8, hold=[alex.pk, blair.pk])
+        booked_one = _legacy(old, couple, IND, 9, hold=[blair.pk])
+        noted = _legacy(old, couple, IND, 10, hold=[alex.pk, blair.pk])
+        old.get_model("pathway", "AssessmentSessionFor").objects.create(
+            appointment_id=noted, client=alex, set_by=therapist
+        )
+        unclear = _legacy(old, couple, CONJ, 11, hold=[alex.pk, blair.pk])
+        cancelled = _legacy(old, couple, CONJ, 12, status=AppointmentStatus.CANCELLED)
+        alone = _legacy(old, solo, IND, 13, hold=[sam.pk])
+        executor.loader.build_graph()
+        executor.migrate(AFTER)
+        new = executor.loader.project_state(AFTER).apps
+        through = new.get_model("scheduling", "Appointment").attendees.through.objects
+        occupancy = new.get_model("scheduling", "Occupancy").objects
+
+        def attending(pk: int) -> set[int]:
+            return set(through.filter(appointment_id=pk).values_list("client_id", flat=True))
+
+        assert attending(joint) == {alex.pk, blair.pk}
+        assert attending(booked_one) == {blair.pk}
+        assert attending(noted) == {alex.pk}
+        # The other partner's hold goes with the therapist's note.
+        assert set(occupancy.filter(appointment_id=noted).values_list("resource_id", flat=True)) == {alex.pk}
+        assert attending(unclear) == {alex.pk, blair.pk}  # nothing said who: kept as booked
+        assert attending(cancelled) == {alex.pk, blair.pk}
+        assert attending(alone) == {sam.pk}
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -27,7 +27,6 @@ from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, MeasureRequest
 from tandem.notify.services import preference_set
 from tandem.pathway.models import (
-    AssessmentSessionFor,
     FollowUpMode,
     FollowUpTask,
     SafetyAnswer,
@@ -231,9 +230,7 @@ class World:
                 physical="Possible medication side effect.",
             )
         assessment = team_session(cast, hours_ago=54, kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
-        AssessmentSessionFor.objects.create(
-            appointment=assessment, client=self.partner_b, set_by=cast.therapist_a
-        )
+        assessment.attendees.set([self.partner_b])
         confidentiality_set(actor=cast.therapist_a, case=case, kind=SecretsPolicy.LIMITED_SECRETS)
         for client in case.partners:
             confidentiality_record_agreement(actor=cast.therapist_a, case=case, client=client)

@@ -205,3 +205,19 @@ def can_use_inbox(user: Any) -> bool:
     """The front desk and the director answer the public; therapists meet the visitor in the
     consultation itself and find it on their own calendar."""
     return bool(user.is_authenticated and user.is_active and user.role in (Role.COORDINATOR, Role.DIRECTOR))
+
+
+# The value of records.SecretsPolicy.NO_SECRETS (records sits above this layer, so it is named here).
+NO_SECRETS_POLICY = "no_secrets"
+
+
+def client_sees_partners_individual_sessions(policy: Any) -> bool:
+    """Whether a partner sees the other partner's individual sessions (individual assessment, conjunctive)
+    in their portal, under the case's confidentiality policy (`records.ConfidentialityPolicy` or None).
+
+    Under "no secrets", agreed by both, what one partner tells the therapist may be shared, so the other
+    sees that such a session is booked: when, and whose; never a reminder or a calendar file, since they
+    do not attend. Under "limited secrets", or while no policy is agreed by both, they see nothing of it:
+    when and how often a partner talks to the therapist alone may be what they keep private.
+    """
+    return policy is not None and policy.kind == NO_SECRETS_POLICY and bool(policy.agreed_by_all)

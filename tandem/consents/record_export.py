@@ -199,12 +199,11 @@ def _fill_appointments(plan: ExportPlan) -> None:
     appointments = (
         Appointment.objects.filter(case=case)
         .exclude(status=AppointmentStatus.CANCELLED)
-        .select_related("assessment_for")
-        .prefetch_related("therapists")
+        .prefetch_related("therapists", "attendees")
         .order_by("starts_at")
     )
-    # Appointments have no attendee list yet: a session is one partner's when the assessment says so or
-    # its note is marked as an individual session; every other session of a couple is both partners'.
+    # A session is one partner's when that partner alone attends it or its note is marked as an
+    # individual session; every other session of a couple is both partners'.
     individual = dict(
         SessionNote.objects.filter(case=case, individual_with__isnull=False).values_list(
             "appointment_id", "individual_with_id"
@@ -212,8 +211,8 @@ def _fill_appointments(plan: ExportPlan) -> None:
     )
     left = 0
     for appt in appointments:
-        owner = getattr(appt, "assessment_for", None)
-        client_id = individual.get(appt.pk) or (owner.client_id if owner is not None else None)
+        attending = [c.pk for c in appt.attendees.all()]
+        client_id = individual.get(appt.pk) or (attending[0] if len(attending) == 1 else None)
         client_id = client_id if case.is_couple else None
         if plan.allows(ReleaseCategory.APPOINTMENTS, client_id):
             plan.appointments.append(appt)

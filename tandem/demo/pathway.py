@@ -22,7 +22,6 @@ from tandem.cases.models import Case, Phase
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
-    AssessmentSessionFor,
     EnteredBy,
     FollowUpMode,
     FollowUpStatus,
@@ -37,7 +36,6 @@ from tandem.pathway.models import (
     TreatmentPlan,
     Urgency,
 )
-from tandem.scheduling.models import Appointment, AppointmentKind
 
 ORDER = (
     Phase.CONSULTATION,
@@ -117,7 +115,6 @@ class PathwaySeed:
         Referral.objects.bulk_create(self.referrals)
         TreatmentPlan.objects.bulk_create(self.plans)
         FollowUpTask.objects.bulk_create(self.follow_ups)
-        self.individual_sessions_for_one_partner([item.case for item in items if item.case.is_couple])
 
     def intake(self, item: DemoCase, clinician: User) -> None:
         case = item.case
@@ -286,27 +283,6 @@ class PathwaySeed:
                 task.outcome = "Going well; exercises continued at home."
             self.done["overdue_follow_up"] |= leave_overdue
             self.follow_ups.append(task)
-
-    def individual_sessions_for_one_partner(self, couples: list[Case]) -> None:
-        """The therapist's note of whom each couple's individual assessment session was for, as its
-        booking says (the attendee the scheduling demo wrote)."""
-        by_case = {c.pk: c for c in couples}
-        notes = []
-        for appointment_id, case_id, client_id in (
-            Appointment.attendees.through.objects.filter(
-                appointment__case__in=couples, appointment__kind=AppointmentKind.INDIVIDUAL_ASSESSMENT
-            )
-            .order_by("appointment_id")
-            .values_list("appointment_id", "appointment__case_id", "client_id")
-        ):
-            case = by_case[case_id]
-            clinician = case.team.first if case.team is not None else case.therapist
-            if clinician is None:
-                continue
-            notes.append(
-                AssessmentSessionFor(appointment_id=appointment_id, client_id=client_id, set_by=clinician)
-            )
-        AssessmentSessionFor.objects.bulk_create(notes)
 
 
 def seed_pathway(*, items: Sequence[DemoCase], now: dt.datetime, demo_therapist_id: int) -> None:

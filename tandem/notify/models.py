@@ -27,6 +27,8 @@ class JobKind(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
     HOMEWORK_NUDGE = "homework_nudge", "Homework nudge"
     MESSAGE_NOTICE = "message_notice", "New message notice"
+    # Care ended and the partner's future bookings were cancelled with it: one per partner, however many.
+    BOOKINGS_CANCELLED = "bookings_cancelled", "Bookings cancelled"
     # E-mails asked for in a web request go through the queue too, so that the request takes the same
     # time (and says the same) whether or not the address belongs to someone.
     PASSWORD_RESET = "password_reset", "Password reset"

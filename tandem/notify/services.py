@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +46,7 @@ from tandem.homework.models import Assignment, AssignmentLog
 from tandem.lib.time import practice_zone
 from tandem.notify import mail, sms
 from tandem.notify.models import Job, JobKind, JobState, Preference
-from tandem.scheduling.models import Appointment, AppointmentStatus
+from tandem.scheduling.models import Appointment, AppointmentChange, AppointmentStatus
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,10 @@ def schedule_due(*, now: dt.datetime) -> int:
     jobs: list[Job] = []
     appointments = Appointment.objects.filter(
         status=AppointmentStatus.BOOKED, starts_at__gt=now, starts_at__lte=now + REMINDER_BEFORE
-    ).select_related("case__partner_a__user", "case__partner_b__user")
+    ).prefetch_related(Prefetch("attendees", queryset=Client.objects.select_related("user").order_by("pk")))
     for appointment in appointments:
-        for user in _client_users(appointment.case.partners):
+        # Only those who attend are reminded: the other partner of an individual session is not.
+        for user in _client_users(list(appointment.attendees.all())):
             jobs.append(
                 Job(
                     kind=JobKind.APPOINTMENT_REMINDER,
@@ -108,11 +109,47 @@ def schedule_due(*, now: dt.datetime) -> int:
                     due_at=due_at,
                 )
             )
+    jobs += _bookings_cancelled(now)
     if not jobs:
         return 0
     before = Job.objects.count()
     Job.objects.bulk_create(jobs, ignore_conflicts=True)
     return Job.objects.count() - before
+
+
+# A batch of bookings cancelled as care ended is told this long after it (a worker down for longer has
+# long been reported unhealthy).
+CANCELLED_NOTICE_WINDOW = dt.timedelta(days=7)
+
+
+def _bookings_cancelled(now: dt.datetime) -> list[Job]:
+    """One notice per partner for each recent batch of bookings cancelled as care ended (scheduling's
+    CancellationBatch), to those who attend them; and their pending reminders withdrawn. Idempotent:
+    a notice's key names the batch and the person."""
+    recent = AppointmentChange.objects.filter(batch__at__gt=now - CANCELLED_NOTICE_WINDOW)
+    cancelled = list(recent.values_list("appointment_id", flat=True))
+    if not cancelled:
+        return []
+    Job.objects.filter(
+        kind=JobKind.APPOINTMENT_REMINDER, state=JobState.PENDING, object_id__in=cancelled
+    ).update(state=JobState.SKIPPED, skipped="appointment cancelled as care ended", secret=None)
+    told = (
+        recent.filter(
+            appointment__attendees__user__is_active=True, appointment__attendees__user__role=Role.CLIENT
+        )
+        .values_list("batch_id", "batch__at", "appointment__attendees__user_id")
+        .distinct()
+    )
+    return [
+        Job(
+            kind=JobKind.BOOKINGS_CANCELLED,
+            key=f"bookings_cancelled:{batch_id}:{user_id}",
+            user_id=user_id,
+            object_id=batch_id,
+            due_at=at,
+        )
+        for batch_id, at, user_id in told
+    ]
 
 
 # --- Claiming and sending ------------------------------------------------------------------------------
@@ -217,10 +254,14 @@ def _still_relevant(job: Job, now: dt.datetime) -> str:
         # one withdrawn after the claim.
         withdrawn = Job.objects.filter(pk=job.pk).exclude(skipped="").exists()
         return "message already read" if withdrawn else ""
+    if job.kind == JobKind.BOOKINGS_CANCELLED:
+        return ""  # what happened stays true; the message names nothing clinical
     if job.kind == JobKind.APPOINTMENT_REMINDER:
         appointment = Appointment.objects.filter(pk=job.object_id).first()
         if appointment is None or appointment.status != AppointmentStatus.BOOKED:
             return "appointment no longer booked"
+        if not appointment.attendees.filter(user=job.user_id).exists():
+            return "no longer attending"
         if not job.key.endswith(f":{appointment.starts_at.timestamp():.0f}") or appointment.starts_at <= now:
             return "appointment moved or past"
         return ""
@@ -260,6 +301,7 @@ _TEMPLATES = {
     JobKind.APPOINTMENT_REMINDER: "appointment_reminder",
     JobKind.HOMEWORK_NUDGE: "homework_nudge",
     JobKind.MESSAGE_NOTICE: "message_notice",
+    JobKind.BOOKINGS_CANCELLED: "bookings_cancelled",
 }
 
 

@@ -119,20 +119,6 @@ class AssessmentFindings(models.Model):
         return f"Findings for {self.client} ({self.case})"
 
 
-class AssessmentSessionFor(models.Model):
-    """Which partner an individual assessment session was for. Appointments have no attendee yet; until
-    they do, the therapist says so here (an individual case's only client needs no such row)."""
-
-    appointment = models.OneToOneField(
-        "scheduling.Appointment", on_delete=models.CASCADE, related_name="assessment_for"
-    )
-    client = models.ForeignKey("cases.Client", on_delete=models.PROTECT, related_name="+")
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-
-    def __str__(self) -> str:
-        return f"{self.appointment} for {self.client}"
-
-
 class SpecialistType(models.Model):
     """The clinic's list of specialists and adjunct services it refers to (editable in the admin)."""
 

@@ -4,13 +4,13 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from tandem.cases.models import Case, Client, Phase
 from tandem.lib.time import practice_zone
 from tandem.pathway.models import FollowUpTask, IntakeRecord, Referral, TreatmentConsent, TreatmentPlan
-from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus, Occupancy, ResourceKind
+from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 
 RuleCheck = Callable[[Case], list[str]]
 
@@ -51,31 +51,18 @@ def consent_given(case: Case) -> list[str]:
 
 
 def assessment_sessions(case: Case) -> QuerySet[Appointment]:
-    """The case's assessment appointments with what says whom each was for: the client occupancy rows
-    the booking wrote, and the therapist's own note where there is one."""
-    return (
-        Appointment.objects.filter(
-            case=case, kind__in=(AppointmentKind.JOINT_ASSESSMENT, AppointmentKind.INDIVIDUAL_ASSESSMENT)
-        )
-        .select_related("assessment_for__client")
-        .prefetch_related(
-            Prefetch(
-                "occupancies",
-                queryset=Occupancy.objects.filter(resource_kind=ResourceKind.CLIENT).order_by("resource_id"),
-                to_attr="client_rows",
-            )
-        )
+    """The case's assessment appointments with who attends each (the booking's attendees)."""
+    return Appointment.objects.with_attendees().filter(
+        case=case, kind__in=(AppointmentKind.JOINT_ASSESSMENT, AppointmentKind.INDIVIDUAL_ASSESSMENT)
     )
 
 
 def session_partner_id(case: Case, appointment: Appointment) -> int | None:
-    """Whom an individual assessment session was for: the therapist's note if they made one, otherwise
-    the one partner the booking holds. A session booked for both partners (or for nobody) says nothing."""
-    noted = getattr(appointment, "assessment_for", None)
-    if noted is not None:
-        return noted.client_id
+    """Whom an individual assessment session was for: its one attendee. One booked for both partners
+    before appointments knew their attendees (see scheduling migration 0010) says nothing until staff
+    say who attends."""
     partners = {c.pk for c in case.partners}
-    held = {row.resource_id for row in getattr(appointment, "client_rows", [])} & partners
+    held = {c.pk for c in appointment.attendees.all()} & partners
     return held.pop() if len(held) == 1 else None
 
 

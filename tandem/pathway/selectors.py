@@ -152,9 +152,8 @@ def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
     )
     names = {c.pk: c for c in case.partners}
     for appointment in individual_sessions:
-        # Shown on the page: whom it was for, and whether the booking already says so.
+        # Shown on the page: whom it was for (None: booked for both before appointments knew who attends).
         appointment.session_for = names.get(session_partner_id(case, appointment) or 0)  # type: ignore[attr-defined]
-        appointment.from_booking = not hasattr(appointment, "assessment_for")  # type: ignore[attr-defined]
     plan = plans[0] if plans else None
     intensive = plan is not None and plan.format == TreatmentFormat.INTENSIVE
     context.update(

@@ -1,6 +1,7 @@
 """Writes along the care pathway. Each is one transaction that also writes its audit event."""
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -19,7 +20,6 @@ from tandem.measures.later import measures_schedule_later
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
-    AssessmentSessionFor,
     EnteredBy,
     FollowUpMode,
     FollowUpStatus,
@@ -35,7 +35,7 @@ from tandem.pathway.models import (
     Urgency,
 )
 from tandem.pathway.rules import CLIENT_INTAKE_PHASES, blockers, transition_for
-from tandem.scheduling.models import Appointment, AppointmentKind
+from tandem.scheduling.services import appointments_cancel_with_care
 
 
 class TransitionBlocked(AccessDenied):
@@ -165,8 +165,13 @@ def case_transition(
     reason: str = "",
     override_reason: str = "",
     follow_up_mode: str = FollowUpMode.VISIT,
+    cancel_bookings: Collection[int] = (),
 ) -> PhaseChange:
-    """Move a case one step along the pathway, if its rules are met (or overridden with a written reason)."""
+    """Move a case one step along the pathway, if its rules are met (or overridden with a written reason).
+
+    Ending care (discharge, closing without treatment) cancels the case's future bookings in the same
+    transaction, once the person has confirmed exactly those (`cancel_bookings`, the ids they were
+    shown); otherwise scheduling's BookingsToCancel lists them and nothing changes."""
     step = transition_for(case.phase, to_phase)
     if step is None:
         labels = dict(Phase.choices)
@@ -198,6 +203,13 @@ def case_transition(
             raise AccessDenied(
                 f"Write the reason for the override in a sentence (at least {policy.OVERRIDE_REASON_MIN} "
                 "characters)."
+            )
+        if to_phase in (Phase.DISCHARGED, Phase.CLOSED):
+            appointments_cancel_with_care(
+                actor=actor,
+                case=case,
+                reason=f"{step.verb}: {reason}" if reason else step.verb,
+                confirmed=cancel_bookings,
             )
         change = _phase_record(
             case=case,
@@ -431,32 +443,6 @@ def consent_record_withdraw(*, record_id: int) -> None:
 
 
 # --- assessment ------------------------------------------------------------------------------------------
-
-
-def assessment_session_set_partner(
-    *, actor: User, case: Case, appointment: Appointment, client: Client
-) -> AssessmentSessionFor:
-    """Say which partner an individual assessment session was for."""
-    _require_partner(case, client)
-    _require_clinician(actor, case, "change the assessment")
-    if appointment.case_id != case.pk or appointment.kind != AppointmentKind.INDIVIDUAL_ASSESSMENT:
-        raise AccessDenied("That is not an individual assessment session of this case.")
-    with transaction.atomic():
-        current = AssessmentSessionFor.objects.select_for_update().filter(appointment=appointment).first()
-        if current is not None and current.client_id == client.pk:
-            # Saved again unchanged: the row keeps who first said so, rather than naming whoever saved.
-            return current
-        link, _ = AssessmentSessionFor.objects.update_or_create(
-            appointment=appointment, defaults={"client": client, "set_by": actor}
-        )
-        audit_record(
-            actor=actor,
-            action="assessment.session_for",
-            target=appointment,
-            case=case,
-            detail={"client": client.pk},
-        )
-    return link
 
 
 def findings_save(

@@ -7,6 +7,7 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import (
@@ -23,12 +24,15 @@ from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
 from tandem.cases import forms as case_forms
 from tandem.cases.models import Case, Phase
+from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 from tandem.pathway import forms, letters, selectors, services
 from tandem.pathway.models import AssessmentFindings, FollowUpTask, IntakeRecord, Referral, TreatmentPlan
 from tandem.pathway.rules import blockers, transition_for
 from tandem.practice.models import Practice
-from tandem.scheduling.models import Appointment
+from tandem.scheduling.models import Appointment, AppointmentKind
+from tandem.scheduling.selectors import future_bookings
+from tandem.scheduling.services import BookingError, appointment_set_attendee
 
 
 def _posted(request: AuthedRequest) -> Any:
@@ -104,10 +108,17 @@ def _attempt(form: django_forms.BaseForm, action: Callable[[], Any]) -> bool:
     """Run a service; a refusal becomes the form's error, in the service's own words."""
     try:
         action()
-    except AccessDenied as refusal:
+    except (AccessDenied, BookingError) as refusal:
         form.add_error(None, str(refusal))
         return False
     return True
+
+
+def _confirmed_bookings(request: AuthedRequest) -> list[int]:
+    """The bookings the person saw and confirmed cancelling with the case (none unless they ticked)."""
+    if request.POST.get("confirm_cancel") != "on":
+        return []
+    return [pk for pk in (parse_id(v) for v in request.POST.getlist("booking")) if pk is not None]
 
 
 @require_http_methods(["GET", "POST"])
@@ -135,6 +146,7 @@ def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpRespo
                 reason=data.get("reason", ""),
                 override_reason=data.get("override_reason", ""),
                 follow_up_mode=data.get("follow_up_mode") or "visit",
+                cancel_bookings=_confirmed_bookings(request),
             ),
         )
         if moved:
@@ -148,6 +160,10 @@ def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpRespo
         "hard": hard,
         "soft": soft,
         "clinician": clinician,
+        # Ending care cancels these with the case; the person confirms exactly the list shown.
+        "bookings": future_bookings(case, now=timezone.now())
+        if to_phase in (Phase.DISCHARGED, Phase.CLOSED)
+        else [],
     }
     return render(
         request, "pathway/transition.html", context, status=400 if request.method == "POST" else 200
@@ -248,24 +264,25 @@ def findings_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpR
 
 @require_http_methods(["POST"])
 def session_for(request: AuthedRequest, case_id: int, appointment_id: int) -> HttpResponse:
+    """Say which partner attends an individual assessment session booked for both (before bookings
+    named who attends). Who attends is the booking's fact: scheduling writes it and moves the hold."""
     case = _clinician_case(request, case_id, "assessment.session_for")
     appointment = Appointment.objects.filter(case=case, pk=appointment_id).first()
-    if appointment is None:
+    if appointment is None or appointment.kind != AppointmentKind.INDIVIDUAL_ASSESSMENT:
         raise deny(request.user, what="appointment", object_id=appointment_id, case_id=case.pk)
     form = forms.SessionForForm(request.POST, case=case)
-    if form.is_valid():
-        client = forms.partner_from(case, form.cleaned_data["client"])
-        if _attempt(
-            form,
-            lambda: services.assessment_session_set_partner(
-                actor=request.user, case=case, appointment=appointment, client=client
-            ),
-        ):
-            messages.success(
-                request, f"Session of {appointment.starts_at:%d %b} noted as for {client.full_name}."
-            )
-            return _back(case)
-    messages.error(request, " ".join(str(e) for e in form.errors.get("__all__", [])) or "Choose a partner.")
+    if not form.is_valid():
+        messages.error(request, "Choose a partner.")
+        return _back(case)
+    client = forms.partner_from(case, form.cleaned_data["client"])
+    try:
+        appointment_set_attendee(actor=request.user, appointment=appointment, client=client)
+    except (AccessDenied, BookingError) as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request, f"Session of {appointment.starts_at:%d %b} noted as for {client.full_name}."
+        )
     return _back(case)
 
 

@@ -3,9 +3,9 @@
 import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from tandem.access.services import cases_visible_to
+from tandem.access.services import cases_visible_to, client_sees_partners_individual_sessions
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.homework.selectors import client_assignments
@@ -13,26 +13,47 @@ from tandem.pathway.models import IntakeRecord
 from tandem.pathway.rules import CLIENT_INTAKE_PHASES
 from tandem.portal.messaging import client_conversations, unread_for_client
 from tandem.portal.models import Invitation
-from tandem.scheduling.models import Appointment, AppointmentStatus
+from tandem.records.models import ConfidentialityPolicy
+from tandem.scheduling.models import INDIVIDUAL_KINDS, Appointment, AppointmentStatus
 
 
 def upcoming_appointments(*, user: Any, now: dt.datetime, limit: int = 10) -> list[Appointment]:
+    """The client's own booked sessions (those they attend), and, where the case's confidentiality policy
+    lets them (access.client_sees_partners_individual_sessions), their partner's individual sessions,
+    marked `mine = False`. Four queries."""
     if user.role != Role.CLIENT:
         return []
-    return list(
-        Appointment.objects.filter(
-            case__in=cases_visible_to(user), starts_at__gte=now, status=AppointmentStatus.BOOKED
-        ).order_by("starts_at")[:limit]
+    cases = cases_visible_to(user)
+    policies = ConfidentialityPolicy.objects.filter(case__in=cases).select_related("case")
+    shared = [p.case_id for p in policies if client_sees_partners_individual_sessions(p)]
+    rows = list(
+        Appointment.objects.with_attendees()
+        .filter(
+            Q(attendees__user=user) | Q(case_id__in=shared, kind__in=INDIVIDUAL_KINDS),
+            case__in=cases,
+            starts_at__gte=now,
+            status=AppointmentStatus.BOOKED,
+        )
+        .distinct()
+        .order_by("starts_at")[:limit]
     )
+    for appointment in rows:
+        attending = list(appointment.attendees.all())
+        appointment.mine = any(c.user_id == user.pk for c in attending)  # type: ignore[attr-defined]
+        appointment.attending_names = ", ".join(c.first_name for c in attending)  # type: ignore[attr-defined]
+    return rows
 
 
 def client_appointment(*, user: Any, appointment_id: int) -> Appointment | None:
-    """One booked appointment of this client's cases (for add-to-calendar), or None."""
+    """One booked appointment this client attends (for add-to-calendar), or None."""
     if user.role != Role.CLIENT:
         return None
     return (
         Appointment.objects.filter(
-            case__in=cases_visible_to(user), status=AppointmentStatus.BOOKED, pk=appointment_id
+            case__in=cases_visible_to(user),
+            attendees__user=user,
+            status=AppointmentStatus.BOOKED,
+            pk=appointment_id,
         )
         .select_related("room__location")
         .first()

@@ -107,11 +107,24 @@ def _private_target(
     return target
 
 
-def _check_individual(case: Case, individual_with: Client | None) -> None:
+def _check_individual(appointment: Appointment, individual_with: Client | None) -> Client | None:
+    """Whom the note's session was with: the booking's one attendee of an individual session (a note
+    saying nobody follows it; one naming the other partner is refused), else as the therapist says."""
+    case = appointment.case
     if individual_with is not None and (
         not case.is_couple or individual_with.pk not in (case.partner_a_id, case.partner_b_id)
     ):
         raise AccessDenied("An individual session is with one of the two partners of a couple case.")
+    # Who attended an individual session is the booking's: the note follows it, never the other way.
+    booked = default_individual_with(appointment)
+    if booked is None:
+        return individual_with
+    if individual_with is not None and individual_with.pk != booked.pk:
+        raise AccessDenied(
+            f"This session was booked for {booked.full_name} alone: its note is an individual-session "
+            f"note with {booked.full_name}."
+        )
+    return booked
 
 
 def _write_sections(
@@ -150,16 +163,12 @@ def _write_sections(
 
 
 def default_individual_with(appointment: Appointment) -> Client | None:
-    """An individual kind of session in a couple case: the one partner booked for it, if there is one."""
+    """An individual kind of session in a couple case: its one attendee, if the booking names one."""
     case = appointment.case
     if not case.is_couple or appointment.kind not in INDIVIDUAL_KINDS:
         return None
-    booked = [
-        c
-        for c in case.partners
-        if appointment.occupancies.filter(resource_kind="client", resource_id=c.pk).exists()
-    ]
-    return booked[0] if len(booked) == 1 else None
+    attending = [c for c in appointment.attendees.all() if c.pk in (case.partner_a_id, case.partner_b_id)]
+    return attending[0] if len(attending) == 1 else None
 
 
 def note_create(
@@ -182,7 +191,7 @@ def note_create(
         raise AccessDenied("That template has been retired.")
     if template.couples_only and not case.is_couple:
         raise AccessDenied("The couple-session template needs a couple case.")
-    _check_individual(case, individual_with)
+    individual_with = _check_individual(appointment, individual_with)
     now = timezone.now()
     taken = AccessDenied("This session already has a note: open it instead.")
     if SessionNote.objects.filter(appointment=appointment).exists():
@@ -223,7 +232,7 @@ def note_update_draft(
     """Change a draft. A signed note is refused: it changes only by amendment."""
     if not can_write(actor, note.appointment):
         raise AccessDenied("Only a therapist of this session can write its note.")
-    _check_individual(note.case, individual_with)
+    individual_with = _check_individual(note.appointment, individual_with)
     with transaction.atomic():
         current = _locked(note)
         if current.is_signed:

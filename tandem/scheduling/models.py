@@ -245,6 +245,24 @@ class ChangeKind(models.TextChoices):
     ATTENDANCE = "attendance", "Attendance recorded"
 
 
+class CancellationBatch(models.Model):
+    """Bookings cancelled together because care ended (discharge, closing without treatment): one row
+    the notify worker reads to tell each attending partner once, not once per appointment."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="cancellation_batches")
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="cancellation_batch_at_idx")]
+
+    def __str__(self) -> str:
+        return f"Cancellation batch {self.pk} at {self.at:%Y-%m-%d %H:%M}"
+
+
 class AppointmentChange(models.Model):
     """A move, cancellation or attendance record: who, when, why, what it was before, and whether it
     came late. An attendance row keeps the status before and after, so a corrected record shows both."""
@@ -267,6 +285,10 @@ class AppointmentChange(models.Model):
     new_ends_at = models.DateTimeField(null=True, blank=True)
     new_room = models.ForeignKey(
         "practice.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set when the cancellation was one of several made together as care ended.
+    batch = models.ForeignKey(
+        CancellationBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="changes"
     )
     # Filled only for attendance: the appointment's status before and after the record.
     old_status = models.CharField(max_length=20, choices=AppointmentStatus.choices, blank=True, default="")

@@ -1,13 +1,13 @@
 """Reads for scheduling, always scoped through the permission layer."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
 
 from tandem.access.services import deny, staff_cases_visible_to
-from tandem.cases.models import Client
+from tandem.cases.models import Case, Client
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
@@ -65,3 +65,16 @@ def appointment_attendees(appointments: Iterable[Appointment]) -> dict[int, list
 
 def is_attendee(appointment: Appointment, client: Client) -> bool:
     return any(c.pk == client.pk for c in attendees_of(appointment))
+
+
+def future_bookings(
+    case: Case, *, now: dt.datetime, clients: Sequence[Client] | None = None
+) -> list[Appointment]:
+    """The case's appointments still booked to start after `now` (of these clients, if named), in order.
+    For a caller that has already reached the case through its access check."""
+    rows = Appointment.objects.with_attendees().filter(
+        case=case, status=AppointmentStatus.BOOKED, starts_at__gt=now
+    )
+    if clients is not None:
+        rows = rows.filter(attendees__in=clients).distinct()
+    return list(rows.order_by("starts_at", "pk"))

@@ -32,8 +32,10 @@ from tandem.scheduling.models import (
     AppointmentSeries,
     AppointmentStatus,
     AppointmentType,
+    CancellationBatch,
     ChangeKind,
     Mode,
+    Occupancy,
     ResourceKind,
     SeriesKind,
 )
@@ -61,9 +63,11 @@ from tandem.scheduling.rules import (
     default_minutes,
     end_or_default,
     local_start,
+    period_text,
     require_reason,
     series_days,
 )
+from tandem.scheduling.selectors import future_bookings
 
 __all__ = [
     "CONSULTATION_NOTICE",
@@ -74,11 +78,13 @@ __all__ = [
     "BookingConflict",
     "BookingError",
     "BookingInvalid",
+    "BookingsToCancel",
     "appointment_book",
     "appointment_cancel",
     "appointment_move",
     "appointment_record_attendance",
     "appointment_set_attendee",
+    "appointments_cancel_with_care",
     "check_rules",
     "check_team_rule",
     "clinic_days",
@@ -585,6 +591,85 @@ def appointment_set_attendee(*, actor: User, appointment: Appointment, client: C
         return current
 
     return guarded(work)
+
+
+# --- Ending care ------------------------------------------------------------------------------------
+class BookingsToCancel(BookingInvalid):
+    """Care cannot end while these bookings stand, unless the person confirms they are cancelled with it."""
+
+    def __init__(self, appointments: Sequence[Appointment]) -> None:
+        self.appointments = list(appointments)
+        n = len(self.appointments)
+        listed = "; ".join(
+            f"{a.get_kind_display()} {period_text(a.starts_at, a.ends_at)}" for a in self.appointments
+        )
+        super().__init__(
+            f"{n} future appointment{'s are' if n > 1 else ' is'} still booked ({listed}): confirm that "
+            f"{'they are' if n > 1 else 'it is'} cancelled with the case."
+        )
+
+
+def appointments_cancel_with_care(
+    *,
+    actor: User | SystemActor,
+    case: Case,
+    reason: str,
+    confirmed: Collection[int],
+    clients: Sequence[Client] | None = None,
+    now: dt.datetime | None = None,
+) -> CancellationBatch | None:
+    """Cancel every future booking of the case (or those `clients` attend) as care ends, in the caller's
+    transaction: the same row changes as one cancellation each (time, room, therapists and clients freed,
+    history kept), grouped in one batch from which the notify worker tells each attending partner once
+    and withdraws their reminders. `confirmed` must be exactly the bookings standing now: otherwise
+    BookingsToCancel lists them, and nothing changes. None when nothing was booked."""
+    reason = require_reason(reason)
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked first, so that nothing is booked or cancelled for the case between the check and the write.
+        list(
+            Appointment.objects.select_for_update(of=("self",))
+            .filter(case=case, status=AppointmentStatus.BOOKED, starts_at__gt=now)
+            .values_list("pk", flat=True)
+        )
+        standing = future_bookings(case, now=now, clients=clients)
+        if not standing:
+            return None
+        ids = [a.pk for a in standing]
+        if set(confirmed) != set(ids):
+            raise BookingsToCancel(standing)
+        if not isinstance(actor, SystemActor):
+            _check_actor(actor, case)
+        by = actor if isinstance(actor, User) else None
+        batch = CancellationBatch.objects.create(case=case, at=now, by=by, reason=reason)
+        notice = dt.timedelta(hours=PracticePolicy.current().late_cancel_hours)
+        Appointment.objects.filter(pk__in=ids).update(status=AppointmentStatus.CANCELLED)
+        Occupancy.objects.filter(appointment_id__in=ids).delete()
+        AppointmentChange.objects.bulk_create(
+            AppointmentChange(
+                appointment=a,
+                kind=ChangeKind.CANCELLED,
+                at=now,
+                by=by,
+                reason=reason,
+                late=a.starts_at - now < notice,
+                old_starts_at=a.starts_at,
+                old_ends_at=a.ends_at,
+                old_room_id=a.room_id,
+                batch=batch,
+            )
+            for a in standing
+        )
+        for a in standing:
+            audit_record(
+                actor=actor,
+                action="appointment.cancel",
+                target=a,
+                case=case,
+                detail={"batch": batch.pk, "starts_at": a.starts_at.isoformat(), "care_ended": True},
+            )
+        measures_schedule_later(case_id=case.pk)
+    return batch
 
 
 # --- Teams ----------------------------------------------------------------------------------------
