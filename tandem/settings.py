@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "tandem.measures",
     "tandem.pathway",
     "tandem.homework",
+    "tandem.billing",
     "tandem.portal",
     "tandem.notify",
     "tandem.records",
@@ -279,6 +280,16 @@ PRACTICE_NAME = env_str("PRACTICE_NAME", "Tandem")
 PRACTICE_COUNTRY = env_str("PRACTICE_COUNTRY", "NL")
 # Links in e-mails (invitations, reminders) point here: e-mails never carry clinical content, only a link.
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Billing (tandem/billing): the practice's currency and what its invoices say ----------------------
+PRACTICE_CURRENCY = env_str("PRACTICE_CURRENCY", "EUR")  # ISO 4217
+# Printed on invoices: the practice's address block, its tax number and the tax or exemption sentence.
+PRACTICE_ADDRESS = env_str("PRACTICE_ADDRESS", "")
+PRACTICE_TAX_ID = env_str("PRACTICE_TAX_ID", "")
+INVOICE_TAX_TEXT = env_str("INVOICE_TAX_TEXT", "")
+# When set, invoices carry an ISO 11649 creditor reference and an EPC (SEPA) QR code for this account.
+PRACTICE_IBAN = env_str("PRACTICE_IBAN", "").replace(" ", "").upper()
+PRACTICE_BIC = env_str("PRACTICE_BIC", "")
 # Base URI of the practice's own FHIR identifier and code systems (client, case, local score codes) in
 # exported records: a recipient tells this practice's client 12 from another's by it. Stable, never reused.
 FHIR_IDENTIFIER_SYSTEM = env_str("FHIR_IDENTIFIER_SYSTEM", f"{PORTAL_BASE_URL.rstrip('/')}/fhir").rstrip("/")

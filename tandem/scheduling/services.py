@@ -20,6 +20,7 @@ from tandem.access.services import AccessDenied, can_book_free_consultation, can
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
+from tandem.billing.later import billing_charges_later
 from tandem.cases.models import Case, Client
 from tandem.measures.later import measures_schedule_later
 from tandem.practice.models import PracticePolicy, Room
@@ -551,6 +552,7 @@ def _cancel(
             detail["by"] = "client link"
         audit_record(actor=by, action="appointment.cancel", target=current, case=current.case, detail=detail)
         measures_schedule_later(case_id=current.case_id)
+        billing_charges_later(appointment_id=current.pk, actor=by)
     return current
 
 
@@ -769,4 +771,5 @@ def appointment_record_attendance(
             detail={"from": before, "to": status, "correction": before != AppointmentStatus.BOOKED},
         )
         measures_schedule_later(case_id=current.case_id)
+        billing_charges_later(appointment_id=current.pk, actor=actor)
     return current
