@@ -33,6 +33,7 @@ Money is `Decimal` with two places; every computed amount is rounded ROUND_HALF_
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -40,7 +41,8 @@ from django.db.models import Q
 
 from tandem.scheduling.models import AppointmentKind
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+# Typed loosely so that `DecimalField(**MONEY, default=...)` type-checks like the spelled-out arguments.
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class Fee(models.Model):

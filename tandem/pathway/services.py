@@ -172,14 +172,7 @@ def case_transition(
     Ending care (discharge, closing without treatment) cancels the case's future bookings in the same
     transaction, once the person has confirmed exactly those (`cancel_bookings`, the ids they were
     shown); otherwise scheduling's BookingsToCancel lists them and nothing changes."""
-    step = transition_for(case.phase, to_phase)
-    if step is None:
-        labels = dict(Phase.choices)
-        raise AccessDenied(
-            f"A case in {labels[case.phase].lower()} cannot move to {labels.get(to_phase, to_phase).lower()}."
-        )
-    if not may_move(actor, case, step):
-        raise AccessDenied(f"Only the case's therapists or the clinical director can {step.verb.lower()}.")
+    step = _transition_checked(actor=actor, case=case, to_phase=to_phase)
     reason, override_reason = reason.strip(), override_reason.strip()
     if step.needs_reason and not reason:
         raise AccessDenied("Write why the case is closed.")
@@ -190,20 +183,9 @@ def case_transition(
         current = Case.objects.select_for_update().get(pk=case.pk)
         if current.phase != case.phase:
             raise AccessDenied("Someone else has just moved this case; reload the page.")
-        hard, soft = blockers(case, step)
-        if hard:
-            raise TransitionBlocked(hard, overridable=False)
-        if not soft:
-            override_reason = ""  # nothing was overridden: keep the record honest
-        elif not override_reason:
-            raise TransitionBlocked(soft, overridable=True)
-        elif not is_case_clinician(actor, case):
-            raise AccessDenied("Only the case's therapists or the clinical director can override a rule.")
-        elif len(override_reason) < policy.OVERRIDE_REASON_MIN:
-            raise AccessDenied(
-                f"Write the reason for the override in a sentence (at least {policy.OVERRIDE_REASON_MIN} "
-                "characters)."
-            )
+        override_reason, soft = _override_checked(
+            actor=actor, case=case, step=step, override_reason=override_reason
+        )
         if to_phase in (Phase.DISCHARGED, Phase.CLOSED):
             appointments_cancel_with_care(
                 actor=actor,
@@ -244,6 +226,40 @@ def case_transition(
             },
         )
     return change
+
+
+def _transition_checked(*, actor: User | SystemActor, case: Case, to_phase: str):
+    step = transition_for(case.phase, to_phase)
+    if step is None:
+        labels = dict(Phase.choices)
+        raise AccessDenied(
+            f"A case in {labels[case.phase].lower()} cannot move to {labels.get(to_phase, to_phase).lower()}."
+        )
+    if not may_move(actor, case, step):
+        raise AccessDenied(f"Only the case's therapists or the clinical director can {step.verb.lower()}.")
+    return step
+
+
+def _override_checked(
+    *, actor: User | SystemActor, case: Case, step, override_reason: str
+) -> tuple[str, list[str]]:
+    """The override reason to keep and the soft rules it overrides; the reason is emptied when no soft
+    rule was broken, so the record stays honest."""
+    hard, soft = blockers(case, step)
+    if hard:
+        raise TransitionBlocked(hard, overridable=False)
+    if not soft:
+        return "", soft
+    if not override_reason:
+        raise TransitionBlocked(soft, overridable=True)
+    if not is_case_clinician(actor, case):
+        raise AccessDenied("Only the case's therapists or the clinical director can override a rule.")
+    if len(override_reason) < policy.OVERRIDE_REASON_MIN:
+        raise AccessDenied(
+            f"Write the reason for the override in a sentence (at least {policy.OVERRIDE_REASON_MIN} "
+            "characters)."
+        )
+    return override_reason, soft
 
 
 def _follow_up_schedule(case: Case, *, mode: str, now: dt.datetime) -> list[FollowUpTask]:
