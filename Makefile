@@ -64,8 +64,15 @@ run: seed
 	trap 'kill $$notify $$planning 2>/dev/null; wait $$notify $$planning' EXIT INT TERM; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: dev-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The suite without a browser runs on TEST_WORKERS processes (pytest-xdist; each has its own test database
+# and, with CACHE_URL on Redis, its own Redis database); the browser journeys run after it in one process,
+# since their live servers and chromium would only fight for the same two cores.
+TEST_WORKERS ?= 2
+test: test-fast test-browser
+test-fast: dev-deps
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not browser" --ignore=tests/browser $(PYTEST_ARGS)
+test-browser: dev-deps
+	$(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 # lint-imports checks the layer contracts in pyproject.toml (see docs/architecture.md).
 lint: dev-deps

@@ -28,3 +28,18 @@ def pytest_collection_modifyitems(config, items):
     # the session ends; after that Django's test client cannot call an async view (the health check)
     # in this thread. Journeys therefore run last; the stable sort keeps every other order as written.
     items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
+
+
+def pytest_configure(config):
+    # Under pytest-xdist each worker gets its own Redis database (the CACHE_URL's index + the worker's
+    # number), as it gets its own test database: rate limits, locks and cached pages of one worker's
+    # tests must not leak into another's.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("CACHE_URL", "")
+    if not worker.startswith("gw") or not url.startswith("redis://"):
+        return
+    from django.conf import settings
+
+    base, _, index = url.rpartition("/")
+    number = int(index or 0) + int(worker[2:])
+    settings.CACHES["default"]["LOCATION"] = f"{base}/{number}"
