@@ -49,10 +49,10 @@ def emails(cast):
         user.save()
 
 
-def book(cast, when: dt.datetime, kind=AppointmentKind.STANDARD, clients=None):
+def book(cast, when: dt.datetime, kind=AppointmentKind.STANDARD, clients=None, case=None):
     return services.appointment_book(
         actor=cast.coordinator,
-        case=cast.couple_case,
+        case=case or cast.couple_case,
         kind=kind,
         starts_at=when,
         ends_at=when + dt.timedelta(minutes=50),
@@ -268,3 +268,25 @@ def test_the_page_reads_in_a_fixed_number_of_queries(cast, django_assert_num_que
     with django_assert_num_queries(len(few)):
         page = http.get(_url(cast)).content.decode()
     assert len(re.findall(r'name="booking"', page)) == 7
+
+
+def test_the_leaver_keeps_their_data_of_the_case_and_not_what_came_after(cast):
+    from tandem.consents.client_export import client_data
+    from tests.pathway_support import session
+
+    case = cast.couple_case
+    alex = case.partner_a
+    with time_machine.travel(NOW - dt.timedelta(days=7), tick=False):
+        before = session(case, AppointmentKind.STANDARD, therapist=cast.therapist_a, days_ago=0)
+    b = _bookings(cast)
+    _leave(cast, confirmed=_leavers(b))
+    case = Case.objects.with_people().get(pk=case.pk)
+    after = book(cast, later(6), case=case)  # the individual case goes on: Blair's session, not Alex's
+    data = client_data(client=alex)
+    assert [(c["reference"], c["kind"]) for c in data["cases"]] == [("T-0001", "individual")]
+    assert data["cases"][0]["left_at"] is not None
+    exported = {row["id"] for row in data["appointments"]}
+    assert before.pk in exported and b["joint"].pk in exported and b["alex"].pk in exported
+    assert after.pk not in exported and b["blair"].pk not in exported
+    # Blair's own export is unchanged by Alex leaving: the case is theirs, with what came after.
+    assert after.pk in {row["id"] for row in client_data(client=case.partner_a)["appointments"]}
