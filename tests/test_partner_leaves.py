@@ -290,3 +290,28 @@ def test_the_leaver_keeps_their_data_of_the_case_and_not_what_came_after(cast):
     assert after.pk not in exported and b["blair"].pk not in exported
     # Blair's own export is unchanged by Alex leaving: the case is theirs, with what came after.
     assert after.pk in {row["id"] for row in client_data(client=case.partner_a)["appointments"]}
+
+
+def test_the_leaver_is_asked_no_more_questionnaires_in_the_case(cast, django_capture_on_commit_callbacks):
+    from tandem.measures.loader import load_instruments
+    from tandem.measures.models import MeasureRequest
+    from tandem.measures.schedule import measures_schedule_for_case
+    from tandem.measures.selectors import client_due
+
+    load_instruments()
+    measures_schedule_for_case(cast.couple_case.pk)
+    alex, blair = cast.couple_case.partner_a, cast.couple_case.partner_b
+    alexs = MeasureRequest.objects.filter(case=cast.couple_case, client=alex)
+    assert client_due(user=cast.partner_a) and alexs.filter(cancelled_at__isnull=True).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        _leave(cast)
+    assert not alexs.filter(cancelled_at__isnull=True).exists()
+    assert {r.cancelled_reason for r in alexs} >= {"They no longer take part in the case."}
+    assert MeasureRequest.objects.filter(client=blair, cancelled_at__isnull=True).exists()
+    # Even a request left open would not reach them: the portal asks the permission layer.
+    request = alexs.order_by("due_on").first()
+    assert request is not None
+    MeasureRequest.objects.filter(pk=request.pk).update(cancelled_at=None, cancelled_reason="")
+    assert client_due(user=cast.partner_a) == []
+    http = login(HttpClient(), cast.partner_a)
+    assert http.get(reverse("measures:my_fill", kwargs={"request_id": request.pk})).status_code == 404
