@@ -207,3 +207,23 @@ class PartnerJoin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case}: partner joined"
+
+
+class PartnerLeave(models.Model):
+    """A partner leaving a couple case, which goes on as the other partner's individual case: who left,
+    when, who recorded it and why. The leaver's records stay with the case (retention decides their end);
+    their portal no longer reaches it, since the case no longer names them."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="partner_leaves")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # Why they no longer attend (it becomes the individual case's reason) and the clinician's words.
+    absent_partner = models.CharField(max_length=20, choices=AbsentPartner.choices)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: partner left"

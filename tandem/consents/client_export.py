@@ -11,7 +11,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from tandem.audit.services import audit_record
-from tandem.cases.models import Case, Client
+from tandem.cases.models import Case, Client, PartnerLeave
 from tandem.consents.models import Consent
 from tandem.consents.record_export import _note_for_export
 from tandem.homework.models import Assignment, AssignmentLog
@@ -33,14 +33,40 @@ def _rows(items: QuerySet[Any] | list[Model]) -> list[dict[str, Any]]:
     return rows
 
 
+def _cases_of(client: Client) -> tuple[list[Case], dict[int, Any]]:
+    """The client's cases: those that name them, and those they left (with when they left: what the case
+    recorded after that is the other partner's)."""
+    left = dict(PartnerLeave.objects.filter(client=client).values_list("case_id", "at"))
+    cases = list(
+        Case.objects.filter(Q(partner_a=client) | Q(partner_b=client) | Q(pk__in=list(left)))
+        .distinct()
+        .order_by("opened_on", "pk")
+    )
+    return cases, left
+
+
+def _while_in(left: dict[int, Any], field: str) -> Q:
+    """Rows of the cases the client is in, and of a case they left only those from before they left."""
+    condition = Q()
+    for case_id, at in left.items():
+        condition &= ~Q(case_id=case_id) | Q(**{f"{field}__lt": at})
+    return condition
+
+
 def client_data(*, client: Client) -> dict[str, Any]:
-    cases = list(Case.objects.filter(Q(partner_a=client) | Q(partner_b=client)).order_by("opened_on", "pk"))
+    cases, left = _cases_of(client)
     case_ids = [c.pk for c in cases]
+    # In a case they left: what happened while they were in it, and of the sessions those they attended.
+    appointments = Q(case_id__in=[pk for pk in case_ids if pk not in left]) | Q(
+        case_id__in=list(left), attendees=client
+    )
     notes = []
     for case in cases:
         for note in notes_releasable(case=case, client_ids=[client.pk]):
             if note.individual_with_id not in (None, client.pk):
                 continue  # the other partner's individual session is theirs
+            if case.pk in left and note.appointment.starts_at >= left[case.pk]:
+                continue  # after they left, the case's sessions are the other partner's
             exported = _note_for_export(note)
             notes.append(
                 {
@@ -60,6 +86,7 @@ def client_data(*, client: Client) -> dict[str, Any]:
                 "phase": case.phase,
                 "opened_on": case.opened_on,
                 "closed_on": case.closed_on,
+                "left_at": left.get(case.pk),
             }
             for case in cases
         ],
@@ -67,10 +94,14 @@ def client_data(*, client: Client) -> dict[str, Any]:
         "treatment_consents": _rows(TreatmentConsent.objects.filter(client=client)),
         "assessment_findings": _rows(AssessmentFindings.objects.filter(client=client)),
         "referrals": _rows(Referral.objects.filter(client=client)),
-        "treatment_plans": _rows(TreatmentPlan.objects.filter(case_id__in=case_ids)),
-        "appointments": _rows(Appointment.objects.filter(case_id__in=case_ids).order_by("starts_at")),
+        "treatment_plans": _rows(
+            TreatmentPlan.objects.filter(_while_in(left, "created_at"), case_id__in=case_ids)
+        ),
+        "appointments": _rows(Appointment.objects.filter(appointments).distinct().order_by("starts_at")),
         "homework_assignments": _rows(
-            Assignment.objects.filter(case_id__in=case_ids).filter(Q(client=client) | Q(client__isnull=True))
+            Assignment.objects.filter(_while_in(left, "assigned_at"), case_id__in=case_ids).filter(
+                Q(client=client) | Q(client__isnull=True)
+            )
         ),
         # Only this client's own entries: the partner's entries, shared or private, are the partner's.
         "homework_entries": _rows(AssignmentLog.objects.filter(client=client)),

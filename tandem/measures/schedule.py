@@ -144,6 +144,10 @@ def measures_schedule_for_case(case_id: int, *, today: dt.date | None = None) ->
         if case.phase not in SCHEDULED_PHASES:
             open_requests.update(cancelled_at=timezone.now(), cancelled_reason="The case is not in care now.")
             return 0
+        # A partner who has left the case is asked nothing more in it.
+        open_requests.exclude(client__in=case.partners).update(
+            cancelled_at=timezone.now(), cancelled_reason="They no longer take part in the case."
+        )
         instruments = {i.code: i for i in Instrument.objects.only("id", "code")}
         if not instruments:
             return 0

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from tandem.access.services import deny
+from tandem.access.services import cases_visible_to, deny
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.lib.time import local_today
@@ -39,6 +39,8 @@ def client_due(*, user: Any, today: dt.date | None = None) -> list[MeasureReques
     requests = (
         open_requests()
         .filter(client__user=user, due_on__lte=today, case__phase__in=SCHEDULED_PHASES)
+        # Only in cases they are still in: a partner who left a case owes it nothing.
+        .filter(case__in=cases_visible_to(user))
         .select_related("instrument", "case")
         .order_by("-due_on", "-id")
     )
@@ -54,6 +56,7 @@ def client_request(*, user: Any, request_id: int) -> MeasureRequest:
     request = (
         open_requests()
         .filter(pk=request_id, client__user=user, case__phase__in=SCHEDULED_PHASES)
+        .filter(case__in=cases_visible_to(user))
         .select_related("instrument", "case", "client")
         .first()
     )

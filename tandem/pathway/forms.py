@@ -2,7 +2,7 @@ from typing import Any
 
 from django import forms
 
-from tandem.cases.models import Case, Client
+from tandem.cases.models import AbsentPartner, Case, Client
 from tandem.lib.forms import DateField, ModelForm
 from tandem.lib.time import local_today
 from tandem.pathway import policy
@@ -15,7 +15,7 @@ from tandem.pathway.models import (
     TreatmentFormat,
     Urgency,
 )
-from tandem.pathway.services import IntakeDetails
+from tandem.pathway.services import PARTNER_LEAVE_REASON_MAX, IntakeDetails
 
 TEXT = forms.Textarea(attrs={"rows": 3})
 
@@ -58,6 +58,23 @@ class TransitionForm(forms.Form):
             del self.fields["override_reason"]
         if not follow_up:
             del self.fields["follow_up_mode"]
+
+
+class PartnerLeaveForm(forms.Form):
+    absent_partner = forms.ChoiceField(
+        choices=AbsentPartner.choices,
+        widget=forms.RadioSelect,
+        label="From now on",
+        help_text="The case goes on as the other partner's individual case, with this reason.",
+        error_messages={"required": "Choose why the partner no longer attends."},
+    )
+    reason = forms.CharField(
+        widget=TEXT,
+        max_length=PARTNER_LEAVE_REASON_MAX,
+        label="Why they leave",
+        help_text="Kept on the case and its timeline.",
+        error_messages={"required": "Write why the partner leaves the case."},
+    )
 
 
 class IntakeForm(ModelForm):

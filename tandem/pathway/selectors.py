@@ -216,6 +216,10 @@ def case_timeline(*, case: Case, clinical: bool) -> list[TimelineEntry]:
         entries.append(
             TimelineEntry(joined.at, "partner", f"{joined.client.full_name} joined", before, joined.by)
         )
+    for left in case.partner_leaves.select_related("by", "client"):
+        # Shown as the individual case's reason is: to everyone who may open the case.
+        after = f"From then: {left.get_absent_partner_display()}. {left.reason}"
+        entries.append(TimelineEntry(left.at, "partner", f"{left.client.full_name} left", after, left.by))
     for appt in case.appointments.exclude(status=AppointmentStatus.CANCELLED).order_by("starts_at"):
         entries.append(
             TimelineEntry(appt.starts_at, "session", appt.get_kind_display(), appt.get_status_display())

@@ -13,7 +13,17 @@ from tandem.access.services import AccessDenied, can_create_case, can_edit_case,
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
-from tandem.cases.models import Case, CaseProblem, Client, Phase, PhaseChange, PresentingProblem
+from tandem.cases.models import (
+    OPEN_PHASES,
+    AbsentPartner,
+    Case,
+    CaseProblem,
+    Client,
+    PartnerLeave,
+    Phase,
+    PhaseChange,
+    PresentingProblem,
+)
 from tandem.cases.services import OPENING_PHASES, ClientDetails, case_reference, check_assignment
 from tandem.lib.time import local_today
 from tandem.measures.later import measures_schedule_later
@@ -277,6 +287,94 @@ def _follow_up_schedule(case: Case, *, mode: str, now: dt.datetime) -> list[Foll
         for step in policy.FOLLOW_UP_SCHEDULE
     ]
     return FollowUpTask.objects.bulk_create(tasks)
+
+
+# --- a partner leaves ------------------------------------------------------------------------------------
+# Leaving is pathway's action, as ending care is: it cancels the leaver's bookings in the same transaction.
+# Their joint sessions are cancelled with their individual ones: a couple session without the couple is not
+# the session that was planned, and the remaining partner's sessions are booked anew for the individual case.
+PARTNER_LEFT_CANCEL_REASON = "A partner left the case"
+PARTNER_LEAVE_REASON_MAX = 300  # it becomes the individual case's absent-partner note
+
+
+def _check_leaving(*, actor: User, case: Case, client: Client, absent_partner: str, reason: str) -> str:
+    _require_clinician(actor, case, "record that a partner leaves")
+    if not case.is_couple:
+        raise AccessDenied("Only a couple case has a partner who can leave it.")
+    _require_partner(case, client)
+    if case.phase not in OPEN_PHASES:
+        raise AccessDenied("This case is closed: nobody can leave it any more.")
+    if absent_partner not in AbsentPartner.values:
+        raise AccessDenied("Choose why the partner no longer attends.")
+    reason = reason.strip()
+    if not reason:
+        raise AccessDenied("Write why the partner leaves the case.")
+    if len(reason) > PARTNER_LEAVE_REASON_MAX:
+        raise AccessDenied(f"Keep the reason within {PARTNER_LEAVE_REASON_MAX} characters.")
+    return reason
+
+
+def case_partner_leave(
+    *,
+    actor: User,
+    case: Case,
+    client: Client,
+    absent_partner: str,
+    reason: str,
+    cancel_bookings: Collection[int] = (),
+) -> PartnerLeave:
+    """One partner leaves a couple case, which goes on as the other partner's individual case (with the
+    reason why the leaver no longer attends). The leaver's future bookings, theirs alone and joint, are
+    cancelled in the same transaction once the clinician has confirmed exactly those (`cancel_bookings`,
+    the ids shown); otherwise scheduling's BookingsToCancel lists them and nothing changes. The case no
+    longer names the leaver, so the permission layer no longer lets their portal reach it; what was
+    recorded about them stays with the case."""
+    reason = _check_leaving(
+        actor=actor, case=case, client=client, absent_partner=absent_partner, reason=reason
+    )
+    with transaction.atomic():
+        current = Case.objects.select_for_update().get(pk=case.pk)
+        if (current.partner_a_id, current.partner_b_id, current.phase) != (
+            case.partner_a_id,
+            case.partner_b_id,
+            case.phase,
+        ):
+            raise AccessDenied("Someone else has just changed this case; reload the page.")
+        batch = appointments_cancel_with_care(
+            actor=actor,
+            case=case,
+            reason=PARTNER_LEFT_CANCEL_REASON,
+            confirmed=cancel_bookings,
+            clients=[client],
+        )
+        remaining = case.partner_b if client.pk == case.partner_a_id else case.partner_a
+        assert remaining is not None  # a couple case has both
+        case.partner_a, case.partner_b = remaining, None
+        case.absent_partner, case.absent_partner_note = absent_partner, reason
+        case.save(
+            update_fields=["partner_a", "partner_b", "absent_partner", "absent_partner_note", "updated_at"]
+        )
+        leave = PartnerLeave.objects.create(
+            case=case,
+            client=client,
+            at=timezone.now(),
+            by=actor,
+            absent_partner=absent_partner,
+            reason=reason,
+        )
+        measures_schedule_later(case_id=case.pk)
+        audit_record(
+            actor=actor,
+            action="case.partner_left",
+            target=case,
+            case=case,
+            detail={
+                "client": client.pk,
+                "absent_partner": absent_partner,
+                "cancelled": len(set(cancel_bookings)) if batch else 0,
+            },
+        )
+    return leave
 
 
 # --- intake and consent ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("<int:case_id>/intake/<int:client_id>/", views.intake_edit, name="intake"),
     path("<int:case_id>/intake/<int:client_id>/reviewed/", views.intake_reviewed, name="intake_reviewed"),
     path("<int:case_id>/consent/<int:client_id>/", views.consent_add, name="consent"),
+    path("<int:case_id>/partners/<int:client_id>/leaves/", views.partner_leave, name="partner_leave"),
     path("<int:case_id>/findings/<int:client_id>/", views.findings_edit, name="findings"),
     path("<int:case_id>/sessions/<int:appointment_id>/for/", views.session_for, name="session_for"),
     path("<int:case_id>/referrals/new/", views.referral_new, name="referral_new"),

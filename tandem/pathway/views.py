@@ -23,7 +23,7 @@ from tandem.access.services import (
 from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
 from tandem.cases import forms as case_forms
-from tandem.cases.models import Case, Phase
+from tandem.cases.models import OPEN_PHASES, Case, Phase
 from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 from tandem.pathway import forms, letters, selectors, services
@@ -167,6 +167,44 @@ def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpRespo
     }
     return render(
         request, "pathway/transition.html", context, status=400 if request.method == "POST" else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def partner_leave(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse:
+    """A partner leaves a couple case: the page lists their future bookings (theirs alone and joint), which
+    are cancelled in the same step once the clinician ticks that they are."""
+    case = _clinician_case(request, case_id, "case.partner_leave")
+    if not case.is_couple or case.phase not in OPEN_PHASES:
+        raise deny(request.user, what="case.partner_leave", object_id=case.pk, case_id=case.pk)
+    client = get_partner_of(case, client_id)
+    form = forms.PartnerLeaveForm(_posted(request))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(
+            form,
+            lambda: services.case_partner_leave(
+                actor=request.user,
+                case=case,
+                client=client,
+                absent_partner=form.cleaned_data["absent_partner"],
+                reason=form.cleaned_data["reason"],
+                cancel_bookings=_confirmed_bookings(request),
+            ),
+        )
+    ):
+        messages.success(request, f"{client.full_name} has left the case.")
+        return _back(case)
+    context = {
+        "nav": "cases",
+        "case": case,
+        "client": client,
+        "form": form,
+        "bookings": future_bookings(case, now=timezone.now(), clients=[client]),
+    }
+    return render(
+        request, "pathway/partner_leave.html", context, status=400 if request.method == "POST" else 200
     )
 
 
