@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 # Debian packages the project needs: chromium for the browser tests, fonts so pages render legibly.
-APT_PACKAGES := chromium fonts-dejavu-core
+APT_PACKAGES := chromium fonts-dejavu-core janus
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo runs without a second factor for staff (documented in the README); production never does.
