@@ -76,7 +76,12 @@ def start_janus(folder: Path) -> Iterator[JanusServer]:
     # Media only over loopback: the browsers in the tests run on this machine.
     with override_settings(**server.settings()):
         call_command(
-            "janus_config", out=str(folder), rtp_range="20000-20999", ice_enforce="lo", stdout=StringIO()
+            "janus_config",
+            out=str(folder),
+            rtp_range="20000-20999",
+            ice_enforce="lo",
+            allow_origin="*",
+            stdout=StringIO(),
         )
     log = (folder / "janus.log").open("w")
     process = subprocess.Popen(

@@ -19,7 +19,6 @@ let subscriber = null;
 let subscribed = new Set();
 let mids = new Map(); // mid -> feed id
 let leaving = false;
-let reconnectTimer = null;
 
 function say(text, kind) {
   statusLine.textContent = text;
@@ -92,7 +91,7 @@ async function poll() {
     setTimeout(poll, POLL_MS);
   } else if (body.state === "admitted") {
     if (!janus) connect(body);
-    setTimeout(poll, POLL_MS * 4);
+    setTimeout(poll, RECONNECT_MS);
   } else {
     say(body.message || "This session has ended.", body.state === "ended" ? "" : "warning");
     hangUp();
@@ -107,19 +106,18 @@ function connect(config) {
     token: config.token,
     iceServers: config.iceServers && config.iceServers.length ? config.iceServers : undefined,
     success: () => attachPublisher(config),
-    error: () => dropped(config),
+    error: (cause) => dropped(config, cause),
     destroyed: () => {},
   });
 }
 
-function dropped(config) {
-  if (leaving || reconnectTimer) return;
+// The poll below reconnects (with a fresh Janus session) while the seat is still admitted, and says so
+// when the session has ended instead.
+function dropped(config, cause) {
+  if (leaving || !janus) return;
+  console.warn("video: connection dropped", cause);
   say("The video connection dropped. Reconnecting…", "warning");
   teardown();
-  reconnectTimer = setTimeout(() => {
-    reconnectTimer = null;
-    connect(config);
-  }, RECONNECT_MS);
 }
 
 function teardown() {
@@ -144,8 +142,8 @@ function attachPublisher(config) {
         request: "join", ptype: "publisher", room: config.room, display: config.display, token: config.token,
       } });
     },
-    error: () => dropped(config),
-    iceState: (state) => { if (state === "failed") dropped(config); },
+    error: (cause) => dropped(config, cause),
+    iceState: (state) => { if (state === "failed") dropped(config, "ICE failed"); },
     onmessage: (message, jsep) => onPublisherMessage(config, message, jsep),
     onlocaltrack: () => {},
     onremotetrack: () => {},
@@ -198,7 +196,7 @@ function subscribe(config, publishers, privateId) {
       if (privateId) join.private_id = privateId;
       handle.send({ message: join });
     },
-    error: () => dropped(config),
+    error: (cause) => dropped(config, cause),
     onmessage: (message, jsep) => {
       if (message.streams) for (const stream of message.streams) mids.set(stream.mid, stream.feed_id);
       if (!jsep) return;

@@ -11,7 +11,7 @@ from tandem.access.services import deny
 from tandem.access.video import video_role
 from tandem.cases.models import Client
 from tandem.scheduling.models import Appointment, Mode
-from tandem.video.models import SeatState, VideoSeat
+from tandem.video.models import SeatState, VideoRoom, VideoSeat
 
 # A waiting page polls every few seconds; one not heard from for this long has been closed.
 SEEN_WITHIN = dt.timedelta(seconds=20)
@@ -72,3 +72,7 @@ def ice_servers() -> list[Any]:
     except ValueError:
         return []
     return servers if isinstance(servers, list) else []
+
+
+def room_closed(appointment: Appointment) -> bool:
+    return VideoRoom.objects.filter(appointment=appointment, closed_at__isnull=False).exists()

@@ -105,8 +105,14 @@ def seat_left(request: AuthedRequest, ref: str) -> JsonResponse:
     return JsonResponse({"state": "left"})
 
 
+# htmx stops polling on this status: the waiting list has nothing more to show once the session is over.
+HTMX_STOP_POLLING = 286
+
+
 def _waiting_fragment(request: AuthedRequest, appointment: Any, note: str = "") -> HttpResponse:
     now = timezone.now()
+    if video_window_state(appointment, now) != "open" or selectors.room_closed(appointment):
+        return HttpResponse('<p class="muted">This session has ended.</p>', status=HTMX_STOP_POLLING)
     context = {
         "appointment": appointment,
         "waiting": selectors.waiting_seats(appointment, now),

@@ -51,6 +51,10 @@ class Command(BaseCommand):
         parser.add_argument("--secrets-file", help="Read (or first generate) the Janus secrets here.")
         parser.add_argument("--rtp-range", default="20000-40000", help="UDP ports for media.")
         parser.add_argument(
+            "--allow-origin",
+            help="The one web origin browsers may call Janus from (default: PORTAL_BASE_URL's; '*': any).",
+        )
+        parser.add_argument(
             "--ice-enforce", default="", help="Only gather ICE candidates on these interfaces/addresses."
         )
 
@@ -69,14 +73,17 @@ class Command(BaseCommand):
             admin_port=_port(settings.JANUS_ADMIN_URL, "JANUS_ADMIN_URL"),
             rtp_range=options["rtp_range"],
         )
-        origin = urlsplit(settings.PORTAL_BASE_URL)
+        origin = options["allow_origin"]
+        if origin is None:
+            portal = urlsplit(settings.PORTAL_BASE_URL)
+            origin = f"{portal.scheme}://{portal.netloc}" if portal.netloc else ""
         out = Path(options["out"]).resolve()
         out.mkdir(parents=True, exist_ok=True)
         files = render_config(
             ports=ports,
             admin_secret=values["JANUS_ADMIN_SECRET"],
             room_admin_key=values["JANUS_ROOM_ADMIN_KEY"],
-            allow_origin=f"{origin.scheme}://{origin.netloc}" if origin.netloc else "",
+            allow_origin="" if origin == "*" else origin,
             ice_enforce=options["ice_enforce"],
         )
         for name, text in files.items():
