@@ -202,3 +202,62 @@ def test_room_lifecycle_tokens_waiting_room_and_audit(cast, client, janus):
     tokens = {t["token"] for t in janus_api.admin_call({"janus": "list_tokens"})["data"]["tokens"]}
     assert therapist_seat.token not in tokens
     assert services.video_rooms_close(actor=NOTIFY_WORKER, now=later) == 0
+
+
+def test_notify_worker_and_command_close_rooms_after_the_session(cast, janus):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tandem.video.later import video_rooms_close_due
+
+    appointment = video_appointment(cast, starts_in=dt.timedelta(minutes=-100), minutes=60)
+    room = VideoRoom.objects.create(
+        appointment=appointment, janus_room=janus_api.new_room_number(), created_at=timezone.now()
+    )
+    janus_api.room_create(room.janus_room)
+    out = StringIO()
+    call_command("video_close_rooms", stdout=out)
+    assert out.getvalue().strip() == "Closed 1 video room."
+    assert not janus_api.room_exists(room.janus_room)
+    assert video_rooms_close_due() == 0
+
+
+def test_the_worker_leaves_video_alone_when_it_is_off(cast, settings):
+    from tandem.video.later import video_rooms_close_due
+
+    settings.JANUS_URL = ""
+    assert video_rooms_close_due() == 0
+
+
+def test_demo_video_session_is_booked_through_the_booking_service(cast):
+    from io import StringIO
+
+    import time_machine
+    from django.core.management import call_command
+
+    from tandem.cases.models import Client as CaseClient
+
+    solo = cast.solo_case.partner_a
+    solo.user = make_user("client", Role.CLIENT, first="Sam", last="Solo")
+    solo.save()
+    noon = timezone.make_aware(dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(12)))
+    with time_machine.travel(noon, tick=False):
+        out = StringIO()
+        call_command("demo_video_session", stdout=out)
+    appointment = Appointment.objects.get()
+    assert appointment.mode == Mode.VIDEO
+    assert appointment.starts_at == noon + dt.timedelta(minutes=1)
+    assert list(appointment.attendees.all()) == [CaseClient.objects.get(user__username="client")]
+    assert AuditEvent.objects.filter(action="appointment.book").count() == 1
+    assert f"/video/{appointment.pk}/" in out.getvalue()
+
+
+def test_reminders_say_join_from_the_portal_with_no_room_detail():
+    from django.template.loader import render_to_string
+
+    text = render_to_string(
+        "notify/email/appointment_reminder.txt", {"link": "https://clinic.example/portal/"}
+    )
+    assert "join it from your page" in text
+    assert "/video/" not in text
