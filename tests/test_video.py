@@ -261,3 +261,26 @@ def test_reminders_say_join_from_the_portal_with_no_room_detail():
     )
     assert "join it from your page" in text
     assert "/video/" not in text
+
+
+def test_demo_video_session_outside_working_hours_is_booked_by_the_seed(cast):
+    from io import StringIO
+
+    import time_machine
+    from django.core.management import call_command
+
+    from tandem.scheduling.models import Occupancy
+
+    solo = cast.solo_case.partner_a
+    solo.user = make_user("client", Role.CLIENT, first="Sam", last="Solo")
+    solo.save()
+    late = timezone.make_aware(dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(22)))
+    with time_machine.travel(late, tick=False):
+        out = StringIO()
+        call_command("demo_video_session", stdout=out)
+    appointment = Appointment.objects.get()
+    assert appointment.mode == Mode.VIDEO
+    assert "Booking the demo session anyway" in out.getvalue()
+    assert Occupancy.objects.filter(appointment=appointment).count() == 2  # the therapist and the client
+    event = AuditEvent.objects.get(action="appointment.book")
+    assert event.actor_label == "system:seed"
