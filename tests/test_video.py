@@ -4,6 +4,7 @@ real Janus, the waiting room, audit rows for joins and leaves, and the fallback 
 import datetime as dt
 
 import pytest
+from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
@@ -284,3 +285,15 @@ def test_demo_video_session_outside_working_hours_is_booked_by_the_seed(cast):
     assert Occupancy.objects.filter(appointment=appointment).count() == 2  # the therapist and the client
     event = AuditEvent.objects.get(action="appointment.book")
     assert event.actor_label == "system:seed"
+
+
+def test_waiting_list_reads_a_fixed_number_of_queries(cast, janus, django_assert_max_num_queries):
+    appointment = video_appointment(cast)
+    services.video_seat_take(actor=cast.therapist_a, appointment=appointment)
+    for user in (cast.partner_a, cast.partner_b, cast.partner_a):
+        services.video_seat_take(actor=user, appointment=appointment)
+    staff = login(HttpClient(), cast.therapist_a)
+    url = reverse("video:waiting", kwargs={"appointment_id": appointment.pk})
+    with django_assert_max_num_queries(16):
+        page = staff.get(url).content.decode()
+    assert page.count("Let Alex in") == 2 and page.count("Let Blair in") == 1

@@ -25,6 +25,7 @@ from tandem.scheduling.models import Appointment, AppointmentKind, Mode
 from tandem.video import janus as janus_api
 from tandem.video import services
 from tandem.video.models import VideoRoom
+from tests.browser.axe_support import axe_problems
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_MS
 from tests.browser.test_journey_homework import staff_log_in
 from tests.cast import PASSWORD, build_cast, make_user
@@ -156,6 +157,9 @@ def test_video_session_journey(live_server, migration_data, media_browser: Brows
         admit_to_remote = time.monotonic() - admitted_at
         for page in partners:
             expect(page.locator("#video-status")).to_have_text("You are in the session.")
+        # The session pages (one on a phone) pass axe, as every other page does.
+        for page in (therapist, partners[1]):
+            assert axe_problems(page) == []
         print(
             f"\nvideo join: page load -> local video playing (ms): {load_times}; "
             f"admit -> both remote videos on all three pages: {admit_to_remote:.2f} s"
@@ -180,6 +184,10 @@ def test_video_session_journey(live_server, migration_data, media_browser: Brows
         anonymous.goto(session_url)
         assert "/accounts/login/" in anonymous.url
         assert VideoRoom.objects.count() == 1
+        # The camera and microphone check shows this device's camera.
+        early.goto(f"{base}/video/check/")
+        expect(early.get_by_role("status")).to_contain_text("Your camera and microphone work")
+        assert axe_problems(early) == []
 
         # After the appointment the room is destroyed on Janus and the pages say the session ended.
         closed = services.video_rooms_close(
