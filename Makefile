@@ -6,16 +6,23 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 # Debian packages the project needs: chromium for the browser tests, fonts so pages render legibly.
-APT_PACKAGES := chromium fonts-dejavu-core
+APT_PACKAGES := chromium fonts-dejavu-core janus
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo runs without a second factor for staff (documented in the README); production never does.
 # E-mailed links (reminders, invitations) and the printed log-ins name the address actually served.
 # The notify worker appends the audit chain's signed head to audit-anchors.log (audit_anchor) every 15 minutes.
+# Video: `make run` starts Janus on loopback with the configuration janus_config writes into .janus/ (its
+# secrets generated there once, never committed).
+JANUS_PORT ?= 8088
+JANUS_ADMIN_PORT ?= 7088
+JANUS_DIR := $(CURDIR)/.janus
+JANUS_ENV := JANUS_URL=http://127.0.0.1:$(JANUS_PORT)/janus JANUS_ADMIN_URL=http://127.0.0.1:$(JANUS_ADMIN_PORT)/admin \
+  VIDEO_FALLBACK_PHONE="+31 20 555 0100"
 DEMO_ENV := DEBUG=1 TANDEM_STAFF_MFA_REQUIRED=0 PORTAL_BASE_URL=http://$(HOST):$(PORT) \
   AUDIT_ANCHOR_PATH=$(CURDIR)/audit-anchors.log
 
-.PHONY: run test test-fast test-browser lint typecheck check system-deps deps dev-deps assets migrate seed clean bench bench-http bench-growth
+.PHONY: run demo-video test test-fast test-browser lint typecheck check system-deps deps dev-deps assets migrate seed clean bench bench-http bench-growth
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +64,20 @@ seed: migrate
 
 # The reminder and planning workers run beside the server and stop with it (Ctrl-C). The planner has
 # its own worker so that a long solve never delays a reminder.
-run: seed
-	@echo "Serving Tandem on http://$(HOST):$(PORT)/ with the reminder and planning workers beside it (Ctrl-C stops all)"
-	@$(DEMO_ENV) $(PY) manage.py notify_worker & notify=$$!; \
+run: seed system-deps
+	@$(DEMO_ENV) $(JANUS_ENV) $(PY) manage.py janus_config --out $(JANUS_DIR) --secrets-file $(JANUS_DIR)/secrets.env >/dev/null
+	@echo "Serving Tandem on http://$(HOST):$(PORT)/ with the reminder and planning workers and Janus (video, on 127.0.0.1:$(JANUS_PORT)) beside it (Ctrl-C stops all)"
+	@echo "A demo video session to join as 'therapist' and as 'client': $(PY) manage.py demo_video_session (with the same environment: make demo-video)"
+	@set -a; . $(JANUS_DIR)/secrets.env; set +a; \
+	janus -C $(JANUS_DIR)/janus.jcfg -F $(JANUS_DIR) >$(JANUS_DIR)/janus.log 2>&1 & janus=$$!; \
+	$(DEMO_ENV) $(JANUS_ENV) $(PY) manage.py notify_worker & notify=$$!; \
 	$(DEMO_ENV) $(PY) manage.py planning_worker & planning=$$!; \
-	trap 'kill $$notify $$planning 2>/dev/null; wait $$notify $$planning' EXIT INT TERM; \
-	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	trap 'kill $$notify $$planning $$janus 2>/dev/null; wait $$notify $$planning $$janus' EXIT INT TERM; \
+	$(DEMO_ENV) $(JANUS_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Books a video session starting in a minute for the demo therapist and the demo couple (needs `make run`).
+demo-video: deps
+	@set -a; . $(JANUS_DIR)/secrets.env; set +a; $(DEMO_ENV) $(JANUS_ENV) $(PY) manage.py demo_video_session
 
 # The suite without a browser runs on TEST_WORKERS processes (pytest-xdist; each has its own test database
 # and, with CACHE_URL on Redis, its own Redis database); the browser journeys run after it in one process,
@@ -102,4 +117,4 @@ bench-growth: dev-deps
 	$(PY) bench/pages.py --growth $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm audit-anchors.log
+	rm -rf $(VENV) node_modules staticfiles .janus db.sqlite3 db.sqlite3-wal db.sqlite3-shm audit-anchors.log

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tandem.pathway",
     "tandem.homework",
     "tandem.billing",
+    "tandem.video",
     "tandem.portal",
     "tandem.notify",
     "tandem.records",
@@ -313,3 +314,25 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # The health endpoint's worker checks: a worker that has not beaten for this long counts as stopped
 # (longer than the planner's longest solve, during which its worker does not beat).
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 300)
+
+# --- Video sessions (tandem/video): a self-hosted Janus WebRTC server -------------------------------
+# Empty JANUS_URL switches video off: video appointments then show VIDEO_FALLBACK_PHONE and the staff
+# pages say so. The server talks to Janus only through its admin API (rooms, tokens) on loopback; the
+# browsers reach the Janus API at JANUS_PUBLIC_URL (the TLS proxy's address in production), with a
+# per-seat token. The secrets come from the environment (`make run` generates them in .janus/, never
+# committed); `manage.py janus_config` writes Janus' own configuration from these same values.
+JANUS_URL = env_str("JANUS_URL", "")
+JANUS_PUBLIC_URL = env_str("JANUS_PUBLIC_URL", JANUS_URL)
+JANUS_ADMIN_URL = env_str("JANUS_ADMIN_URL", "")
+JANUS_ADMIN_SECRET = env_str("JANUS_ADMIN_SECRET", "")
+JANUS_ROOM_ADMIN_KEY = env_str("JANUS_ROOM_ADMIN_KEY", "")
+JANUS_ROOM_SECRET_KEY = env_str("JANUS_ROOM_SECRET_KEY", "")
+JANUS_TIMEOUT_SECONDS = env_int("JANUS_TIMEOUT_SECONDS", 5)
+# TURN/STUN servers the browsers use (JSON list of RTCIceServer objects, e.g. the practice's coturn).
+JANUS_ICE_SERVERS = env_str("JANUS_ICE_SERVERS", "[]")
+# Shown instead of a video room when video is off: the number clients call for their session.
+VIDEO_FALLBACK_PHONE = env_str("VIDEO_FALLBACK_PHONE", "")
+STATICFILES_DIRS += [
+    ("vendor/janus", BASE_DIR / "node_modules" / "janus-gateway" / "npm" / "dist"),
+    ("vendor/webrtc-adapter", BASE_DIR / "node_modules" / "webrtc-adapter" / "out"),
+]

@@ -325,6 +325,8 @@ class World:
             "note_id": lambda: self.signed_note.pk,
             "run_id": lambda: self.run.pk,
             "consent_id": lambda: self.consent.pk,
+            # A video seat exists only while its page is open (tests/test_video.py walks real ones).
+            "ref": lambda: "not-a-real-video-seat",
         }
 
     def _by_route(self) -> dict[tuple[str, str], Callable[[], Any]]:

@@ -20,7 +20,8 @@ from tandem.scheduling.models import INDIVIDUAL_KINDS, Appointment, AppointmentS
 def upcoming_appointments(*, user: Any, now: dt.datetime, limit: int = 10) -> list[Appointment]:
     """The client's own booked sessions (those they attend), and, where the case's confidentiality policy
     lets them (access.client_sees_partners_individual_sessions), their partner's individual sessions,
-    marked `mine = False`. Four queries."""
+    marked `mine = False`. A session under way is still listed (its video room is joined from here).
+    Four queries."""
     if user.role != Role.CLIENT:
         return []
     cases = cases_visible_to(user)
@@ -31,7 +32,7 @@ def upcoming_appointments(*, user: Any, now: dt.datetime, limit: int = 10) -> li
         .filter(
             Q(attendees__user=user) | Q(case_id__in=shared, kind__in=INDIVIDUAL_KINDS),
             case__in=cases,
-            starts_at__gte=now,
+            ends_at__gt=now,
             status=AppointmentStatus.BOOKED,
         )
         .distinct()

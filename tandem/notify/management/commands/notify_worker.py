@@ -1,4 +1,5 @@
-"""The background worker: schedules and sends reminders and queued e-mails, and anchors the audit head.
+"""The background worker: schedules and sends reminders and queued e-mails, closes the video rooms of
+sessions that are over, and anchors the audit head.
 
 Any number may run; each job is sent once. With AUDIT_ANCHOR_PATH set, each worker also appends the audit
 chain's head to the anchor file every AUDIT_ANCHOR_SECONDS, so no cron entry is needed for it.
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand
 from tandem.audit.anchor import anchor_path, anchor_write
 from tandem.lib.worker import run_worker_loop, worker_name
 from tandem.notify.services import run_once
+from tandem.video.later import video_rooms_close_due
 
 
 class Command(BaseCommand):
@@ -31,6 +33,9 @@ class Command(BaseCommand):
             n = run_once(worker=worker)
             if n:
                 self.stdout.write(f"{worker}: sent {n}")
+            closed = video_rooms_close_due()
+            if closed:
+                self.stdout.write(f"{worker}: closed {closed} video room(s)")
             path = anchor_path()
             due = last_anchor is None or time.monotonic() - last_anchor >= settings.AUDIT_ANCHOR_SECONDS
             if path is not None and due:
