@@ -50,3 +50,21 @@ def attend(cast: Any, appointment: Appointment, status: str = "attended", actor:
         status=status,
         now=appointment.starts_at + dt.timedelta(hours=1),
     )
+
+
+def split_invoices(cast: Any, fee: Decimal = Decimal("120.01")) -> tuple[Any, Any]:
+    """The couple case split 50/50, one attended standard session, and an invoice to each partner
+    (partner A's carries the odd cent)."""
+    from tandem.billing.charging import client_payer
+    from tandem.billing.models import PayerKind
+
+    set_fees(cast.director)
+    services.fee_set(actor=cast.director, kind=AppointmentKind.STANDARD, minutes=60, amount=fee)
+    case = cast.couple_case
+    services.arrangement_set(actor=cast.coordinator, case=case, payer_kind=PayerKind.SPLIT)
+    appointment = attend(cast, book(cast, days=1))
+    services.charges_reconcile(actor=cast.therapist_a, appointment_id=appointment.pk)
+    return tuple(  # type: ignore[return-value]
+        services.invoice_issue(actor=cast.coordinator, payer=client_payer(client), case=case)
+        for client in case.partners
+    )

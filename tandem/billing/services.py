@@ -771,3 +771,34 @@ def shares_charges(
         for share, part in split_by_shares(amount, shares)
         if part > 0
     ]
+
+
+def payments_record(
+    *,
+    actor: Any,
+    amounts: list[tuple[Payer, Decimal]],
+    method: str,
+    received_on: dt.date,
+    reference: str = "",
+    now: dt.datetime | None = None,
+) -> list[Payment]:
+    """Several payers paying at once (both partners of a split case at the desk): one payment each, all
+    recorded or none."""
+    if not amounts:
+        raise BillingInvalid("Give the amount received from at least one payer.")
+    if len({payer.pk for payer, _ in amounts}) != len(amounts):
+        raise BillingInvalid("Give each payer's amount once.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        return [
+            payment_record(
+                actor=actor,
+                payer=payer,
+                method=method,
+                amount=amount,
+                received_on=received_on,
+                reference=reference,
+                now=now,
+            )
+            for payer, amount in amounts
+        ]
