@@ -196,3 +196,53 @@ def test_issue_invoice_button_issues_one_per_payer(cast, client):
     assert Invoice.objects.count() == 2
     assert client.post(url, {"payer": "not-a-number"}).status_code == 302
     assert Invoice.objects.count() == 2
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_page_queries_do_not_grow_with_invoices_and_payments(cast, client):
+    from tandem.billing import services
+    from tests.test_billing_documents import open_charge
+
+    invoice_a, _ = split_invoices(cast)
+    payer, case = invoice_a.payer, cast.couple_case
+    urls = {
+        "staff": [
+            reverse("billing:home"),
+            reverse("billing:case", kwargs={"case_id": case.pk}),
+            reverse("billing:payer", kwargs={"payer_id": payer.pk}),
+        ],
+        "portal": [reverse("portal:invoices")],
+    }
+
+    def counts():
+        as_user(client, cast.coordinator)
+        staff = [_queries(client, url) for url in urls["staff"]]
+        as_user(client, cast.partner_a)
+        return staff + [_queries(client, url) for url in urls["portal"]]
+
+    def one_more() -> None:
+        open_charge(case, payer, "10.00")
+        invoice = services.invoice_issue(actor=cast.coordinator, payer=payer, case=case)
+        services.payment_record(
+            actor=cast.coordinator,
+            payer=payer,
+            method="cash",
+            amount=Decimal("4.00"),
+            received_on=invoice.issued_at.date(),
+        )
+        services.credit_note_issue(actor=cast.coordinator, invoice=invoice, reason="Goodwill.")
+
+    one_more()  # a payment, a credit note and an invoice of each kind before counting
+    before = counts()
+    for _ in range(4):
+        one_more()
+    open_charge(case, payer, "10.00")
+    assert counts() == before
