@@ -246,3 +246,26 @@ def test_page_queries_do_not_grow_with_invoices_and_payments(cast, client):
         one_more()
     open_charge(case, payer, "10.00")
     assert counts() == before
+
+
+def test_waive_a_fee_and_cancel_a_package_through_the_pages(cast, client):
+    from tandem.billing.models import Charge, ChargeStatus, PackageStatus
+    from tests.billing_support import billing_world
+
+    world = billing_world(cast)
+    as_user(client, cast.coordinator)
+    waive = reverse("billing:waive", kwargs={"charge_id": world.fee_charge.pk})
+    assert client.post(waive, {"reason": ""}).status_code == 400
+    assert Charge.objects.get(pk=world.fee_charge.pk).status == ChargeStatus.OPEN
+    assert client.post(waive, {"reason": "First late cancellation: illness."}).status_code == 302
+    assert Charge.objects.get(pk=world.fee_charge.pk).status == ChargeStatus.WAIVED
+    assert client.post(waive, {"reason": "Again."}).status_code == 400  # no longer open
+    cancel = reverse("billing:package_cancel", kwargs={"package_id": world.package.pk})
+    page = client.get(cancel).content.decode()
+    assert "30:100, 14:50" in page
+    assert client.post(cancel, {"reason": "The couple moved abroad."}).status_code == 302
+    world.package.refresh_from_db()
+    assert world.package.status == PackageStatus.CANCELLED and world.package.refund_percent == 100
+    as_user(client, cast.therapist_a)  # sees the case's billing, runs none of it
+    assert client.get(cancel).status_code == 404
+    assert client.get(waive).status_code == 404
