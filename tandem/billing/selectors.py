@@ -32,7 +32,6 @@ from tandem.billing.models import (
     Refund,
     SlidingScale,
 )
-from tandem.billing.services import payer_credit
 from tandem.cases.models import Case, Client
 from tandem.lib.parse import parse_id
 from tandem.scheduling.models import AppointmentSeries, SeriesKind
@@ -107,6 +106,17 @@ def package_for_manager(user: Any, package_id: Any) -> Package:
     if package is None or not can_manage_billing(user):
         raise deny(user, what="package", object_id=pk or "not-an-id")
     return package
+
+
+def payer_credit(payer: Payer) -> Decimal:
+    """Money the payer has with the practice: payments and over-credited notes, less what is allocated
+    and refunded."""
+    zero = Decimal("0")
+    paid = Payment.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
+    noted = CreditNote.objects.filter(payer=payer).aggregate(s=Sum("to_credit"))["s"] or zero
+    used = Allocation.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
+    refunded = Refund.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
+    return paid + noted - used - refunded
 
 
 # --- pages ------------------------------------------------------------------------------------------

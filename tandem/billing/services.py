@@ -44,6 +44,7 @@ from tandem.billing.models import (
     SlidingScaleKind,
 )
 from tandem.billing.money import HUNDRED, cents, currency
+from tandem.billing.selectors import payer_credit
 from tandem.cases.models import Case, Client
 from tandem.scheduling.models import Appointment, AppointmentKind
 
@@ -607,17 +608,6 @@ def invoice_write_off(
 
 
 # --- Payments -------------------------------------------------------------------------------------
-def payer_credit(payer: Payer) -> Decimal:
-    """Money the payer has with the practice: payments and over-credited notes, less what is allocated
-    and refunded."""
-    zero = Decimal("0")
-    paid = Payment.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    noted = CreditNote.objects.filter(payer=payer).aggregate(s=Sum("to_credit"))["s"] or zero
-    used = Allocation.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    refunded = Refund.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    return paid + noted - used - refunded
-
-
 def _allocate(
     *, payer: Payer, invoices: list[Invoice], available: Decimal, payment: Payment | None, now: dt.datetime
 ) -> list[tuple[int, Decimal]]:

@@ -443,7 +443,7 @@ def refund_page(request: AuthedRequest, payer_id: int) -> HttpResponse:
             messages.success(request, "The refund is recorded.")
             return redirect(back)
     title = f"Refund credit to {selectors.payer_name(payer)}"
-    intro = f"Credit now: {services.payer_credit(payer)}."
+    intro = f"Credit now: {selectors.payer_credit(payer)}."
     return _form_page(request, form, title=title, submit="Record the refund", back=back, intro=intro)
 
 
