@@ -269,3 +269,12 @@ def test_waive_a_fee_and_cancel_a_package_through_the_pages(cast, client):
     as_user(client, cast.therapist_a)  # sees the case's billing, runs none of it
     assert client.get(cancel).status_code == 404
     assert client.get(waive).status_code == 404
+
+
+def test_record_a_payment_by_case_reference_from_the_overview(cast, client):
+    as_user(client, cast.coordinator)
+    response = client.get(reverse("billing:home"), {"case": " t-0001 "})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("billing:case_payment", kwargs={"case_id": cast.couple_case.pk})
+    page = client.get(reverse("billing:home"), {"case": "T-9999\x00"}, follow=True)
+    assert page.status_code == 200 and "No case has that reference" in page.content.decode()

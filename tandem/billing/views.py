@@ -54,6 +54,15 @@ def _pdf(body: bytes, filename: str) -> HttpResponse:
 # --- the front desk's overview -----------------------------------------------------------------------
 def home(request: AuthedRequest) -> HttpResponse:
     _manager(request, "billing")
+    reference = request.GET.get("case", "").strip()[:20]
+    if reference:
+        # The front desk's "record a payment" by case reference (printed on every invoice).
+        # Printable text only: PostgreSQL refuses a NUL in a query parameter.
+        found = Case.objects.filter(reference__iexact=reference) if reference.isprintable() else None
+        case = found.only("pk").first() if found is not None else None
+        if case is not None:
+            return redirect("billing:case_payment", case_id=case.pk)
+        messages.error(request, "No case has that reference. It is printed on the invoice, e.g. T-0001.")
     context = {
         "nav": "billing",
         "invoices": selectors.open_invoices(),
