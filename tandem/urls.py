@@ -49,6 +49,7 @@ urlpatterns = [
     path("consents/", include("tandem.consents.urls")),
     path("outcomes/", include("tandem.outcomes.urls")),
     path("video/", include("tandem.video.urls")),
+    path("billing/", include("tandem.billing.urls")),
     path("practice/setup/", include("tandem.scheduling.setup_urls")),
     path("", include("tandem.public.urls")),
     path("setup/", admin.site.urls),

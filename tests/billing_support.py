@@ -1,6 +1,7 @@
 """Helpers for the billing tests: fees, a booked session of the cast's couple, attendance recorded."""
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -50,3 +51,83 @@ def attend(cast: Any, appointment: Appointment, status: str = "attended", actor:
         status=status,
         now=appointment.starts_at + dt.timedelta(hours=1),
     )
+
+
+def split_invoices(cast: Any, fee: Decimal = Decimal("120.01")) -> tuple[Any, Any]:
+    """The couple case split 50/50, one attended standard session, and an invoice to each partner
+    (partner A's carries the odd cent)."""
+    from tandem.billing.charging import client_payer
+    from tandem.billing.models import PayerKind
+
+    set_fees(cast.director)
+    services.fee_set(actor=cast.director, kind=AppointmentKind.STANDARD, minutes=60, amount=fee)
+    case = cast.couple_case
+    services.arrangement_set(actor=cast.coordinator, case=case, payer_kind=PayerKind.SPLIT)
+    appointment = attend(cast, book(cast, days=1))
+    services.charges_reconcile(actor=cast.therapist_a, appointment_id=appointment.pk)
+    return tuple(  # type: ignore[return-value]
+        services.invoice_issue(actor=cast.coordinator, payer=client_payer(client), case=case)
+        for client in case.partners
+    )
+
+
+@dataclass
+class BillingWorld:
+    invoice: Any  # partner A's, open, with a partial payment
+    credit_note: Any  # on partner B's invoice
+    fee_charge: Any  # an open late-cancellation fee (waivable)
+    package: Any  # an active intensive package
+
+
+def billing_world(cast: Any) -> BillingWorld:
+    """Billing objects in most states on the cast's couple case, for the URL walk: fees, a 50/50 split,
+    invoices to both partners (one partly paid, one credited), a waivable fee and a sold package."""
+    from tandem.billing.charging import Share, client_payer
+    from tandem.billing.models import ChargeKind, PayerKind
+    from tandem.billing.packages import package_create
+    from tandem.scheduling.models import AppointmentSeries, SeriesKind
+
+    case, now = cast.couple_case, timezone.now()
+    set_fees(cast.director)
+    services.arrangement_set(actor=cast.coordinator, case=case, payer_kind=PayerKind.SPLIT)
+    a, b = (Share(c.pk, "", Decimal("50")) for c in case.partners)
+    kwargs = {"case": case, "actor": cast.coordinator, "now": now, "service_date": timezone.localdate()}
+    services.shares_charges(
+        shares=[a, b],
+        amount=Decimal("120.01"),
+        kind=ChargeKind.SESSION,
+        description="Session: Standard session",
+        **kwargs,
+    )
+    payer_a, payer_b = client_payer(case.partner_a), client_payer(case.partner_b)
+    invoice = services.invoice_issue(actor=cast.coordinator, payer=payer_a, case=case)
+    other = services.invoice_issue(actor=cast.coordinator, payer=payer_b, case=case)
+    services.payment_record(
+        actor=cast.coordinator,
+        payer=payer_a,
+        method="card",
+        amount=Decimal("20.00"),
+        received_on=timezone.localdate(),
+    )
+    note = services.credit_note_issue(actor=cast.coordinator, invoice=other, reason="Fee agreed lower.")
+    [fee] = services.shares_charges(
+        shares=[a],
+        amount=Decimal("60.00"),
+        kind=ChargeKind.LATE_CANCEL,
+        description="Late cancellation fee: Standard session",
+        **kwargs,
+    )
+    series = AppointmentSeries.objects.create(case=case, kind=SeriesKind.INTENSIVE)
+    start = future(days=40, hour=9)
+    for day in range(2):
+        appointment = Appointment.objects.create(
+            case=case,
+            kind=AppointmentKind.INTENSIVE,
+            series=series,
+            room=cast.room,
+            starts_at=start + dt.timedelta(days=day),
+            ends_at=start + dt.timedelta(days=day, hours=2),
+        )
+        appointment.therapists.set([cast.therapist_a, cast.cotherapist])
+    package = package_create(actor=cast.coordinator, series=series)
+    return BillingWorld(invoice=invoice, credit_note=note, fee_charge=fee, package=package)

@@ -48,6 +48,7 @@ from tandem.records.services import (
 )
 from tandem.scheduling.feeds import calendar_feed_issue
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
+from tests.billing_support import billing_world
 from tests.cast import Cast, build_cast, login
 from tests.measures_support import PHQ9_CALM, record
 from tests.records_support import signed_dap, team_session, template
@@ -174,6 +175,7 @@ class World:
             name="Quinn Visitor", email="quinn@visitor.tandem.invalid", message="A question about fees."
         )
         self.feed_token = calendar_feed_issue(actor=cast.therapist_a)[1]
+        self.billing = billing_world(cast)
 
     def _fill_people(self) -> None:
         """Every optional detail of the clients (synthetic), with days and months that cannot swap."""
@@ -327,6 +329,11 @@ class World:
             "consent_id": lambda: self.consent.pk,
             # A video seat exists only while its page is open (tests/test_video.py walks real ones).
             "ref": lambda: "not-a-real-video-seat",
+            "invoice_id": lambda: self.billing.invoice.pk,
+            "credit_note_id": lambda: self.billing.credit_note.pk,
+            "payer_id": lambda: self.billing.invoice.payer_id,
+            "charge_id": lambda: self.billing.fee_charge.pk,
+            "package_id": lambda: self.billing.package.pk,
         }
 
     def _by_route(self) -> dict[tuple[str, str], Callable[[], Any]]:

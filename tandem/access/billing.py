@@ -49,3 +49,18 @@ def payer_client_of(user: Any) -> Client | None:
     if not _active_staff(user, Role.CLIENT):
         return None
     return Client.objects.filter(user=user).first()
+
+
+def can_see_payer_statement(user: Any) -> bool:
+    """A payer's statement spans cases (a partner may pay for two, an insurer for many): the billing
+    staff only."""
+    return can_manage_billing(user)
+
+
+def can_see_invoice(user: Any, *, case: Case, payer_client_id: int | None) -> bool:
+    """Staff who see the case's billing; in the portal, only the client the invoice is addressed to (never
+    the other partner, even when the fee is split; an insurer's invoice goes to the insurer)."""
+    if _active_staff(user, Role.CLIENT):
+        client = payer_client_of(user)
+        return client is not None and payer_client_id is not None and client.pk == payer_client_id
+    return can_see_case_billing(user, case)

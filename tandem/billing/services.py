@@ -44,6 +44,7 @@ from tandem.billing.models import (
     SlidingScaleKind,
 )
 from tandem.billing.money import HUNDRED, cents, currency
+from tandem.billing.selectors import payer_credit
 from tandem.cases.models import Case, Client
 from tandem.scheduling.models import Appointment, AppointmentKind
 
@@ -607,17 +608,6 @@ def invoice_write_off(
 
 
 # --- Payments -------------------------------------------------------------------------------------
-def payer_credit(payer: Payer) -> Decimal:
-    """Money the payer has with the practice: payments and over-credited notes, less what is allocated
-    and refunded."""
-    zero = Decimal("0")
-    paid = Payment.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    noted = CreditNote.objects.filter(payer=payer).aggregate(s=Sum("to_credit"))["s"] or zero
-    used = Allocation.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    refunded = Refund.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    return paid + noted - used - refunded
-
-
 def _allocate(
     *, payer: Payer, invoices: list[Invoice], available: Decimal, payment: Payment | None, now: dt.datetime
 ) -> list[tuple[int, Decimal]]:
@@ -771,3 +761,34 @@ def shares_charges(
         for share, part in split_by_shares(amount, shares)
         if part > 0
     ]
+
+
+def payments_record(
+    *,
+    actor: Any,
+    amounts: list[tuple[Payer, Decimal]],
+    method: str,
+    received_on: dt.date,
+    reference: str = "",
+    now: dt.datetime | None = None,
+) -> list[Payment]:
+    """Several payers paying at once (both partners of a split case at the desk): one payment each, all
+    recorded or none."""
+    if not amounts:
+        raise BillingInvalid("Give the amount received from at least one payer.")
+    if len({payer.pk for payer, _ in amounts}) != len(amounts):
+        raise BillingInvalid("Give each payer's amount once.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        return [
+            payment_record(
+                actor=actor,
+                payer=payer,
+                method=method,
+                amount=amount,
+                received_on=received_on,
+                reference=reference,
+                now=now,
+            )
+            for payer, amount in amounts
+        ]

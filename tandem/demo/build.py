@@ -28,6 +28,7 @@ from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, CaseProblem, Client, PhaseChange
 from tandem.consents.models import Consent
 from tandem.demo.audit import AuditBacklog
+from tandem.demo.billing import seed_billing
 from tandem.demo.cases import CasesSeed
 from tandem.demo.clinical import seed_clinical
 from tandem.demo.data import DEFAULT_SEED, DEMO_PRACTICE_NAME, INTENSIVE
@@ -109,6 +110,9 @@ class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed, OutcomesSeed):
                 demo_therapist=self.therapists[0],
                 coordinator=self.coordinator,
                 seed=self.seed,
+            )
+            seed_billing(
+                cases=hand_picked, now=self.now, director=self.director, coordinator=self.coordinator
             )
             cohort_cases = Case.objects.with_people().filter(pk__in=[c.pk for c in cases[len(hand_picked) :]])
             seed_outcome_scores(

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from tandem.billing import views as billing_views
 from tandem.portal import views
 
 app_name = "portal"
@@ -13,4 +14,11 @@ urlpatterns = [
     path("reminders/", views.reminders, name="reminders"),
     path("invite/<int:case_id>/<int:client_id>/", views.invite, name="invite"),
     path("welcome/<str:token>/", views.accept, name="accept"),
+    path("invoices/", billing_views.my_invoices, name="invoices"),
+    path("invoices/<int:invoice_id>/invoice.pdf", billing_views.my_invoice_pdf, name="invoice_pdf"),
+    path(
+        "credit-notes/<int:credit_note_id>/credit-note.pdf",
+        billing_views.my_credit_note_pdf,
+        name="credit_note_pdf",
+    ),
 ]
