@@ -48,6 +48,7 @@ urlpatterns = [
     path("planning/", include("tandem.planning.urls")),
     path("consents/", include("tandem.consents.urls")),
     path("outcomes/", include("tandem.outcomes.urls")),
+    path("billing/reports/", include("tandem.billing.report_urls")),
     path("practice/setup/", include("tandem.scheduling.setup_urls")),
     path("", include("tandem.public.urls")),
     path("setup/", admin.site.urls),
