@@ -49,6 +49,7 @@ urlpatterns = [
     path("consents/", include("tandem.consents.urls")),
     path("outcomes/", include("tandem.outcomes.urls")),
     path("billing/reports/", include("tandem.billing.report_urls")),
+    path("insurance/", include("tandem.claims.urls")),
     path("practice/setup/", include("tandem.scheduling.setup_urls")),
     path("", include("tandem.public.urls")),
     path("setup/", admin.site.urls),
