@@ -161,3 +161,12 @@ def test_page_queries_do_not_grow_with_sessions(client, cast):
         appointment = attend(cast, book(cast, days=10 + n, hour=9))
         billing.charges_reconcile(actor=cast.director, appointment_id=appointment.pk)
     assert _page_queries(client, cast) == small
+
+
+def test_coverage_for_the_second_partner_saves(client, cast):
+    """The identified patient may be either partner (a regression: the choice was read once per partner)."""
+    login(client, cast.coordinator)
+    post = reverse("claims:coverage_save", kwargs={"case_id": cast.couple_case.pk})
+    response = client.post(post, {**COVERAGE, "identified_patient": cast.couple_case.partner_b_id})
+    assert response.status_code == 302
+    assert BillingArrangement.objects.get().identified_patient_id == cast.couple_case.partner_b_id

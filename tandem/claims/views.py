@@ -107,7 +107,8 @@ def coverage_save(request: AuthedRequest, case_id: int) -> HttpResponse:
     form = CoverageForm(request.POST, case=case)
     if form.is_valid():
         data = dict(form.cleaned_data)
-        patient = next((c for c in case.partners if c.pk == data.pop("identified_patient")), None)
+        chosen = data.pop("identified_patient")
+        patient = next((c for c in case.partners if c.pk == chosen), None)
         try:
             services.coverage_set(actor=request.user, case=case, identified_patient=patient, **data)
         except services.ClaimsInvalid as problem:
