@@ -170,3 +170,16 @@ def test_coverage_for_the_second_partner_saves(client, cast):
     response = client.post(post, {**COVERAGE, "identified_patient": cast.couple_case.partner_b_id})
     assert response.status_code == 302
     assert BillingArrangement.objects.get().identified_patient_id == cast.couple_case.partner_b_id
+
+
+def test_director_records_an_npi_and_a_bad_one_is_explained(client, cast):
+    url = reverse("claims:provider_number_save", kwargs={"case_id": cast.couple_case.pk})
+    login(client, cast.director)
+    response = client.post(url, {"therapist": cast.therapist_a.pk, "npi": "1234567890"})
+    assert response.status_code == 400 and "not a valid NPI" in response.content.decode()
+    assert client.post(url, {"therapist": cast.therapist_a.pk, "npi": demo_npi(9)}).status_code == 302
+    assert cast.therapist_a.provider_number.npi == demo_npi(9)
+    login(client, cast.coordinator)
+    client.post(url, {"therapist": cast.therapist_a.pk, "npi": demo_npi(11)})
+    cast.therapist_a.provider_number.refresh_from_db()
+    assert cast.therapist_a.provider_number.npi == demo_npi(9)

@@ -64,3 +64,15 @@ class SuperbillForm(forms.Form):
             if end - start > dt.timedelta(days=366):
                 raise forms.ValidationError("A superbill covers at most a year.")
         return data
+
+
+class ProviderNumberForm(forms.Form):
+    therapist = forms.TypedChoiceField(label="Clinician", coerce=int)
+    npi = forms.CharField(label="NPI", max_length=10, help_text="Ten digits, with its check digit.")
+    taxonomy = forms.CharField(
+        label="Taxonomy code", max_length=10, required=False, help_text="e.g. 106H00000X"
+    )
+
+    def __init__(self, *args: Any, clinicians: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["therapist"].choices = [(u.pk, u.get_full_name()) for u in clinicians]  # type: ignore[attr-defined]

@@ -171,3 +171,13 @@ def case_sessions(case: Case, *, since: dt.date) -> list[tuple[Appointment, Codi
         .order_by("-starts_at")
     )
     return [(a, coding_of(a, patient_id)) for a in appointments]
+
+
+def provider_numbers(clinicians: list) -> list[tuple[object, str]]:
+    """Each clinician with their NPI (or "")."""
+    numbers = dict(
+        ProviderNumber.objects.filter(therapist__in=[u.pk for u in clinicians]).values_list(
+            "therapist_id", "npi"
+        )
+    )
+    return [(u, numbers.get(u.pk, "")) for u in clinicians]

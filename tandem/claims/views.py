@@ -11,7 +11,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from tandem.access.claims import can_see_case_insurance, can_set_coverage, can_set_diagnoses
+from tandem.access.claims import (
+    can_see_case_insurance,
+    can_set_coverage,
+    can_set_diagnoses,
+    can_set_provider_numbers,
+)
 from tandem.access.services import AccessDenied, deny, get_case_for
 from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
@@ -20,7 +25,14 @@ from tandem.billing.money import currency
 from tandem.cases.models import Case
 from tandem.claims import selectors, services
 from tandem.claims.codes import ICD10CM, suggested_diagnoses
-from tandem.claims.forms import DX_FIELDS, CoverageForm, DiagnosesForm, FlagsForm, SuperbillForm
+from tandem.claims.forms import (
+    DX_FIELDS,
+    CoverageForm,
+    DiagnosesForm,
+    FlagsForm,
+    ProviderNumberForm,
+    SuperbillForm,
+)
 from tandem.claims.superbill import superbill_pdf
 from tandem.lib.time import local_today
 from tandem.scheduling.models import Appointment
@@ -88,6 +100,9 @@ def _page(request: AuthedRequest, case: Case, status: int = 200, **forms: object
             initial={"date_from": today.replace(day=1), "date_to": today},
         ),
         "has_payers": bool(payers),
+        "provider_form": forms.get("provider_form") or ProviderNumberForm(clinicians=case.clinicians),
+        "numbers": selectors.provider_numbers(case.clinicians),
+        "may_set_numbers": can_set_provider_numbers(request.user),
         "may_set_coverage": can_set_coverage(request.user, case),
         "may_set_diagnoses": can_set_diagnoses(request.user, case),
     }
@@ -202,3 +217,28 @@ def superbill(request: AuthedRequest, case_id: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="superbill-{case.reference}-{start:%Y%m}.pdf"'
     return response
+
+
+@require_POST
+def provider_number_save(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """The director records the NPI of one of the case's clinicians (from their case, where it is used)."""
+    case = _case(request, case_id)
+    form = ProviderNumberForm(request.POST, clinicians=case.clinicians)
+    if form.is_valid():
+        therapist = next(u for u in case.clinicians if u.pk == form.cleaned_data["therapist"])
+        try:
+            services.provider_number_set(
+                actor=request.user,
+                therapist=therapist,
+                npi=form.cleaned_data["npi"],
+                taxonomy=form.cleaned_data["taxonomy"],
+            )
+        except services.ClaimsInvalid as problem:
+            form.add_error("npi", str(problem))
+        except AccessDenied as refusal:
+            messages.error(request, str(refusal))
+            return redirect("claims:case_insurance", case_id=case.pk)
+        else:
+            messages.success(request, "Provider number saved.")
+            return redirect("claims:case_insurance", case_id=case.pk)
+    return _page(request, case, status=400, provider_form=form)
