@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from tandem.audit.services import audit_record
@@ -152,7 +151,10 @@ def claims_export(
         raise ClaimsInvalid(f"Cannot write {out}: its folder does not exist or is not writable.")
     now = now or timezone.now()
     with transaction.atomic():
-        last = ClaimExport.objects.select_for_update().aggregate(m=Max("control_number"))["m"] or 0
+        # The latest batch row, locked: a concurrent export waits here (PostgreSQL refuses FOR UPDATE with
+        # an aggregate); the unique control number refuses the rare one that still collides.
+        latest = ClaimExport.objects.select_for_update().order_by("-control_number").first()
+        last = latest.control_number if latest is not None else 0
         header = _header(last + 1, now)
         items = claims_to_export(date_from=date_from, date_to=date_to, resend=resend)
         coverages = {c.case_id: c for c in Coverage.objects.filter(case_id__in={i.case.pk for i in items})}
