@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
 from tandem.billing.models import MONEY, Charge, ChargeStatus, Invoice, InvoiceStatus, Payer
@@ -87,20 +87,37 @@ def _row(values: Mapping[str, Any], label: str, kind: str) -> AgedRow:
     return AgedRow(label, kind, cells, sum(cells, ZERO))
 
 
+class KnownCountPaginator(Paginator):
+    """A paginator told its count (the total query already counted the payers), saving a second scan."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known = count
+
+    @property
+    def count(self) -> int:  # type: ignore[override]
+        return self._known
+
+
 def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER_PAGE) -> AgedReport:
-    """The total row and one page of payers, largest balance first (four queries whatever the size)."""
+    """The total row and one page of payers, largest balance first: two scans of the open invoices (the
+    total, which also counts the payers, and the ranking), then the page's payers' buckets and names.
+    Balances are never negative, so a payer owes something exactly when an open invoice has a balance."""
     sums = _bucket_sums(today)
-    invoices = Invoice.objects.filter(status__in=OPEN_STATUSES)
-    total = _row(invoices.aggregate(**sums), "All payers", "")
-    grouped = (
-        invoices.values("payer_id")
-        .annotate(**sums, owed=_money_sum(_balance()))
-        .filter(owed__gt=0)
-        .order_by("-owed", "payer_id")
+    owing = (
+        Invoice.objects.filter(status__in=OPEN_STATUSES)
+        .alias(open_balance=_balance())
+        .filter(open_balance__gt=0)
     )
-    found = Paginator(grouped, per_page).get_page(page)
-    payers = Payer.objects.select_related("client").in_bulk([r["payer_id"] for r in found.object_list])
-    rows = [_row(r, *_payer_label(payers.get(r["payer_id"]))) for r in found.object_list]
+    figures = owing.aggregate(**sums, payers=Count("payer_id", distinct=True))
+    total = _row(figures, "All payers", "")
+    # The page's payers by what they owe (one sum per payer), then the age buckets of those payers only.
+    ranked = owing.values("payer_id").annotate(owed=_money_sum(_balance())).order_by("-owed", "payer_id")
+    found = KnownCountPaginator(ranked, per_page, count=figures["payers"]).get_page(page)
+    ids = [r["payer_id"] for r in found.object_list]
+    buckets = {r["payer_id"]: r for r in owing.filter(payer_id__in=ids).values("payer_id").annotate(**sums)}
+    payers = Payer.objects.select_related("client").in_bulk(ids)
+    rows = [_row(buckets[pk], *_payer_label(payers.get(pk))) for pk in ids]
     return AgedReport(today=today, total=total, page=found, rows=rows)
 
 
