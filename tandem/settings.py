@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "tandem.homework",
     "tandem.billing",
     "tandem.video",
+    "tandem.claims",
     "tandem.portal",
     "tandem.notify",
     "tandem.records",
@@ -291,6 +292,20 @@ INVOICE_TAX_TEXT = env_str("INVOICE_TAX_TEXT", "")
 # When set, invoices carry an ISO 11649 creditor reference and an EPC (SEPA) QR code for this account.
 PRACTICE_IBAN = env_str("PRACTICE_IBAN", "").replace(" ", "").upper()
 PRACTICE_BIC = env_str("PRACTICE_BIC", "")
+# Insurance claims (tandem/claims, US practices): the billing provider on 837P claims and superbills.
+# PRACTICE_TAX_ID above is the practice's EIN there (nine digits); the submitter and receiver ids are the
+# ones the clearinghouse gives; CLAIMS_USAGE is T (test) until the clearinghouse accepts production files.
+CLAIMS_PRACTICE_NPI = env_str("CLAIMS_PRACTICE_NPI", "")
+CLAIMS_PRACTICE_TAXONOMY = env_str("CLAIMS_PRACTICE_TAXONOMY", "106H00000X")
+CLAIMS_PRACTICE_STREET = env_str("CLAIMS_PRACTICE_STREET", "")
+CLAIMS_PRACTICE_CITY = env_str("CLAIMS_PRACTICE_CITY", "")
+CLAIMS_PRACTICE_STATE = env_str("CLAIMS_PRACTICE_STATE", "")
+CLAIMS_PRACTICE_ZIP = env_str("CLAIMS_PRACTICE_ZIP", "")  # nine digits (ZIP+4) on claims
+CLAIMS_CONTACT_PHONE = env_str("CLAIMS_CONTACT_PHONE", "")
+CLAIMS_SUBMITTER_ID = env_str("CLAIMS_SUBMITTER_ID", "")
+CLAIMS_RECEIVER_ID = env_str("CLAIMS_RECEIVER_ID", "")
+CLAIMS_RECEIVER_NAME = env_str("CLAIMS_RECEIVER_NAME", "")
+CLAIMS_USAGE = env_str("CLAIMS_USAGE", "T")
 # Base URI of the practice's own FHIR identifier and code systems (client, case, local score codes) in
 # exported records: a recipient tells this practice's client 12 from another's by it. Stable, never reused.
 FHIR_IDENTIFIER_SYSTEM = env_str("FHIR_IDENTIFIER_SYSTEM", f"{PORTAL_BASE_URL.rstrip('/')}/fhir").rstrip("/")

@@ -364,7 +364,16 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-number"]
-        indexes = [models.Index(fields=["payer", "status"]), models.Index(fields=["status", "due_on"])]
+        indexes = [
+            models.Index(fields=["payer", "status"]),
+            models.Index(fields=["status", "due_on"]),
+            # Aged receivables read only the unpaid invoices (billing/reports.py).
+            models.Index(
+                fields=["payer", "issued_at"],
+                condition=Q(status__in=["open", "sent", "partly_paid"]),
+                name="billing_invoice_open_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="billing_invoice_total_not_negative"),
             models.CheckConstraint(

@@ -30,6 +30,7 @@ from tandem.consents.models import Consent
 from tandem.demo.audit import AuditBacklog
 from tandem.demo.billing import seed_billing
 from tandem.demo.cases import CasesSeed
+from tandem.demo.claims import seed_claims
 from tandem.demo.clinical import seed_clinical
 from tandem.demo.data import DEFAULT_SEED, DEMO_PRACTICE_NAME, INTENSIVE
 from tandem.demo.grid import Calendar
@@ -118,6 +119,7 @@ class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed, OutcomesSeed):
             seed_outcome_scores(
                 cohort=cohort, cases=sorted(cohort_cases, key=lambda c: c.pk), now=self.now, seed=self.seed
             )
+            seed_claims(director=self.director, now=self.now)
         added = ensure_today(now=self.now, seed=self.seed)
         return SeedReport(
             created=True,

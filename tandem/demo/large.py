@@ -21,6 +21,7 @@ from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase
 from tandem.demo.audit import AuditBacklog
 from tandem.demo.data import BATCH, CLIENT_DOMAIN
+from tandem.demo.large_billing import LargeBilling
 from tandem.demo.plans import bulk
 from tandem.homework.models import Assignment, AssignmentLog, AssignmentStatus, Exercise
 from tandem.measures import engine
@@ -56,6 +57,8 @@ class LargeClinical:
         self.progress("wrote questionnaire responses")
         self.homework(by_case, partners)
         self.progress("wrote homework and its logs")
+        # Last, so that the draws above stay as they were: a year of invoices for the receivables bench.
+        LargeBilling(now=self.now, seed=self.rng.randrange(1 << 30), progress=self.progress).write()
 
     def _sessions(self) -> list[Session]:
         therapists: dict[int, list[int]] = defaultdict(list)

@@ -1,0 +1,225 @@
+"""The director's financial reports, aggregated in SQL: aged receivables and revenue.
+
+Aged receivables read only the open invoices (open, sent, partly paid), through the partial index
+`billing_invoice_open_idx`: however many paid invoices a practice has, the page reads the unpaid ones.
+An invoice's balance is what billing's payment services keep on it (total less allocated and credited);
+its age counts from the day it was issued, in the practice's time zone (0-30, 31-60, 61-90, over 90 days).
+Written-off invoices are no longer receivable and are left out.
+
+Revenue is what was charged (live charges: not yet invoiced or invoiced; reversed and waived ones are
+not revenue), by the month of the service date, by therapist and by format (the appointment's kind; an
+intensive package's deposit and balance count as "Intensive package"). A co-therapy session counts in
+full for each of its two therapists, so the therapist table can add up to more than the total.
+"""
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncMonth
+
+from tandem.billing.models import MONEY, Charge, ChargeStatus, Invoice, InvoiceStatus, Payer
+from tandem.billing.money import cents
+from tandem.lib.time import local_day_bounds
+from tandem.scheduling.models import AppointmentKind
+
+OPEN_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.SENT, InvoiceStatus.PARTLY_PAID)
+BUCKETS = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
+PER_PAGE = 50
+ZERO = Decimal("0.00")
+PACKAGE_FORMAT = "Intensive package"
+NO_THERAPIST = "No session (package)"
+
+
+def _money_sum(expression: object) -> Coalesce:
+    return Coalesce(Sum(expression), Value(ZERO), output_field=DecimalField(**MONEY))  # type: ignore[arg-type]
+
+
+def _balance() -> object:
+    return F("total") - F("allocated") - F("credited")
+
+
+def _bucket_sums(today: dt.date) -> dict[str, Coalesce]:
+    """One SUM per age bucket: an invoice is in the first bucket whose start its issue moment is after."""
+    starts = [local_day_bounds(today - dt.timedelta(days=days))[0] for days in (30, 60, 90)]
+    sums = {}
+    for n, name in enumerate(("b0", "b1", "b2", "b3")):
+        newer = Q(issued_at__gte=starts[n]) if n < 3 else Q(issued_at__lt=starts[2])
+        older = Q(issued_at__lt=starts[n - 1]) if 0 < n < 3 else Q()
+        sums[name] = _money_sum(Case(When(newer & older, then=_balance()), default=Value(ZERO)))
+    return sums
+
+
+@dataclass
+class AgedRow:
+    label: str
+    kind: str
+    cells: list[Decimal]
+    total: Decimal
+
+
+@dataclass
+class AgedReport:
+    today: dt.date
+    total: AgedRow
+    page: Page
+    rows: list[AgedRow] = field(default_factory=list)
+
+
+def _payer_label(payer: Payer | None) -> tuple[str, str]:
+    if payer is None:
+        return "Unknown payer", ""
+    if payer.kind == "insurer":
+        return payer.insurer_name, "Insurer"
+    return (payer.client.full_name if payer.client is not None else "Client"), "Client"
+
+
+def _row(values: Mapping[str, Any], label: str, kind: str) -> AgedRow:
+    # SQLite returns a SUM over a CASE without its two places; every figure is shown in whole cents.
+    cells = [cents(values[f"b{n}"]) for n in range(4)]
+    return AgedRow(label, kind, cells, sum(cells, ZERO))
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its count (the total query already counted the payers), saving a second scan."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known = count
+
+    @property
+    def count(self) -> int:  # type: ignore[override]
+        return self._known
+
+
+def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER_PAGE) -> AgedReport:
+    """The total row and one page of payers, largest balance first: two scans of the open invoices (the
+    total, which also counts the payers, and the ranking), then the page's payers' buckets and names.
+    Balances are never negative, so a payer owes something exactly when an open invoice has a balance."""
+    sums = _bucket_sums(today)
+    owing = (
+        Invoice.objects.filter(status__in=OPEN_STATUSES)
+        .alias(open_balance=_balance())
+        .filter(open_balance__gt=0)
+    )
+    figures = owing.aggregate(**sums, payers=Count("payer_id", distinct=True))
+    total = _row(figures, "All payers", "")
+    # The page's payers by what they owe (one sum per payer), then the age buckets of those payers only.
+    ranked = owing.values("payer_id").annotate(owed=_money_sum(_balance())).order_by("-owed", "payer_id")
+    found = KnownCountPaginator(ranked, per_page, count=figures["payers"]).get_page(page)
+    ids = [r["payer_id"] for r in found.object_list]
+    buckets = {r["payer_id"]: r for r in owing.filter(payer_id__in=ids).values("payer_id").annotate(**sums)}
+    payers = Payer.objects.select_related("client").in_bulk(ids)
+    rows = [_row(buckets[pk], *_payer_label(payers.get(pk))) for pk in ids]
+    return AgedReport(today=today, total=total, page=found, rows=rows)
+
+
+def aged_receivables_all(*, today: dt.date) -> tuple[AgedRow, list[AgedRow]]:
+    """Every payer (for the CSV), in the page's order."""
+    report = aged_receivables(today=today, per_page=10**9)
+    return report.total, report.rows
+
+
+# --- Revenue -----------------------------------------------------------------------------------------
+@dataclass
+class RevenueReport:
+    months: list[tuple[dt.date, Decimal]]
+    therapists: list[tuple[str, Decimal]]
+    formats: list[tuple[str, Decimal]]
+    total: Decimal
+    cube: list[tuple[dt.date, str, str, Decimal]]
+
+
+def _kind_label(kind: str | None) -> str:
+    if not kind:
+        return PACKAGE_FORMAT
+    try:
+        return str(AppointmentKind(kind).label)
+    except ValueError:
+        return kind
+
+
+def _therapist_name(first: str | None, last: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip() if (first or last) else NO_THERAPIST
+
+
+def revenue(*, date_from: dt.date, date_to: dt.date) -> RevenueReport:
+    """Live charges of the period by month, therapist and format: one grouped query (the cube) and one
+    total; the page's three tables are the cube's margins."""
+    live = Charge.objects.filter(
+        status__in=(ChargeStatus.OPEN, ChargeStatus.INVOICED), service_date__range=(date_from, date_to)
+    )
+    total = cents(live.aggregate(s=_money_sum("amount"))["s"])
+    cube_rows = (
+        live.annotate(month=TruncMonth("service_date"))
+        .values(
+            "month",
+            "appointment__kind",
+            "appointment__therapists__first_name",
+            "appointment__therapists__last_name",
+            "appointment__therapists__id",
+        )
+        .annotate(amount=_money_sum("amount"))
+        .order_by("month", "appointment__therapists__last_name", "appointment__kind")
+    )
+    months: dict[dt.date, Decimal] = defaultdict(lambda: ZERO)
+    therapists: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    formats: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    cube = []
+    for row in cube_rows:
+        month = row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]
+        first, last = row["appointment__therapists__first_name"], row["appointment__therapists__last_name"]
+        name = _therapist_name(first, last)
+        therapists[name] += cents(row["amount"])
+        cube.append((month, name, _kind_label(row["appointment__kind"]), cents(row["amount"])))
+    # A co-therapy charge is in the cube once per therapist: months and formats count it once.
+    for month, fmt, amount in _month_format(live):
+        months[month] += amount
+        formats[_kind_label(fmt)] += amount
+    return RevenueReport(
+        months=sorted(months.items()),
+        therapists=sorted(therapists.items(), key=lambda item: (-item[1], item[0])),
+        formats=sorted(formats.items(), key=lambda item: (-item[1], item[0])),
+        total=total,
+        cube=cube,
+    )
+
+
+def _month_format(live: object) -> Iterable[tuple[dt.date, str | None, Decimal]]:
+    rows = (
+        live.annotate(month=TruncMonth("service_date"))  # type: ignore[attr-defined]
+        .values("month", "appointment__kind")
+        .annotate(amount=_money_sum("amount"))
+        .order_by("month", "appointment__kind")
+    )
+    for row in rows:
+        month = row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]
+        yield month, row["appointment__kind"], cents(row["amount"])
+
+
+# --- CSV ---------------------------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: a value starting with = + - @ or a tab/CR (a formula to Excel,
+    LibreOffice and Sheets) is prefixed with an apostrophe; numbers are written as they are."""
+    if isinstance(value, Decimal | int):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def as_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return buffer.getvalue()
