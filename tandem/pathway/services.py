@@ -15,6 +15,7 @@ from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, CaseProblem, Client, Phase, PhaseChange, PresentingProblem
 from tandem.cases.services import OPENING_PHASES, ClientDetails, case_reference, check_assignment
+from tandem.lib.later import case_changed_later
 from tandem.lib.time import local_today
 from tandem.measures.later import measures_schedule_later
 from tandem.pathway import policy
@@ -147,6 +148,7 @@ def case_open(
         CaseProblem.objects.bulk_create(CaseProblem(case=case, problem=p) for p in problems or [])
         _phase_record(case=case, from_phase="", to_phase=phase, actor=actor, reason=reason)
         measures_schedule_later(case_id=case.pk)
+        case_changed_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="case.open",
@@ -208,6 +210,7 @@ def case_transition(
             update.append("closed_on")
         case.save(update_fields=update)
         measures_schedule_later(case_id=case.pk)
+        case_changed_later(case_id=case.pk)
         created = (
             _follow_up_schedule(case, mode=follow_up_mode, now=change.at)
             if to_phase == Phase.FOLLOW_UP
@@ -630,6 +633,7 @@ def plan_save(
             created_by=actor,
         )
         measures_schedule_later(case_id=case.pk)
+        case_changed_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="plan.version",

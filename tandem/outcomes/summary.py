@@ -1,0 +1,352 @@
+"""The director's tables from the precomputed registry (models.py): a few GROUP BY queries, whatever the
+number of cases, then the suppression of report.py.
+
+The database counts the cases of each group by the combination of the partners' categories and
+follow-up verdicts (decided in the query from the stored change, see models.py), so only a few hundred
+rows come back; Python adds those counts up into the same tables `live_tables` computes from the raw
+scores (the tests compare the two). The median days to treatment are picked by a window query that
+returns the middle one or two values of each group.
+"""
+
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case as SqlCase
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+from django.db.models.lookups import GreaterThan, IsNull, LessThan
+
+from tandem.measures.engine import RELIABLE_Z, load_definition
+from tandem.outcomes import report, rules
+from tandem.outcomes.models import OutcomeNorm, OutcomeProblem, OutcomeRow
+from tandem.outcomes.selectors import (
+    _STAFF_FIELDS,
+    FOLLOW_UP_WINDOWS,
+    FORMAT_LABELS,
+    _staff,
+    case_facts,
+    follow_up_scores,
+    outcome_cases,
+    partner_outcomes,
+)
+
+GAINED = (rules.RECOVERED, rules.IMPROVED)
+WINDOWS = tuple(FOLLOW_UP_WINDOWS)
+_PROBLEM = "case__outcome_problems__problem__"
+GROUP_FIELDS: dict[str, tuple[str, ...]] = {
+    "format": ("format",),
+    "period": ("period",),
+    "staff": _STAFF_FIELDS,
+    "problem": (f"{_PROBLEM}slug", f"{_PROBLEM}icd10cm", f"{_PROBLEM}label"),
+}
+PARTNER_STATE = ("cat", "f3", "f6")
+
+
+def _group(by: str, row: dict[str, Any]) -> tuple[str, str]:
+    """The (key, label) of a row of the grouped query, as report.group_keys names the live groups."""
+    if by == "problem":
+        slug, code, label = (row[name] for name in GROUP_FIELDS["problem"])
+        if slug is None:
+            return "", "No coded problem"
+        return slug, f"{code} {label}" if code else label
+    if by == "staff":
+        return _staff(row)
+    if by == "period":
+        return row["period"], row["period"]
+    return row["format"], FORMAT_LABELS.get(row["format"], row["format"])
+
+
+@dataclass
+class Tally:
+    """One group's counts, added up from the grouped query's rows."""
+
+    cases: int = 0
+    finished: int = 0
+    dropouts: int = 0
+    partners: Counter[str] = field(default_factory=Counter)
+    partner_cases: Counter[str] = field(default_factory=Counter)
+    finished_partners: int = 0
+    couples: Counter[str] = field(default_factory=Counter)
+    couple_cases: int = 0
+    gained: int = 0
+    gained_cases: int = 0
+    scored: Counter[str] = field(default_factory=Counter)
+    scored_cases: Counter[str] = field(default_factory=Counter)
+    held: Counter[str] = field(default_factory=Counter)
+    held_cases: Counter[str] = field(default_factory=Counter)
+    median: float | None = None
+    waits: int = 0
+
+    def add(self, row: dict[str, Any], n: int) -> None:
+        self.cases += n
+        self.dropouts += n if row["dropout"] else 0
+        if not row["finished"]:
+            return
+        self.finished += n
+        states = [
+            tuple(row[f"{p}_{part}"] for part in PARTNER_STATE) for p in ("ab" if row["is_couple"] else "a")
+        ]
+        categories = [state[0] for state in states]
+        self.finished_partners += n * len(states)
+        for category in categories:
+            self.partners[category] += n
+        for category in set(categories):
+            self.partner_cases[category] += n
+        if row["is_couple"]:
+            self.couples[rules.classify_couple(categories)] += n
+            self.couple_cases += n
+        gained = [state for state in states if state[0] in GAINED]
+        self.gained += n * len(gained)
+        self.gained_cases += n if gained else 0
+        for position, window in enumerate(WINDOWS, start=1):
+            scored = sum(1 for state in gained if state[position] != "n")
+            held = sum(1 for state in gained if state[position] == "h")
+            self.scored[window] += n * scored
+            self.scored_cases[window] += n if scored else 0
+            self.held[window] += n * held
+            self.held_cases[window] += n if held else 0
+
+    def merge(self, other: "Tally") -> None:
+        for name, value in vars(other).items():
+            if isinstance(value, Counter):
+                getattr(self, name).update(value)
+            elif name not in ("median", "waits"):
+                setattr(self, name, getattr(self, name) + value)
+
+
+def _denominator(definition: dict[str, Any], sd: float | None) -> float | None:
+    """The reliable change index's divisor, computed exactly as measures.engine.reliable_change does."""
+    values = definition["scoring"].get("reliable_change") or {}
+    reliability, norm_sd = values.get("reliability"), values.get("norm_sd")
+    if rules.needs_practice_sd(definition):
+        norm_sd = sd if sd is not None and sd > 0 else None
+    if reliability is None or norm_sd is None:
+        return None
+    standard_error = float(norm_sd) * (1 - float(reliability)) ** 0.5
+    return (2 * standard_error**2) ** 0.5
+
+
+def _reliably(column: str, divisor: float, *, up: bool) -> Any:
+    """The stored change in COLUMN divided as the engine divides it, beyond RELIABLE_Z one way."""
+    index = ExpressionWrapper(F(column) / Value(divisor), output_field=FloatField())
+    return GreaterThan(index, RELIABLE_Z) if up else LessThan(index, -RELIABLE_Z)
+
+
+def _state_annotations(definition: dict[str, Any], divisor: float | None) -> dict[str, Any]:
+    """Each partner's category ("cat") and follow-up verdicts ("f3", "f6": "n" no score in the window,
+    "s" scored, "h" reliable improvement from the baseline held), by rules.classify_partner's rules."""
+    if divisor is None:
+        return {
+            f"{p}_{part}": Value(rules.NOT_MEASURED if part == "cat" else "n")
+            for p in "ab"
+            for part in PARTNER_STATE
+        }
+    up = definition["scoring"].get("higher_is") == "better"
+    states: dict[str, Any] = {}
+    for p in "ab":
+        change = f"{p}_change"
+        states[f"{p}_cat"] = SqlCase(
+            When(IsNull(F(change), True), then=Value(rules.NOT_MEASURED)),
+            When(
+                _reliably(change, divisor, up=up),
+                then=SqlCase(
+                    When(**{f"{p}_crossed": True}, then=Value(rules.RECOVERED)), default=Value(rules.IMPROVED)
+                ),
+            ),
+            When(_reliably(change, divisor, up=not up), then=Value(rules.DETERIORATED)),
+            default=Value(rules.UNCHANGED),
+        )
+        for window in (3, 6):
+            follow_up = f"{p}_follow_up_{window}"
+            states[f"{p}_f{window}"] = SqlCase(
+                When(IsNull(F(follow_up), True), then=Value("n")),
+                When(_reliably(follow_up, divisor, up=up), then=Value("h")),
+                default=Value("s"),
+            )
+    return states
+
+
+def _rows(user: Any, filters: report.Filters) -> QuerySet[OutcomeRow]:
+    """The registry rows of the cases the permission layer lets USER see, under the page's filters."""
+    rows = OutcomeRow.objects.filter(case__in=outcome_cases(user), instrument=filters.instrument)
+    if filters.format:
+        rows = rows.filter(format=filters.format)
+    if filters.period:
+        rows = rows.filter(period=filters.period)
+    if filters.problem:
+        coded = OutcomeProblem.objects.filter(case_id=OuterRef("case_id"), problem__slug=filters.problem)
+        rows = rows.filter(Exists(coded))
+    return rows
+
+
+def _tallies(
+    rows: QuerySet[OutcomeRow], states: dict[str, Any], fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One row per group and combination of the partners' states, with how many cases share it."""
+    combination = ("finished", "dropout", "is_couple", *states)
+    return list(rows.annotate(**states).values(*fields, *combination).annotate(n=Count("pk")).order_by())
+
+
+def _medians(rows: QuerySet[OutcomeRow], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The middle one (odd count) or two (even count) days to treatment of each group's finished cases."""
+    parts = [F(name) for name in fields] or None
+    waited = rows.filter(finished=True, days_to_treatment__isnull=False).annotate(
+        place=Window(RowNumber(), partition_by=parts, order_by=[F("days_to_treatment").asc(), F("pk").asc()]),
+        waits=Window(Count("pk"), partition_by=parts),
+    )
+    middle = waited.filter(Q(place=(F("waits") + 1) / 2) | Q(place=F("waits") / 2 + 1))
+    return list(middle.values(*fields, "days_to_treatment", "waits"))
+
+
+def _grouped(
+    by: str,
+    combos: Iterable[dict[str, Any]],
+    middles: Iterable[dict[str, Any]],
+    key: Callable[[dict[str, Any]], tuple[str, str]],
+) -> dict[tuple[str, str], Tally]:
+    tallies: dict[tuple[str, str], Tally] = {}
+    for row in combos:
+        tallies.setdefault(key(row), Tally()).add(row, row["n"])
+    picked: dict[tuple[str, str], list[int]] = {}
+    for row in middles:
+        picked.setdefault(key(row), []).append(row["days_to_treatment"])
+        tallies.setdefault(key(row), Tally()).waits = row["waits"]
+    for group, values in picked.items():
+        tallies[group].median = statistics.median(values)
+    return tallies
+
+
+def practice_tables(user: Any, filters: report.Filters) -> tuple[list[report.Table], float | None]:
+    """The page's four tables and the practice SD used (None when the measure publishes a norm SD)."""
+    definition = load_definition(filters.instrument)
+    sd = None
+    if rules.needs_practice_sd(definition):
+        sd = OutcomeNorm.objects.filter(instrument=filters.instrument).values_list("sd", flat=True).first()
+    states = _state_annotations(definition, _denominator(definition, sd))
+    rows = _rows(user, filters)
+    fields = GROUP_FIELDS[filters.by]
+    groups = _grouped(
+        filters.by,
+        _tallies(rows, states, fields),
+        _medians(rows, fields),
+        lambda row: _group(filters.by, row),
+    )
+    everything = Tally()
+    if filters.by == "problem":
+        # A case counts under each of its problems: the total row is counted on its own.
+        (everything,) = _grouped(
+            filters.by, _tallies(rows, states, ()), [], lambda row: ("", report.ALL)
+        ).values() or [Tally()]
+    else:
+        for tally in groups.values():
+            everything.merge(tally)
+    for middle in _grouped(filters.by, [], _medians(rows, ()), lambda row: ("", report.ALL)).values():
+        everything.median, everything.waits = middle.median, middle.waits
+    ordered = sorted(groups.items(), key=lambda entry: entry[0][1])
+    return _tables(ordered, everything), sd
+
+
+def _category_row(
+    label: str, counts: list[int], cases: list[int], items: int, all_cases: int
+) -> report.TableRow:
+    total = str(items) if all_cases >= rules.SMALL_CELL else rules.SUPPRESSED
+    return report.TableRow(label, rules.suppress_row(counts, cases), total)
+
+
+def _partner_row(label: str, t: Tally) -> report.TableRow:
+    categories = rules.PARTNER_CATEGORIES
+    counts, cases = [t.partners[c] for c in categories], [t.partner_cases[c] for c in categories]
+    return _category_row(label, counts, cases, t.finished_partners, t.finished)
+
+
+def _couple_row(label: str, t: Tally) -> report.TableRow:
+    counts = [t.couples[c] for c in rules.COUPLE_CATEGORIES]
+    return _category_row(label, counts, counts, t.couple_cases, t.couple_cases)
+
+
+def _retention_row(label: str, t: Tally) -> report.TableRow:
+    cells = []
+    for window in WINDOWS:
+        for count, cases in (
+            (t.scored[window], t.scored_cases[window]),
+            (t.held[window], t.held_cases[window]),
+        ):
+            cells.append(str(count) if cases >= rules.SMALL_CELL else rules.SUPPRESSED)
+    total = str(t.gained) if t.gained_cases >= rules.SMALL_CELL else rules.SUPPRESSED
+    return report.TableRow(label, cells, total)
+
+
+def _flow_row(label: str, t: Tally) -> report.TableRow:
+    cells = rules.suppress_row([t.finished, t.dropouts])
+    rate = rules.SUPPRESSED
+    if t.dropouts >= rules.SMALL_CELL and t.finished >= rules.SMALL_CELL:
+        rate = f"{100 * t.dropouts / (t.dropouts + t.finished):.0f}%"
+    wait = rules.SUPPRESSED
+    if t.median is not None and t.waits >= rules.SMALL_CELL:
+        wait = f"{t.median:.0f}"
+    return report.TableRow(label, [*cells, rate, wait], rules.shown(t.cases))
+
+
+def _tables(groups: list[tuple[tuple[str, str], Tally]], everything: Tally) -> list[report.Table]:
+    """The tables report.py builds, with the same titles, columns and rows (a group appears in a table
+    when it holds at least one of what that table counts)."""
+
+    def body(
+        row: Callable[[str, Tally], report.TableRow], holds: Callable[[Tally], int]
+    ) -> list[report.TableRow]:
+        return [row(label, t) for (_key, label), t in groups if holds(t)] + [row(report.ALL, everything)]
+
+    return [
+        report.Table(
+            "Partners by outcome",
+            [rules.PARTNER_LABELS[c] for c in rules.PARTNER_CATEGORIES],
+            body(_partner_row, lambda t: t.finished),
+        ),
+        report.Table(
+            "Couples by outcome",
+            [rules.COUPLE_LABELS[c] for c in rules.COUPLE_CATEGORIES],
+            body(_couple_row, lambda t: t.couple_cases),
+        ),
+        report.Table(
+            "Gains kept at follow-up",
+            [f"{what} at {window}" for window in WINDOWS for what in ("Scored", "Gains kept")],
+            body(_retention_row, lambda t: t.gained),
+            total_label="Improved by the end of treatment",
+        ),
+        report.Table(
+            "Drop-outs and time to treatment",
+            ["Finished treatment", "Dropped out", "Drop-out rate", "Median days, first contact to treatment"],
+            body(_flow_row, lambda t: t.cases),
+        ),
+    ]
+
+
+def live_tables(user: Any, filters: report.Filters) -> tuple[list[report.Table], float | None]:
+    """The same tables computed from the raw scores on every request (the reference the registry must
+    equal; the research export still reads this way)."""
+    facts = [case for case in case_facts(user) if report.matches(case, filters)]
+    rows, sd = partner_outcomes(user, filters.instrument, facts)
+    follow_ups = follow_up_scores(user, filters.instrument)
+    definition = load_definition(filters.instrument)
+    tables = [
+        report.partner_table(rows, filters.by),
+        report.couple_table(rows, filters.by),
+        report.retention_table(rows, follow_ups, definition, sd, filters.by),
+        report.flow_table(facts, filters.by),
+    ]
+    return tables, sd
