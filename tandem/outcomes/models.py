@@ -53,16 +53,17 @@ class OutcomeRow(models.Model):
 
 
 class OutcomeProblem(models.Model):
-    """A case's coded presenting problems, once each (a problem may be recorded for each partner)."""
+    """A case's coded presenting problems, once each (a problem may be recorded for each partner), on
+    each of its rows: grouping by problem then joins on the row itself."""
 
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="outcome_problems")
+    row = models.ForeignKey(OutcomeRow, on_delete=models.CASCADE, related_name="problems")
     problem = models.ForeignKey("cases.PresentingProblem", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["case", "problem"], name="outcome_problem_once")]
+        constraints = [models.UniqueConstraint(fields=["row", "problem"], name="outcome_problem_once")]
 
     def __str__(self) -> str:
-        return f"Problem {self.problem_id} of case {self.case_id}"
+        return f"Problem {self.problem_id} of outcome row {self.row_id}"
 
 
 class OutcomeNorm(models.Model):

@@ -90,14 +90,11 @@ def _rows_for(cases: QuerySet[Case], facts: list[CaseFacts]) -> list[OutcomeRow]
     return rows
 
 
-def _problems_for(facts: list[CaseFacts]) -> list[OutcomeProblem]:
+def _problems_for(facts: list[CaseFacts], rows: list[OutcomeRow]) -> list[OutcomeProblem]:
     slugs = {slug for case in facts for slug, _label in case.problems}
     ids = dict(PresentingProblem.objects.filter(slug__in=slugs).values_list("slug", "pk"))
-    return [
-        OutcomeProblem(case_id=case.case_id, problem_id=ids[slug])
-        for case in facts
-        for slug, _label in case.problems
-    ]
+    problems = {case.case_id: [ids[slug] for slug, _label in case.problems] for case in facts}
+    return [OutcomeProblem(row=row, problem_id=problem) for row in rows for problem in problems[row.case_id]]
 
 
 def _finished_baselines(rows: QuerySet[OutcomeRow], code: str) -> Counter[Decimal]:
@@ -136,21 +133,18 @@ def outcome_rows_refresh(*, case_ids: Collection[int] | None = None) -> int:
         if case_ids is None:
             cases = Case.objects.all()
             stored = OutcomeRow.objects.all()
-            problems = OutcomeProblem.objects.all()
         else:
             # Lock the cases: two refreshes of one case must not interleave their delete and insert.
             list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk").values("pk"))
             cases = Case.objects.filter(pk__in=case_ids)
             stored = OutcomeRow.objects.filter(case_id__in=case_ids)
-            problems = OutcomeProblem.objects.filter(case_id__in=case_ids)
         sd_codes = _practice_sd_codes()
         before = {code: _finished_baselines(stored, code) for code in sd_codes}
         facts = facts_of(cases)
         rows = _rows_for(cases, facts)
-        stored.delete()
-        problems.delete()
+        stored.delete()  # and their problems, by cascade
         OutcomeRow.objects.bulk_create(rows, batch_size=BATCH)
-        OutcomeProblem.objects.bulk_create(_problems_for(facts), batch_size=BATCH)
+        OutcomeProblem.objects.bulk_create(_problems_for(facts, rows), batch_size=BATCH)
         if case_ids is None:
             audit_record(actor=None, action="outcomes.rebuild", detail={"rows": len(rows)})
         _norms_refresh(

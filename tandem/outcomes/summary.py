@@ -14,13 +14,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case as SqlCase
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     Count,
     Exists,
     ExpressionWrapper,
     F,
     FloatField,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -28,17 +30,18 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models import Case as SqlCase
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import GreaterThan, IsNull, LessThan
 
+from tandem.accounts.models import CoTherapyTeam, User
+from tandem.cases.models import PresentingProblem
 from tandem.measures.engine import RELIABLE_Z, load_definition
 from tandem.outcomes import report, rules
 from tandem.outcomes.models import OutcomeNorm, OutcomeProblem, OutcomeRow
 from tandem.outcomes.selectors import (
-    _STAFF_FIELDS,
     FOLLOW_UP_WINDOWS,
     FORMAT_LABELS,
-    _staff,
     case_facts,
     follow_up_scores,
     outcome_cases,
@@ -47,28 +50,62 @@ from tandem.outcomes.selectors import (
 
 GAINED = (rules.RECOVERED, rules.IMPROVED)
 WINDOWS = tuple(FOLLOW_UP_WINDOWS)
-_PROBLEM = "case__outcome_problems__problem__"
+_PROBLEM = "problems__problem__"
 GROUP_FIELDS: dict[str, tuple[str, ...]] = {
     "format": ("format",),
     "period": ("period",),
-    "staff": _STAFF_FIELDS,
-    "problem": (f"{_PROBLEM}slug", f"{_PROBLEM}icd10cm", f"{_PROBLEM}label"),
+    # Ids only (small keys hash fast); their labels come from two or three small queries.
+    "staff": ("team_id", "therapist_id"),
+    "problem": ("problems__problem_id",),
 }
 PARTNER_STATE = ("cat", "f3", "f6")
+# The query returns states as small integers: a category's place in PARTNER_CATEGORIES, and a follow-up
+# verdict's place in FOLLOW_UP_VERDICTS (no score in the window, scored, reliable improvement held).
+FOLLOW_UP_VERDICTS = ("n", "s", "h")
+Key = tuple[str, str]
 
 
-def _group(by: str, row: dict[str, Any]) -> tuple[str, str]:
-    """The (key, label) of a row of the grouped query, as report.group_keys names the live groups."""
+def _labeller(by: str, rows: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Key]:
+    """How a row of the grouped queries names its group: (key, label) as report.group_keys does."""
     if by == "problem":
-        slug, code, label = (row[name] for name in GROUP_FIELDS["problem"])
-        if slug is None:
-            return "", "No coded problem"
-        return slug, f"{code} {label}" if code else label
+        problems = {
+            pk: (slug, f"{code} {label}" if code else label)
+            for pk, slug, code, label in PresentingProblem.objects.values_list(
+                "pk", "slug", "icd10cm", "label"
+            )
+        }
+        return lambda row: problems.get(row["problems__problem_id"], ("", "No coded problem"))
     if by == "staff":
-        return _staff(row)
+        return _staff_labeller(rows)
     if by == "period":
-        return row["period"], row["period"]
-    return row["format"], FORMAT_LABELS.get(row["format"], row["format"])
+        return lambda row: (row["period"], row["period"])
+    return lambda row: (row["format"], FORMAT_LABELS.get(row["format"], row["format"]))
+
+
+def _staff_labeller(rows: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Key]:
+    teams = {
+        pk: f"Team {first} {first_last} & {second} {second_last}"
+        for pk, first, first_last, second, second_last in CoTherapyTeam.objects.filter(
+            pk__in={row["team_id"] for row in rows}
+        ).values_list(
+            "pk", "first__first_name", "first__last_name", "second__first_name", "second__last_name"
+        )
+    }
+    therapists = {
+        pk: f"{first} {last}"
+        for pk, first, last in User.objects.filter(pk__in={row["therapist_id"] for row in rows}).values_list(
+            "pk", "first_name", "last_name"
+        )
+    }
+
+    def staff(row: dict[str, Any]) -> Key:
+        if row["team_id"] is not None:
+            return f"team:{row['team_id']}", teams[row["team_id"]]
+        if row["therapist_id"] is not None:
+            return f"therapist:{row['therapist_id']}", therapists[row["therapist_id"]]
+        return "none", "Not assigned"
+
+    return staff
 
 
 @dataclass
@@ -99,7 +136,12 @@ class Tally:
             return
         self.finished += n
         states = [
-            tuple(row[f"{p}_{part}"] for part in PARTNER_STATE) for p in ("ab" if row["is_couple"] else "a")
+            (
+                rules.PARTNER_CATEGORIES[row[f"{p}_cat"]],
+                FOLLOW_UP_VERDICTS[row[f"{p}_f3"]],
+                FOLLOW_UP_VERDICTS[row[f"{p}_f6"]],
+            )
+            for p in ("ab" if row["is_couple"] else "a")
         ]
         categories = [state[0] for state in states]
         self.finished_partners += n * len(states)
@@ -147,12 +189,17 @@ def _reliably(column: str, divisor: float, *, up: bool) -> Any:
     return GreaterThan(index, RELIABLE_Z) if up else LessThan(index, -RELIABLE_Z)
 
 
+def _code(value: str) -> Value:
+    codes = FOLLOW_UP_VERDICTS if value in FOLLOW_UP_VERDICTS else rules.PARTNER_CATEGORIES
+    return Value(codes.index(value), output_field=IntegerField())
+
+
 def _state_annotations(definition: dict[str, Any], divisor: float | None) -> dict[str, Any]:
-    """Each partner's category ("cat") and follow-up verdicts ("f3", "f6": "n" no score in the window,
-    "s" scored, "h" reliable improvement from the baseline held), by rules.classify_partner's rules."""
+    """Each partner's category ("cat") and follow-up verdicts ("f3", "f6"), by rules.classify_partner's
+    rules, as codes (see FOLLOW_UP_VERDICTS)."""
     if divisor is None:
         return {
-            f"{p}_{part}": Value(rules.NOT_MEASURED if part == "cat" else "n")
+            f"{p}_{part}": _code(rules.NOT_MEASURED if part == "cat" else "n")
             for p in "ab"
             for part in PARTNER_STATE
         }
@@ -161,35 +208,39 @@ def _state_annotations(definition: dict[str, Any], divisor: float | None) -> dic
     for p in "ab":
         change = f"{p}_change"
         states[f"{p}_cat"] = SqlCase(
-            When(IsNull(F(change), True), then=Value(rules.NOT_MEASURED)),
+            When(IsNull(F(change), True), then=_code(rules.NOT_MEASURED)),
             When(
                 _reliably(change, divisor, up=up),
                 then=SqlCase(
-                    When(**{f"{p}_crossed": True}, then=Value(rules.RECOVERED)), default=Value(rules.IMPROVED)
+                    When(**{f"{p}_crossed": True}, then=_code(rules.RECOVERED)), default=_code(rules.IMPROVED)
                 ),
             ),
-            When(_reliably(change, divisor, up=not up), then=Value(rules.DETERIORATED)),
-            default=Value(rules.UNCHANGED),
+            When(_reliably(change, divisor, up=not up), then=_code(rules.DETERIORATED)),
+            default=_code(rules.UNCHANGED),
         )
         for window in (3, 6):
             follow_up = f"{p}_follow_up_{window}"
             states[f"{p}_f{window}"] = SqlCase(
-                When(IsNull(F(follow_up), True), then=Value("n")),
-                When(_reliably(follow_up, divisor, up=up), then=Value("h")),
-                default=Value("s"),
+                When(IsNull(F(follow_up), True), then=_code("n")),
+                When(_reliably(follow_up, divisor, up=up), then=_code("h")),
+                default=_code("s"),
             )
     return states
 
 
 def _rows(user: Any, filters: report.Filters) -> QuerySet[OutcomeRow]:
     """The registry rows of the cases the permission layer lets USER see, under the page's filters."""
-    rows = OutcomeRow.objects.filter(case__in=outcome_cases(user), instrument=filters.instrument)
+    rows = OutcomeRow.objects.filter(instrument=filters.instrument)
+    cases = outcome_cases(user)
+    if cases.query.where:
+        # Unless the permission layer lets USER see every case (the director does), only theirs.
+        rows = rows.filter(case__in=cases)
     if filters.format:
         rows = rows.filter(format=filters.format)
     if filters.period:
         rows = rows.filter(period=filters.period)
     if filters.problem:
-        coded = OutcomeProblem.objects.filter(case_id=OuterRef("case_id"), problem__slug=filters.problem)
+        coded = OutcomeProblem.objects.filter(row=OuterRef("pk"), problem__slug=filters.problem)
         rows = rows.filter(Exists(coded))
     return rows
 
@@ -202,19 +253,49 @@ def _tallies(
     return list(rows.annotate(**states).values(*fields, *combination).annotate(n=Count("pk")).order_by())
 
 
+class _MiddleDays(Aggregate):
+    """PostgreSQL's percentile_disc(0.5): the lower middle value, or the upper one in descending order
+    (the same value when the count is odd); their mean is statistics.median's."""
+
+    function = "percentile_disc"
+    output_field = IntegerField()
+
+    def __init__(self, expression: Any, *, descending: bool) -> None:
+        self.template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s" + (
+            " DESC)" if descending else ")"
+        )
+        super().__init__(expression)
+
+
 def _medians(rows: QuerySet[OutcomeRow], fields: tuple[str, ...]) -> list[dict[str, Any]]:
     """The middle one (odd count) or two (even count) days to treatment of each group's finished cases."""
+    waited = rows.filter(finished=True, days_to_treatment__isnull=False)
+    if connection.vendor == "postgresql":
+        aggregates = {
+            "low": _MiddleDays(F("days_to_treatment"), descending=False),
+            "high": _MiddleDays(F("days_to_treatment"), descending=True),
+            "waits": Count("pk"),
+        }
+        # Without grouping fields values() would group by every column: the total row is one aggregate.
+        found = (
+            list(waited.values(*fields).annotate(**aggregates).order_by())
+            if fields
+            else [waited.aggregate(**aggregates)]
+        )
+        return [
+            {**row, "days_to_treatment": row[end]} for row in found if row["waits"] for end in ("low", "high")
+        ]
+    # Elsewhere (SQLite) the same values by their place in each group.
     parts = [F(name) for name in fields] or None
-    waited = rows.filter(finished=True, days_to_treatment__isnull=False).annotate(
+    placed = waited.annotate(
         place=Window(RowNumber(), partition_by=parts, order_by=[F("days_to_treatment").asc(), F("pk").asc()]),
         waits=Window(Count("pk"), partition_by=parts),
     )
-    middle = waited.filter(Q(place=(F("waits") + 1) / 2) | Q(place=F("waits") / 2 + 1))
+    middle = placed.filter(Q(place=(F("waits") + 1) / 2) | Q(place=F("waits") / 2 + 1))
     return list(middle.values(*fields, "days_to_treatment", "waits"))
 
 
 def _grouped(
-    by: str,
     combos: Iterable[dict[str, Any]],
     middles: Iterable[dict[str, Any]],
     key: Callable[[dict[str, Any]], tuple[str, str]],
@@ -240,25 +321,23 @@ def practice_tables(user: Any, filters: report.Filters) -> tuple[list[report.Tab
     states = _state_annotations(definition, _denominator(definition, sd))
     rows = _rows(user, filters)
     fields = GROUP_FIELDS[filters.by]
-    groups = _grouped(
-        filters.by,
-        _tallies(rows, states, fields),
-        _medians(rows, fields),
-        lambda row: _group(filters.by, row),
-    )
+    combos, middles = _tallies(rows, states, fields), _medians(rows, fields)
+    groups = _grouped(combos, middles, _labeller(filters.by, combos + middles))
     everything = Tally()
     if filters.by == "problem":
         # A case counts under each of its problems: the total row is counted on its own.
-        (everything,) = _grouped(
-            filters.by, _tallies(rows, states, ()), [], lambda row: ("", report.ALL)
-        ).values() or [Tally()]
+        everything = _grouped(_tallies(rows, states, ()), [], _total).get(_total({}), Tally())
     else:
         for tally in groups.values():
             everything.merge(tally)
-    for middle in _grouped(filters.by, [], _medians(rows, ()), lambda row: ("", report.ALL)).values():
+    for middle in _grouped([], _medians(rows, ()), _total).values():
         everything.median, everything.waits = middle.median, middle.waits
     ordered = sorted(groups.items(), key=lambda entry: entry[0][1])
     return _tables(ordered, everything), sd
+
+
+def _total(row: dict[str, Any]) -> Key:
+    return "", report.ALL
 
 
 def _category_row(
