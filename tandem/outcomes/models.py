@@ -58,9 +58,12 @@ class OutcomeProblem(models.Model):
 
     row = models.ForeignKey(OutcomeRow, on_delete=models.CASCADE, related_name="problems")
     problem = models.ForeignKey("cases.PresentingProblem", on_delete=models.CASCADE, related_name="+")
+    # The row's measure again, so that grouping one measure's rows by problem reads only its problems.
+    instrument = models.CharField(max_length=20)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["row", "problem"], name="outcome_problem_once")]
+        indexes = [models.Index(fields=["instrument", "row"], name="outcome_problem_measure_idx")]
 
     def __str__(self) -> str:
         return f"Problem {self.problem_id} of outcome row {self.row_id}"

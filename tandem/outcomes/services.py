@@ -94,7 +94,11 @@ def _problems_for(facts: list[CaseFacts], rows: list[OutcomeRow]) -> list[Outcom
     slugs = {slug for case in facts for slug, _label in case.problems}
     ids = dict(PresentingProblem.objects.filter(slug__in=slugs).values_list("slug", "pk"))
     problems = {case.case_id: [ids[slug] for slug, _label in case.problems] for case in facts}
-    return [OutcomeProblem(row=row, problem_id=problem) for row in rows for problem in problems[row.case_id]]
+    return [
+        OutcomeProblem(row=row, problem_id=problem, instrument=row.instrument)
+        for row in rows
+        for problem in problems[row.case_id]
+    ]
 
 
 def _finished_baselines(rows: QuerySet[OutcomeRow], code: str) -> Counter[Decimal]:

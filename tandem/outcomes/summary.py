@@ -21,6 +21,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     FloatField,
     IntegerField,
     OuterRef,
@@ -50,13 +51,12 @@ from tandem.outcomes.selectors import (
 
 GAINED = (rules.RECOVERED, rules.IMPROVED)
 WINDOWS = tuple(FOLLOW_UP_WINDOWS)
-_PROBLEM = "problems__problem__"
 GROUP_FIELDS: dict[str, tuple[str, ...]] = {
     "format": ("format",),
     "period": ("period",),
     # Ids only (small keys hash fast); their labels come from two or three small queries.
     "staff": ("team_id", "therapist_id"),
-    "problem": ("problems__problem_id",),
+    "problem": ("measure_problems__problem_id",),
 }
 PARTNER_STATE = ("cat", "f3", "f6")
 # The query returns states as small integers: a category's place in PARTNER_CATEGORIES, and a follow-up
@@ -74,7 +74,7 @@ def _labeller(by: str, rows: list[dict[str, Any]]) -> Callable[[dict[str, Any]],
                 "pk", "slug", "icd10cm", "label"
             )
         }
-        return lambda row: problems.get(row["problems__problem_id"], ("", "No coded problem"))
+        return lambda row: problems.get(row["measure_problems__problem_id"], ("", "No coded problem"))
     if by == "staff":
         return _staff_labeller(rows)
     if by == "period":
@@ -231,6 +231,13 @@ def _state_annotations(definition: dict[str, Any], divisor: float | None) -> dic
 def _rows(user: Any, filters: report.Filters) -> QuerySet[OutcomeRow]:
     """The registry rows of the cases the permission layer lets USER see, under the page's filters."""
     rows = OutcomeRow.objects.filter(instrument=filters.instrument)
+    if filters.by == "problem":
+        # The measure in the join's condition, so that only this measure's problems are read.
+        rows = rows.annotate(
+            measure_problems=FilteredRelation(
+                "problems", condition=Q(problems__instrument=filters.instrument)
+            )
+        )
     cases = outcome_cases(user)
     if cases.query.where:
         # Unless the permission layer lets USER see every case (the director does), only theirs.
