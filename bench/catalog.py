@@ -95,6 +95,20 @@ PAGES: list[tuple[str, tuple[str, ...], Build]] = [
         lambda f: _get("portal:calendar", f.client_appointment_id) if f.client_appointment_id else None,
     ),
     ("Portal messages", CLIENT, lambda f: _get("portal:messages", f.client_case_id)),
+    # The director's outcomes page: the default view, each grouping, the filters, and its CSV.
+    *[
+        (f"Outcomes {name}", DIRECTOR, lambda f, query=query: _get("outcomes:practice", query=query))
+        for name, query in (
+            ("default", ""),
+            ("by problem", "by=problem"),
+            ("by staff", "by=staff"),
+            ("by year", "by=period"),
+            ("intensive+problem", "format=intensive&problem=low-desire&by=staff"),
+            ("PHQ-9, year", "instrument=PHQ9&period=2024&by=problem"),
+            ("CSI-4 standard", "instrument=CSI4&format=standard"),
+        )
+    ],
+    ("Outcomes CSV", DIRECTOR, lambda f: _get("outcomes:practice_csv", query="by=problem")),
 ]
 
 

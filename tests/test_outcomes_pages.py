@@ -13,6 +13,7 @@ from django.urls import reverse
 from tandem.cases.models import Case, Client
 from tandem.measures.loader import load_instruments
 from tandem.outcomes.research import columns, research_rows
+from tandem.outcomes.services import outcome_rows_refresh
 from tests.cast import login
 from tests.outcomes_support import ENDED, dropout, finished_couple
 
@@ -36,6 +37,7 @@ def practice(cast):
         )
     finished_couple(12, cast.director, fmt="standard")
     dropout(13, cast.director)
+    outcome_rows_refresh()
     return cast
 
 
@@ -102,6 +104,7 @@ def test_csv_is_suppressed_like_the_page(client, practice):
 
 
 def _queries(client, n: int) -> int:
+    outcome_rows_refresh()
     with CaptureQueriesContext(connection) as ctx:
         assert (
             client.get(reverse("outcomes:practice"), {"instrument": "CSI16", "by": "problem"}).status_code
@@ -232,6 +235,7 @@ def test_gains_kept_at_three_and_six_months(client, practice):
                     answers={},
                     total=Decimal(total),
                 )
+    outcome_rows_refresh()
     login(client, practice.director)
     html = client.get(reverse("outcomes:practice"), {"instrument": "PHQ9"}).content.decode()
     # Scored and kept at 3 months, scored and kept at 6 months; improved by the end of treatment.

@@ -14,6 +14,7 @@ from tandem.access.services import AccessDenied, can_edit_case, can_see_clinical
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, CaseProblem, Client, PartnerJoin, Phase, PresentingProblem
+from tandem.lib.later import case_changed_later
 from tandem.measures.later import measures_schedule_later
 
 # Phases a case may be opened in: most start with the free consultation, some are referred straight to intake.
@@ -82,6 +83,7 @@ def case_update(
         for name, value in values.items():
             setattr(case, name, value)
         case.save()
+        case_changed_later(case_id=case.pk)
         audit_record(actor=actor, action="case.update", target=case, case=case, detail={"fields": changed})
     return case
 
@@ -126,6 +128,7 @@ def case_add_partner(*, actor: User, case: Case, partner: ClientDetails) -> Case
             was_absent=was_absent,
             was_absent_note=case.absent_partner_note,
         )
+        case_changed_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="case.partner_added",
@@ -168,6 +171,7 @@ def case_set_problems(
         case.presenting_notes = presenting_notes
         case.save(update_fields=["presenting_notes", "updated_at"])
         measures_schedule_later(case_id=case.pk)
+        case_changed_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="case.problems_set",

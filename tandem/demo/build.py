@@ -47,6 +47,7 @@ from tandem.homework.models import AssignmentLog
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Response
 from tandem.measures.schedule import measures_schedule_all
+from tandem.outcomes.services import outcome_rows_refresh
 from tandem.practice.models import Location, Practice, PracticeClosure, Room
 from tandem.records.models import SessionNote
 from tandem.scheduling.models import Appointment, Occupancy
@@ -193,6 +194,8 @@ def seed(
             report = Builder(seed=seed, n_cases=cases, now=now, progress=progress).build()
     finally:
         gc.enable()
+    # The outcomes registry, from everything just written (services keep it fresh from here on).
+    outcome_rows_refresh()
     # For the small demo also each case's due questionnaires (the large benchmark build leaves that to
     # `manage.py measures_schedule`).
     if cases is None:

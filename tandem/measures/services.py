@@ -16,6 +16,7 @@ from tandem.access.services import AccessDenied, can_see_clinical, is_assigned
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.lib.later import case_changed_later
 from tandem.lib.time import practice_zone
 from tandem.measures import engine, policy
 from tandem.measures.models import CoupleReportShare, Instrument, MeasureRequest, Response, SafetyAlert
@@ -142,6 +143,7 @@ def response_record(
             missing=result.missing,
         )
         completed = _complete_requests(response)
+        case_changed_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="measures.response_recorded",

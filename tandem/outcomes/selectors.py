@@ -130,13 +130,12 @@ def _staff(row: dict[str, Any]) -> tuple[str, str]:
     return "none", "Not assigned"
 
 
-def _facts_rows(user: Any) -> QuerySet[Case, dict[str, Any]]:
+def _facts_rows(cases: QuerySet[Case]) -> QuerySet[Case, dict[str, Any]]:
     """Plain values, not model instances: at tens of thousands of cases building objects is the cost."""
     latest_plan = TreatmentPlan.objects.filter(case=OuterRef("pk")).order_by("-version")
     reached_intake = PhaseChange.objects.filter(case=OuterRef("pk"), to_phase=Phase.INTAKE)
     return (
-        outcome_cases(user)
-        .annotate(
+        cases.annotate(
             plan_format=Subquery(latest_plan.values("format")[:1]),
             treatment_at=_first_change(Phase.TREATMENT),
             ended_at=_first_change(Phase.FOLLOW_UP),
@@ -166,7 +165,12 @@ def _facts_rows(user: Any) -> QuerySet[Case, dict[str, Any]]:
 
 def case_facts(user: Any) -> list[CaseFacts]:
     """Every case that reached treatment or dropped out after intake, with what the page groups by."""
-    rows = _facts_rows(user)
+    return facts_of(outcome_cases(user))
+
+
+def facts_of(cases: QuerySet[Case]) -> list[CaseFacts]:
+    """case_facts for the given cases (the outcomes service's refresh of some cases, or all)."""
+    rows = _facts_rows(cases)
     facts: dict[int, CaseFacts] = {}
     zone = practice_zone()
     for row in rows:
@@ -233,7 +237,7 @@ def _score_columns(partner: str, instrument_id: int, columns: tuple[str, ...]) -
     }
 
 
-def _scores(user: Any, code: str, *, with_dates: bool) -> Scores:
+def scores_of(cases: QuerySet[Case], code: str, *, with_dates: bool = False) -> Scores:
     """(baseline, end) per (case, partner) of every finished case, by the rule in the module docstring."""
     instrument_id = Instrument.objects.filter(code=code).values_list("pk", flat=True).first()
     if instrument_id is None:
@@ -242,8 +246,7 @@ def _scores(user: Any, code: str, *, with_dates: bool) -> Scores:
     columns = ("id", "total", "answered_at") if with_dates else ("id", "total")
     limit = ExpressionWrapper(_first_change(Phase.FOLLOW_UP) + END_GRACE, output_field=DateTimeField())
     rows = (
-        outcome_cases(user)
-        .filter(phase__in=(Phase.FOLLOW_UP, Phase.DISCHARGED))
+        cases.filter(phase__in=(Phase.FOLLOW_UP, Phase.DISCHARGED))
         .annotate(end_limit=Coalesce(limit, Value(_FAR_FUTURE)))
         .annotate(
             **_score_columns("partner_a", instrument_id, columns),
@@ -276,7 +279,7 @@ def partner_outcomes(
     partner without both scores is "not measured"), and the practice SD used when the instrument
     publishes no norm SD (None otherwise, or when there are too few baselines)."""
     definition = load_definition(code)
-    scores = _scores(user, code, with_dates=with_dates)
+    scores = scores_of(outcome_cases(user), code, with_dates=with_dates)
     picked: list[tuple[CaseFacts, int, str, Score | None, Score | None]] = []
     for case in facts:
         if not case.finished:
@@ -305,13 +308,17 @@ def partner_outcomes(
 
 def follow_up_scores(user: Any, code: str) -> dict[tuple[int, int], dict[str, Decimal]]:
     """Per (case, partner), the last scored response in each follow-up window (see FOLLOW_UP_WINDOWS)."""
+    return follow_up_scores_of(outcome_cases(user), code)
+
+
+def follow_up_scores_of(cases: QuerySet[Case], code: str) -> dict[tuple[int, int], dict[str, Decimal]]:
     earliest = min(start for start, _end in FOLLOW_UP_WINDOWS.values())
     ended = Subquery(
         PhaseChange.objects.filter(case=OuterRef("case_id"), to_phase=Phase.FOLLOW_UP)
         .order_by("at", "id")
         .values("at")[:1]
     )
-    finished = outcome_cases(user).filter(phase__in=(Phase.FOLLOW_UP, Phase.DISCHARGED))
+    finished = cases.filter(phase__in=(Phase.FOLLOW_UP, Phase.DISCHARGED))
     rows = (
         Response.objects.filter(case__in=finished.values("pk"), instrument__code=code, total__isnull=False)
         .annotate(ended=ended)

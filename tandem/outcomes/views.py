@@ -7,25 +7,11 @@ from tandem.access.services import deny
 from tandem.audit.services import audit_record
 from tandem.lib import svg
 from tandem.lib.time import local_today
-from tandem.measures.engine import load_definition
 from tandem.outcomes import report
 from tandem.outcomes.forms import OutcomeFilterForm
 from tandem.outcomes.research import as_csv, columns, research_rows
-from tandem.outcomes.selectors import can_read_outcomes, case_facts, follow_up_scores, partner_outcomes
-
-
-def _tables(request: HttpRequest, filters: report.Filters) -> tuple[list[report.Table], float | None]:
-    facts = [case for case in case_facts(request.user) if report.matches(case, filters)]
-    rows, sd = partner_outcomes(request.user, filters.instrument, facts)
-    follow_ups = follow_up_scores(request.user, filters.instrument)
-    definition = load_definition(filters.instrument)
-    tables = [
-        report.partner_table(rows, filters.by),
-        report.couple_table(rows, filters.by),
-        report.retention_table(rows, follow_ups, definition, sd, filters.by),
-        report.flow_table(facts, filters.by),
-    ]
-    return tables, sd
+from tandem.outcomes.selectors import can_read_outcomes
+from tandem.outcomes.summary import practice_tables
 
 
 def _allowed_filters(request: HttpRequest, what: str) -> tuple[OutcomeFilterForm, report.Filters | None]:
@@ -46,7 +32,7 @@ def practice(request: HttpRequest) -> HttpResponse:
     form, filters = _allowed_filters(request, "view")
     context: dict[str, object] = {"nav": "outcomes", "form": form, "filters": filters}
     if filters is not None:
-        tables, sd = _tables(request, filters)
+        tables, sd = practice_tables(request.user, filters)
         context.update(
             tables=tables,
             practice_sd=sd,
@@ -70,7 +56,7 @@ def practice_csv(request: HttpRequest) -> HttpResponse:
     form, filters = _allowed_filters(request, "export_csv")
     if filters is None:
         return render(request, "outcomes/practice.html", {"nav": "outcomes", "form": form}, status=400)
-    tables, _sd = _tables(request, filters)
+    tables, _sd = practice_tables(request.user, filters)
     group = report.DIMENSIONS[filters.by]
     lines: list[list[str]] = []
     for table in tables:

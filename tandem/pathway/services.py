@@ -25,6 +25,7 @@ from tandem.cases.models import (
     PresentingProblem,
 )
 from tandem.cases.services import OPENING_PHASES, ClientDetails, case_reference, check_assignment
+from tandem.lib.later import case_changed_later
 from tandem.lib.time import local_today
 from tandem.measures.later import measures_schedule_later
 from tandem.pathway import policy
@@ -157,6 +158,7 @@ def case_open(
         CaseProblem.objects.bulk_create(CaseProblem(case=case, problem=p) for p in problems or [])
         _phase_record(case=case, from_phase="", to_phase=phase, actor=actor, reason=reason)
         measures_schedule_later(case_id=case.pk)
+        case_changed_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="case.open",
@@ -218,6 +220,7 @@ def case_transition(
             update.append("closed_on")
         case.save(update_fields=update)
         measures_schedule_later(case_id=case.pk)
+        case_changed_later(case_id=case.pk)
         created = (
             _follow_up_schedule(case, mode=follow_up_mode, now=change.at)
             if to_phase == Phase.FOLLOW_UP
@@ -728,6 +731,7 @@ def plan_save(
             created_by=actor,
         )
         measures_schedule_later(case_id=case.pk)
+        case_changed_later(case_id=case.pk)
         audit_record(
             actor=actor,
             action="plan.version",

@@ -5,6 +5,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from tandem.measures.loader import load_instruments
+from tandem.outcomes.services import outcome_rows_refresh
 from tests.browser.test_journey_homework import staff_log_in
 from tests.cast import build_cast
 from tests.outcomes_support import finished_couple
@@ -21,6 +22,7 @@ def test_director_outcomes_journey(live_server, migration_data, desktop: Page):
         finished_couple(
             n, cast.director, fmt="standard", problem="intimacy-problems", scores={"PHQ9": (12, 12)}
         )
+    outcome_rows_refresh()  # the cases were written with plain model calls, not the services
     device = TOTPDevice.objects.create(user=cast.director, name="phone", confirmed=True)
     base = live_server.url
 
