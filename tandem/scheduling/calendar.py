@@ -199,7 +199,9 @@ def _hhmm(moment: dt.datetime, day: dt.date) -> str:
 def _appointments(
     first: dt.datetime, last: dt.datetime, *, therapist: User | None, room: Room | None
 ) -> list[Appointment]:
-    therapists = Prefetch("therapists", queryset=User.objects.order_by("last_name", "first_name"))
+    # Names only: a practice week prefetches over a thousand therapist rows.
+    people = User.objects.only("username", "first_name", "last_name").order_by("last_name", "first_name")
+    therapists = Prefetch("therapists", queryset=people)
     rows = (
         Appointment.objects.between(first, last)
         .exclude(status=AppointmentStatus.CANCELLED)
