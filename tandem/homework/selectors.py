@@ -192,8 +192,12 @@ def client_assignments(*, user: Any) -> list[AssignmentView]:
     """The portal's list: this client's assignments (active first) with the entries they may read."""
     if user.role != Role.CLIENT:
         return []
+    # Ids first, then the rows with case, partners and exercise: in one query PostgreSQL joined every
+    # assignment of the practice to its people before narrowing to this client's case (the case scope
+    # is a UNION it cannot push into the joins).
+    ids = list(Assignment.objects.filter(_client_scope(user)).values_list("pk", flat=True))
     assignments = list(
-        _with_case(Assignment.objects.filter(_client_scope(user))).order_by("status", "-assigned_at", "-id")
+        _with_case(Assignment.objects.filter(pk__in=ids)).order_by("status", "-assigned_at", "-id")
     )
     logs_by: dict[int, list[AssignmentLog]] = defaultdict(list)
     own: dict[tuple[int, int], dict[str, Any]] = defaultdict(lambda: {"done": 0, "not_done": 0})
