@@ -24,7 +24,8 @@ class CappedPaginator(Paginator):
     @cached_property
     def _counted(self) -> int:
         rows: Any = self.object_list  # a QuerySet: only the ids of the first cap + 1 are read
-        return int(rows.values("pk")[: self.cap + 1].count())
+        # Without the page's ORDER BY: any cap + 1 rows will do, and sorting first read every match.
+        return int(rows.order_by().values("pk")[: self.cap + 1].count())
 
     @cached_property
     def count(self) -> int:
