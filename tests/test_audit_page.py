@@ -291,3 +291,22 @@ def test_query_count_does_not_grow_with_the_events(director, cast):
         assert len(director.get(URL).context["page_obj"]) == 50
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
     assert len(large) <= 15
+
+
+def test_a_broad_filter_counts_only_up_to_the_cap(director, cast, monkeypatch):
+    monkeypatch.setattr("tandem.access.audit_views.COUNT_CAP", 100)
+    for n in range(120):
+        audit_record(actor=cast.therapist_a, action="case.view", detail={"n": n})
+    first = director.get(URL, {"action": "case.view"})
+    paginator = first.context["page_obj"].paginator
+    assert paginator.capped and paginator.count == 100 and paginator.num_pages == 2
+    html = first.content.decode()
+    assert "Audit events 1–50 of more than 100" in html  # noqa: RUF001
+    assert "Page 1 of 2 or more" in html
+    second = director.get(URL, {"action": "case.view", "page": "2"})
+    assert [e.detail["n"] for e in second.context["page_obj"]] == list(range(69, 19, -1))
+    # Under the cap the count is exact and says so.
+    for _ in range(30):
+        audit_record(actor=cast.therapist_a, action="case.list")
+    exact = director.get(URL, {"action": "case.list"}).content.decode()
+    assert "Audit events 1–30 of 30" in exact and "more than" not in exact  # noqa: RUF001

@@ -23,6 +23,7 @@ ZONE = ZoneInfo("Europe/Amsterdam")
 # Monday 4 January 2027, 10:00 in Amsterdam.
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 PRACTICE = "/scheduling/calendar/"
+WEEK = f"{PRACTICE}?span=week"
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +64,7 @@ def test_coordinator_sees_times_type_mode_room_therapists_and_case_link(client, 
     appointment(
         cast.couple_case, "2027-01-05", "10:00", "11:30", room=cast.room, kind=AppointmentKind.INTENSIVE
     )
-    html = page(client, cast.coordinator, PRACTICE)
+    html = page(client, cast.coordinator, WEEK)
     assert '<time datetime="2027-01-05T10:00:00+01:00">10:00</time>' in html
     assert '<time datetime="2027-01-05T11:30:00+01:00">11:30</time>' in html
     assert "Intensive session" in html
@@ -76,7 +77,7 @@ def test_coordinator_sees_times_type_mode_room_therapists_and_case_link(client, 
 
 def test_therapist_not_on_the_case_sees_busy_and_the_type_only(client, cast):
     appointment(cast.couple_case, "2027-01-05", "10:00", "11:00", room=cast.room)
-    html = page(client, cast.therapist_b, PRACTICE)
+    html = page(client, cast.therapist_b, WEEK)
     assert "<strong>Busy</strong> · Standard session" in html
     assert "T-0001" not in html
     assert f"/cases/{cast.couple_case.pk}/" not in html
@@ -84,7 +85,7 @@ def test_therapist_not_on_the_case_sees_busy_and_the_type_only(client, cast):
 
 def test_assigned_therapist_sees_the_reference_of_their_own_case(client, cast):
     appointment(cast.couple_case, "2027-01-05", "10:00", "11:00", room=cast.room)
-    html = page(client, cast.cotherapist, PRACTICE)
+    html = page(client, cast.cotherapist, WEEK)
     assert ">T-0001</a>" in html
 
 
@@ -143,13 +144,13 @@ def test_cancelled_appointments_are_left_out(client, cast):
     appointment(
         cast.couple_case, "2027-01-05", "10:00", "11:00", room=cast.room, status=AppointmentStatus.CANCELLED
     )
-    html = page(client, cast.coordinator, PRACTICE)
+    html = page(client, cast.coordinator, WEEK)
     assert "T-0001" not in html
     assert "0 appointments" in html
 
 
 def test_week_runs_monday_to_sunday_and_navigation_moves_by_the_span(client, cast):
-    html = page(client, cast.coordinator, f"{PRACTICE}?date=2027-01-07")
+    html = page(client, cast.coordinator, f"{PRACTICE}?date=2027-01-07&span=week")
     days = re.findall(r'<h2 id="day-([0-9-]+)">', html)
     assert days == [f"2027-01-{d:02d}" for d in range(4, 11)]
     assert "?date=2026-12-31&amp;span=week" in html
@@ -157,6 +158,21 @@ def test_week_runs_monday_to_sunday_and_navigation_moves_by_the_span(client, cas
     day = page(client, cast.coordinator, f"{PRACTICE}?date=2027-01-07&span=day")
     assert re.findall(r'<h2 id="day-([0-9-]+)">', day) == ["2027-01-07"]
     assert "?date=2027-01-06&amp;span=day" in day and "?date=2027-01-08&amp;span=day" in day
+
+
+def test_practice_calendar_opens_on_today_and_links_each_entry_to_its_case(client, cast):
+    appointment(cast.couple_case, "2027-01-04", "14:00", "15:00", room=cast.room)
+    appointment(cast.couple_case, "2027-01-05", "10:00", "11:00", room=cast.room)
+    html = page(client, cast.coordinator, PRACTICE)
+    assert re.findall(r'<h2 id="day-([0-9-]+)">', html) == ["2027-01-04"]
+    assert "New appointment on this day" in html
+    case_url = reverse("cases:detail", kwargs={"case_id": cast.couple_case.pk})
+    assert html.count(f'href="{case_url}">T-0001</a>') == 1
+    week = page(client, cast.coordinator, WEEK)
+    assert week.count(f'href="{case_url}">T-0001</a>') == 2
+    # The therapist and room calendars still open on their week.
+    therapist = page(client, cast.coordinator, f"/scheduling/calendar/therapist/{cast.therapist_a.pk}/")
+    assert len(re.findall(r'<h2 id="day-([0-9-]+)">', therapist)) == 7
 
 
 def test_default_is_this_week_and_bad_input_falls_back(client, cast):
@@ -217,7 +233,7 @@ def test_working_hours_time_off_and_closures_are_shown(client, cast):
     friday = html.split('id="day-2027-01-08"')[1].split("</section>")[0]
     assert "Practice closed: Team training day" in friday
     assert "Private family matter" not in html
-    practice = page(client, cast.coordinator, PRACTICE)
+    practice = page(client, cast.coordinator, WEEK)
     assert "Tess Assigned: time off all day" in practice
     assert 'Tess Assigned: <time datetime="2027-01-05T09:00:00+01:00">09:00</time>' in practice
 
@@ -235,7 +251,7 @@ def test_spring_week_has_a_23_hour_sunday_and_offsets_change(client, cast):
     assert sunday.hours == 23
     assert [e.start_label for e in sunday.entries] == ["00:30", "23:00"]
     assert [e.start_label for e in by_day[dt.date(2027, 3, 26)].entries] == ["10:00"]
-    html = page(client, cast.coordinator, f"{PRACTICE}?date=2027-03-24")
+    html = page(client, cast.coordinator, f"{PRACTICE}?date=2027-03-24&span=week")
     assert "this day has 23 hours" in html
     assert '<time datetime="2027-03-26T10:00:00+01:00">10:00</time>' in html
     assert '<time datetime="2027-03-28T23:00:00+02:00">23:00</time>' in html
@@ -322,14 +338,16 @@ def _queries(client, url: str) -> int:
 def test_practice_week_runs_a_constant_number_of_queries(client, cast, who):
     login(client, getattr(cast, who))
     _grow_practice(cast, 2)
-    small = _queries(client, PRACTICE)
+    small = _queries(client, WEEK)
     small_count = Appointment.objects.count()
     _grow_practice(cast, 12)
-    large = _queries(client, PRACTICE)
+    large = _queries(client, WEEK)
     assert Appointment.objects.count() > 5 * small_count
     assert large == small
     # Each grown appointment shows on the page: the count above is not of an empty calendar.
-    assert client.get(PRACTICE).content.decode().count('class="cal-entry') == Appointment.objects.count()
+    assert client.get(WEEK).content.decode().count('class="cal-entry') == Appointment.objects.count()
+    # The day the practice calendar opens on reads as few queries as its week.
+    assert _queries(client, PRACTICE) <= small
 
 
 def test_therapist_and_room_weeks_run_a_constant_number_of_queries(client, cast):

@@ -297,3 +297,19 @@ def test_waiting_list_reads_a_fixed_number_of_queries(cast, janus, django_assert
     with django_assert_max_num_queries(16):
         page = staff.get(url).content.decode()
     assert page.count("Let Alex in") == 2 and page.count("Let Blair in") == 1
+
+
+def test_the_calendar_links_a_booked_video_session_to_its_page(cast, client):
+    appointment = video_appointment(cast, starts_in=dt.timedelta(hours=1))
+    in_person = video_appointment(cast, starts_in=dt.timedelta(hours=3))
+    Appointment.objects.filter(pk=in_person.pk).update(mode=Mode.IN_PERSON)
+    login(client, cast.therapist_a)
+    day = timezone.localdate(appointment.starts_at).isoformat()
+    page = client.get(reverse("scheduling:calendar_practice"), {"date": day, "span": "week"})
+    html = page.content.decode()
+    session = reverse("video:session", kwargs={"appointment_id": appointment.pk})
+    assert f'href="{session}"' in html
+    assert reverse("video:session", kwargs={"appointment_id": in_person.pk}) not in html
+    Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.CANCELLED)
+    html = client.get(reverse("scheduling:calendar_practice"), {"date": day, "span": "week"}).content.decode()
+    assert f'href="{session}"' not in html

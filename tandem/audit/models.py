@@ -42,6 +42,8 @@ class AuditEvent(models.Model):
             # The audit page sorts by person and by action, and lists the actions in use.
             models.Index(fields=["actor_label", "-seq"], name="audit_actor_label_idx"),
             models.Index(fields=["action", "-seq"], name="audit_action_idx"),
+            # Filtering by action and dates, newest first: the pages people open after an incident.
+            models.Index(fields=["action", "-at"], name="audit_action_at_idx"),
         ]
 
     def __str__(self) -> str:

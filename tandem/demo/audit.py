@@ -11,12 +11,39 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import connection
 
 from tandem.audit.models import AuditEvent
 from tandem.audit.services import GENESIS, compute_hmac
 from tandem.demo.data import BATCH
+
+# The columns COPY writes on PostgreSQL, in the order of _copy_row.
+COPY_COLUMNS = (
+    "seq, at, actor_id, actor_label, action, target_type, target_id, case_id, ip, detail, prev_hmac, hmac"
+)
+PROGRESS_EVERY = 200_000
+
+
+def _copy_row(event: AuditEvent) -> tuple[Any, ...]:
+    return (
+        event.seq,
+        event.at,
+        event.actor_id,
+        event.actor_label,
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.case_id,
+        event.ip,
+        # Stored as jsonb: the text COPY reads is the JSON the signature was computed over.
+        json.dumps(event.detail),
+        event.prev_hmac,
+        event.hmac,
+    )
 
 
 @dataclass(order=True, slots=True)
@@ -69,8 +96,9 @@ class AuditBacklog:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def append(self) -> int:
-        """Sign and insert everything collected, oldest first, after the chain's current head."""
+    def append(self, progress: Callable[[str], None] | None = None) -> int:
+        """Sign and insert everything collected, oldest first, after the chain's current head: by COPY on
+        PostgreSQL (a million events in a fraction of the time of INSERTs), in batches elsewhere."""
         last = AuditEvent.objects.order_by("-seq").values_list("seq", "hmac").first()
         seq, prev = last if last else (0, GENESIS)
         rows: list[AuditEvent] = []
@@ -92,9 +120,24 @@ class AuditBacklog:
             )
             event.hmac = prev = compute_hmac(event)
             rows.append(event)
-            if len(rows) >= BATCH:
-                written += len(AuditEvent.objects.bulk_create(rows))
+            if len(rows) >= BATCH * 10:
+                written += self._insert(rows)
                 rows = []
-        written += len(AuditEvent.objects.bulk_create(rows))
+                if progress is not None and written % PROGRESS_EVERY < BATCH * 10:
+                    progress(f"signed and wrote {written:,} of {len(self._pending):,} audit events")
+        written += self._insert(rows)
         self._pending = []
         return written
+
+    @staticmethod
+    def _insert(rows: list[AuditEvent]) -> int:
+        if not rows:
+            return 0
+        if connection.vendor != "postgresql":
+            return len(AuditEvent.objects.bulk_create(rows, batch_size=BATCH))
+        table = connection.ops.quote_name(AuditEvent._meta.db_table)
+        sql = f"COPY {table} ({COPY_COLUMNS}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for event in rows:
+                copy.write_row(_copy_row(event))
+        return len(rows)

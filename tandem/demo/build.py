@@ -101,7 +101,7 @@ class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed, OutcomesSeed):
         if self.large:
             LargeClinical(self.backlog, now=self.now, seed=self.seed, progress=self.progress).write()
         self.progress(f"signing {len(self.backlog):,} audit events of the history")
-        self.backlog.append()
+        self.backlog.append(self.progress)
         if not self.large:
             hand_picked = cases[: len(cases) - len(cohort)]
             seed_clinical(
@@ -203,8 +203,12 @@ def seed(
     elif connection.vendor == "postgresql":
         # The planner's statistics still describe the empty tables until autovacuum comes round, and
         # with them it picks nested loops over tens of thousands of rows: the benchmark would measure that.
-        progress("updating the planner's statistics")
+        # VACUUM also sets the visibility map of the freshly written tables, so that index-only scans
+        # (the case list's counts, the audit page's capped count) need not visit the table; it cannot run
+        # inside a transaction, where only ANALYZE is possible.
+        vacuum = not connection.in_atomic_block
+        progress("vacuuming and updating the planner's statistics" if vacuum else "updating statistics")
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
     report.seconds = time.monotonic() - started
     return report

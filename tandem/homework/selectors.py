@@ -136,10 +136,16 @@ def today_adherence(*, user: Any, day: dt.date, limit: int = 200) -> list[tuple[
     seen_today = Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
     if user.role == Role.THERAPIST:
         seen_today = seen_today.for_therapist(user)
+    # The few assignments of today's cases first, then their rows with case, partners and exercise: in one
+    # query PostgreSQL joined every active assignment of the practice to its people before narrowing.
+    ids = list(
+        Assignment.objects.active()
+        .filter(case__in=cases, case_id__in=seen_today.values("case_id"))
+        .order_by("case__reference", "-assigned_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     assignments = list(
-        _with_case(
-            Assignment.objects.active().filter(case__in=cases, case_id__in=seen_today.values("case_id"))
-        ).order_by("case__reference", "-assigned_at")[:limit]
+        _with_case(Assignment.objects.filter(pk__in=ids)).order_by("case__reference", "-assigned_at")
     )
     counts = _counts(a.pk for a in assignments)
     by_case: dict[int, tuple[Case, list[AssignmentView]]] = {}
@@ -186,8 +192,12 @@ def client_assignments(*, user: Any) -> list[AssignmentView]:
     """The portal's list: this client's assignments (active first) with the entries they may read."""
     if user.role != Role.CLIENT:
         return []
+    # Ids first, then the rows with case, partners and exercise: in one query PostgreSQL joined every
+    # assignment of the practice to its people before narrowing to this client's case (the case scope
+    # is a UNION it cannot push into the joins).
+    ids = list(Assignment.objects.filter(_client_scope(user)).values_list("pk", flat=True))
     assignments = list(
-        _with_case(Assignment.objects.filter(_client_scope(user))).order_by("status", "-assigned_at", "-id")
+        _with_case(Assignment.objects.filter(pk__in=ids)).order_by("status", "-assigned_at", "-id")
     )
     logs_by: dict[int, list[AssignmentLog]] = defaultdict(list)
     own: dict[tuple[int, int], dict[str, Any]] = defaultdict(lambda: {"done": 0, "not_done": 0})

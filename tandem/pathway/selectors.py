@@ -270,6 +270,11 @@ def case_timeline(*, case: Case, clinical: bool) -> list[TimelineEntry]:
     return entries
 
 
+# A Today list links each case by its partners' names (cases/_case_links.html): the therapist and team
+# joins of with_people() cost the planner more than the rows (and the assessment count groups by them).
+LINK_PEOPLE = ("partner_a", "partner_b")
+
+
 def _my_cases(user: Any) -> Any:
     visible = staff_cases_visible_to(user)
     return visible.assigned_to(user) if user.role == Role.THERAPIST else visible
@@ -320,7 +325,7 @@ def cases_without_plan(*, user: Any, limit: int = 20) -> list[Case]:
         return []
     return list(
         _my_cases(user)
-        .with_people()
+        .select_related(*LINK_PEOPLE)
         .filter(phase=Phase.TREATMENT, treatment_plans__isnull=True)
         .order_by("opened_on", "id")[:limit]
     )
@@ -336,7 +341,7 @@ def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list
     )
     cases = (
         _my_cases(user)
-        .with_people()
+        .select_related(*LINK_PEOPLE)
         .filter(phase=Phase.ASSESSMENT)
         .annotate(
             joint=Count(

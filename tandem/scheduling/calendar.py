@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,11 @@ class Entry:
     status_label: str = ""
     # Started, not cancelled, and the viewer may say whether it took place (see services).
     can_record: bool = False
+    # Filled from the page's pre-reversed patterns (see Links); empty where nothing links.
+    case_url: str = ""
+    attendance_url: str = ""
+    video_url: str = ""
+    therapists_label: str = ""
 
     @property
     def busy(self) -> bool:
@@ -61,6 +66,17 @@ class Entry:
     @property
     def recorded(self) -> bool:
         return self.status in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class Links:
+    """How the page turns ids into addresses: each pattern reversed once per page, not per entry (a
+    practice week holds hundreds of entries)."""
+
+    case: Callable[[int], str]
+    attendance: Callable[[int], str]
+    # The video app's session page, named by URL so that scheduling does not import video (a layer up).
+    video: Callable[[int], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -164,8 +180,8 @@ def parse_day(value: str | None) -> dt.date:
     return parse.parse_day(value) or local_today()
 
 
-def parse_span(value: str | None) -> str:
-    return value if value in SPANS else "week"
+def parse_span(value: str | None, default: str = "week") -> str:
+    return value if value in SPANS else default
 
 
 def span_days(anchor: dt.date, span: str) -> list[dt.date]:
@@ -186,7 +202,9 @@ def _hhmm(moment: dt.datetime, day: dt.date) -> str:
 def _appointments(
     first: dt.datetime, last: dt.datetime, *, therapist: User | None, room: Room | None
 ) -> list[Appointment]:
-    therapists = Prefetch("therapists", queryset=User.objects.order_by("last_name", "first_name"))
+    # Names only: a practice week prefetches over a thousand therapist rows.
+    people = User.objects.only("username", "first_name", "last_name").order_by("last_name", "first_name")
+    therapists = Prefetch("therapists", queryset=people)
     rows = (
         Appointment.objects.between(first, last)
         .exclude(status=AppointmentStatus.CANCELLED)
@@ -223,12 +241,15 @@ def _entry(
     viewer: Any = None,
     editable: Collection[int] = (),
     now: dt.datetime | None = None,
+    links: Links | None = None,
 ) -> Entry:
     zone = practice_zone()
     start, end = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
     room = appointment.room
     shown = appointment.case_id in visible
-    held_by = [t.pk for t in appointment.therapists.all()]
+    people = appointment.therapists.all()
+    held_by = [t.pk for t in people]
+    names = tuple(str(t) for t in people)
     # The same rule as services.may_record_attendance, read from values already loaded.
     can_record = (
         shown
@@ -247,13 +268,23 @@ def _entry(
         mode=appointment.mode,
         mode_label=appointment.get_mode_display(),
         room_label=f"{room.name}, {room.location.name}" if room is not None else "",
-        therapists=tuple(str(t) for t in appointment.therapists.all()),
+        therapists=names,
+        therapists_label=" & ".join(names),
         case_id=appointment.case_id if shown else None,
         case_reference=(appointment.case.reference or "") if shown else None,
         status=appointment.status,
         status_label=appointment.get_status_display(),
         can_record=can_record,
+        case_url=links.case(appointment.case_id) if links and shown and appointment.case_id else "",
+        attendance_url=links.attendance(appointment.pk) if links and can_record else "",
+        video_url=_video_url(appointment, links, shown),
     )
+
+
+def _video_url(appointment: Appointment, links: Links | None, shown: bool) -> str:
+    if not (links and links.video and shown) or appointment.mode != "video":
+        return ""
+    return links.video(appointment.pk) if appointment.status == AppointmentStatus.BOOKED else ""
 
 
 def _visible_and_editable(viewer: Any, case_ids: set[int]) -> tuple[set[int], set[int]]:
@@ -331,8 +362,10 @@ def calendar_build(
     span: str,
     therapist: User | None = None,
     room: Room | None = None,
+    links: Links | None = None,
 ) -> Calendar:
-    """The calendar of the whole practice, one therapist or one room for the day or week of `anchor`."""
+    """The calendar of the whole practice, one therapist or one room for the day or week of `anchor`;
+    `links` gives each entry its addresses (the pages pass it, other readers need none)."""
     check_viewer(viewer)
     span = parse_span(span)
     today = local_today()
@@ -364,7 +397,7 @@ def calendar_build(
             if row.starts_at < day.ends_at and row.ends_at > day.starts_at
         ]
         day.entries = [
-            _entry(a, day.date, visible, viewer=viewer, editable=editable, now=now)
+            _entry(a, day.date, visible, viewer=viewer, editable=editable, now=now, links=links)
             for a in appointments
             if a.starts_at < day.ends_at and a.ends_at > day.starts_at
         ]

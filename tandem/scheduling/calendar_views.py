@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.lib.parse import parse_id
+from tandem.lib.urls import id_url
 from tandem.scheduling import calendar, feeds, services
 from tandem.scheduling.calendar_forms import NewAppointmentForm
 from tandem.scheduling.models import AppointmentKind
@@ -33,8 +34,17 @@ def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: 
     return render(request, "scheduling/calendar.html", context)
 
 
-def _when(request: HttpRequest) -> tuple[Any, str]:
-    return calendar.parse_day(request.GET.get("date")), calendar.parse_span(request.GET.get("span"))
+def _when(request: HttpRequest, default_span: str = "week") -> tuple[Any, str]:
+    day = calendar.parse_day(request.GET.get("date"))
+    return day, calendar.parse_span(request.GET.get("span"), default_span)
+
+
+def _links() -> calendar.Links:
+    return calendar.Links(
+        case=id_url("cases:detail", "case_id"),
+        attendance=id_url("scheduling:attendance", "appointment_id"),
+        video=id_url("video:session", "appointment_id"),
+    )
 
 
 @require_GET
@@ -47,8 +57,10 @@ def calendar_practice(request: AuthedRequest) -> HttpResponse:
         target = reverse(f"scheduling:calendar_{kind}", args=[pk])
         day, span = _when(request)
         return redirect(f"{target}?date={day.isoformat()}&span={span}")
-    day, span = _when(request)
-    cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span)
+    # The whole practice opens on one day: its week holds every appointment of every therapist (a
+    # large group practice books over a thousand), which nobody reads at once; the week is one click.
+    day, span = _when(request, default_span="day")
+    cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span, links=_links())
     return _render(request, cal, title="Whole practice", url=reverse("scheduling:calendar_practice"))
 
 
@@ -56,7 +68,9 @@ def calendar_practice(request: AuthedRequest) -> HttpResponse:
 def calendar_therapist(request: AuthedRequest, therapist_id: int) -> HttpResponse:
     therapist = calendar.therapist_for_calendar(request.user, therapist_id)
     day, span = _when(request)
-    cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span, therapist=therapist)
+    cal = calendar.calendar_build(
+        viewer=request.user, anchor=day, span=span, therapist=therapist, links=_links()
+    )
     url = reverse("scheduling:calendar_therapist", args=[therapist.pk])
     return _render(request, cal, title=str(therapist), url=url)
 
@@ -65,7 +79,7 @@ def calendar_therapist(request: AuthedRequest, therapist_id: int) -> HttpRespons
 def calendar_room(request: AuthedRequest, room_id: int) -> HttpResponse:
     room = calendar.room_for_calendar(request.user, room_id)
     day, span = _when(request)
-    cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span, room=room)
+    cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span, room=room, links=_links())
     url = reverse("scheduling:calendar_room", args=[room.pk])
     return _render(request, cal, title=f"{room.name}, {room.location.name}", url=url)
 
