@@ -17,6 +17,7 @@ from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.actors import PUBLIC_SITE, SystemActor
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, CaseQuerySet, Client, Phase
+from tandem.lib.errors import Refusal
 
 BREAK_GLASS_MAX = timedelta(hours=4)
 
@@ -144,10 +145,10 @@ def break_glass_open(*, user: Any, case_id: int, reason: str, hours: float = 1.0
     if user.role not in (Role.DIRECTOR, Role.THERAPIST) or not user.is_active:
         raise AccessDenied("Only the clinical director or a therapist can use emergency access.")
     if len(reason) < 15:
-        raise AccessDenied("Write the reason for emergency access (at least 15 characters).")
+        raise Refusal("Write the reason for emergency access (at least 15 characters).")
     duration = timedelta(hours=hours)
     if duration <= timedelta(0) or duration > BREAK_GLASS_MAX:
-        raise AccessDenied("Emergency access lasts between a few minutes and 4 hours.")
+        raise Refusal("Emergency access lasts between a few minutes and 4 hours.")
     case = Case.objects.filter(pk=case_id).first()
     if case is None:
         raise deny(user, what="case", object_id=case_id)

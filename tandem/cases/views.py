@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from tandem.access.services import (
-    AccessDenied,
     can_create_case,
     can_edit_case,
     deny,
@@ -16,6 +15,7 @@ from tandem.access.services import (
 )
 from tandem.accounts.http import AuthedRequest
 from tandem.cases import forms, selectors, services
+from tandem.lib.errors import Refusal
 
 
 def _staff_only(request: AuthedRequest) -> None:
@@ -58,7 +58,7 @@ def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.case_update(actor=request.user, case=case, **form.cleaned_data)
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Case updated.")
@@ -115,7 +115,7 @@ def problems_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
                 problems=form.selected(case),
                 presenting_notes=form.cleaned_data["presenting_notes"],
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Presenting problems saved.")

@@ -27,6 +27,7 @@ from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client, Phase
 from tandem.consents.models import Consent, ConsentKind, ReleaseCategory
 from tandem.consents.selectors import valid_release
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today, practice_zone
 from tandem.measures.fhir import instant, local_system, response_author, response_to_fhir, score_observations
 from tandem.measures.models import Response
@@ -129,11 +130,9 @@ def export_plan(*, case: Case, release: Consent | None = None) -> ExportPlan:
         plan.included.append("The practice's complete copy of the record (not a release to anyone).")
     else:
         if release.case_id != case.pk or release.document.kind != ConsentKind.RELEASE:
-            raise AccessDenied("That release of information does not belong to this case.")
+            raise Refusal("That release of information does not belong to this case.")
         if release.status_on(local_today()) != "signed":
-            raise AccessDenied(
-                "That release of information is not valid today (unsigned, withdrawn or expired)."
-            )
+            raise Refusal("That release of information is not valid today (unsigned, withdrawn or expired).")
         categories = {}
         for client in partners:
             own = (

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for, get_partner_of
+from tandem.access.services import can_edit_case, deny, get_case_for, get_partner_of
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.cases.models import Case
@@ -19,6 +19,7 @@ from tandem.consents.models import Consent, ConsentKind
 from tandem.consents.record_export import case_export_bundle, export_plan_for, may_export
 from tandem.consents.record_pdf import case_export_pdf
 from tandem.consents.retention import RETENTION_YEARS, retention_due
+from tandem.lib.errors import Refusal
 from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 
@@ -84,7 +85,7 @@ def consent_request_page(request: AuthedRequest, case_id: int) -> HttpResponse:
                 kind=data["kind"],
                 confidentiality_mode=data["confidentiality_mode"],
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Consent requested. The client can sign it in the portal or here.")
@@ -108,7 +109,7 @@ def release_request_page(request: AuthedRequest, case_id: int) -> HttpResponse:
                 categories=data["categories"],
                 valid_until=data["valid_until"],
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Release of information prepared. It counts once the client signs it.")
@@ -136,7 +137,7 @@ def sign_on_staff_device(request: AuthedRequest, consent_id: int) -> HttpRespons
                 typed_name=form.cleaned_data["typed_name"],
                 ip=_ip(request),
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, f"Signed by {consent.client.full_name}.")
@@ -152,7 +153,7 @@ def revoke_page(request: AuthedRequest, consent_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.consent_revoke(actor=request.user, consent=consent, reason=form.cleaned_data["reason"])
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "The consent is withdrawn from now on.")
@@ -262,7 +263,7 @@ def my_consent(request: AuthedRequest, consent_id: int) -> HttpResponse:
                 typed_name=form.cleaned_data["typed_name"],
                 ip=_ip(request),
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Thank you. Your signature is saved.")
@@ -290,7 +291,7 @@ def my_revoke(request: AuthedRequest, consent_id: int) -> HttpResponse:
         services.consent_revoke(
             actor=request.user, consent=consent, reason=form.cleaned_data.get("reason", "")
         )
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
         return redirect("consents:my_consent", consent_id=consent.pk)
     messages.success(request, "Your consent is withdrawn from now on.")

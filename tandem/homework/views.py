@@ -5,10 +5,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, get_case_for
+from tandem.access.services import get_case_for
 from tandem.accounts.http import AuthedRequest
 from tandem.homework import selectors, services
 from tandem.homework.forms import AssignForm
+from tandem.lib.errors import Refusal
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,7 +30,7 @@ def case_homework(request: AuthedRequest, case_id: int) -> HttpResponse:
                 due_on=data["due_on"],
                 therapist_note=data["therapist_note"],
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, f"“{assignment.exercise.title}” assigned.")
@@ -51,7 +52,7 @@ def unlock_next(request: AuthedRequest, assignment_id: int) -> HttpResponse:
     assignment = selectors.assignment_for_staff(user=request.user, assignment_id=assignment_id)
     try:
         unlocked = services.assignment_unlock_next(actor=request.user, assignment=assignment)
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"“{unlocked.exercise.title}” unlocked.")

@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, deny, get_case_for, get_partner_of, is_assigned
+from tandem.access.services import deny, get_case_for, get_partner_of, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy, selectors, services
 from tandem.measures.forms import AcknowledgeForm, QuestionnaireForm, option_label, option_value
@@ -46,7 +47,7 @@ def _record(request: AuthedRequest, form: QuestionnaireForm, **target: Any) -> R
             link_base=request.build_absolute_uri("/"),
             **target,
         )
-    except (AccessDenied, ValueError) as refusal:
+    except (Refusal, ValueError) as refusal:
         form.add_error(None, str(refusal))
         return None
 
@@ -165,7 +166,7 @@ def alert_acknowledge(request: AuthedRequest, case_id: int, alert_id: int) -> Ht
     else:
         try:
             services.safety_alert_acknowledge(actor=request.user, alert=alert, note=form.cleaned_data["note"])
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             messages.error(request, str(refusal))
         else:
             messages.success(request, "Alert acknowledged.")
@@ -182,6 +183,6 @@ def couple_report_share(request: AuthedRequest, case_id: int) -> HttpResponse:
         else:
             services.couple_report_share(actor=request.user, case=case)
             messages.success(request, "Both partners now see the couple report in their portal.")
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     return redirect("measures:case", case_id=case.pk)

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import (
-    AccessDenied,
     can_create_case,
     can_edit_case,
     deny,
@@ -24,6 +23,7 @@ from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
 from tandem.cases import forms as case_forms
 from tandem.cases.models import Case, Phase
+from tandem.lib.errors import Refusal
 from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 from tandem.pathway import forms, letters, selectors, services
@@ -73,7 +73,7 @@ def case_create(request: AuthedRequest) -> HttpResponse:
                     team=data["team"],
                     phase=data["phase"],
                 )
-            except AccessDenied as refusal:
+            except Refusal as refusal:
                 case_form.add_error(None, str(refusal))
             else:
                 messages.success(request, f"Case {case.reference} opened.")
@@ -108,7 +108,7 @@ def _attempt(form: django_forms.BaseForm, action: Callable[[], Any]) -> bool:
     """Run a service; a refusal becomes the form's error, in the service's own words."""
     try:
         action()
-    except (AccessDenied, BookingError) as refusal:
+    except (Refusal, BookingError) as refusal:
         form.add_error(None, str(refusal))
         return False
     return True
@@ -207,7 +207,7 @@ def intake_reviewed(request: AuthedRequest, case_id: int, client_id: int) -> Htt
     record.case = case
     try:
         services.intake_safety_review(actor=request.user, record=record)
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"Safety answers of {client.full_name} marked as reviewed.")
@@ -277,7 +277,7 @@ def session_for(request: AuthedRequest, case_id: int, appointment_id: int) -> Ht
     client = forms.partner_from(case, form.cleaned_data["client"])
     try:
         appointment_set_attendee(actor=request.user, appointment=appointment, client=client)
-    except (AccessDenied, BookingError) as refusal:
+    except (Refusal, BookingError) as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(

@@ -24,6 +24,7 @@ from django.utils import timezone
 from tandem.access.services import AccessDenied
 from tandem.accounts.models import User
 from tandem.audit.services import audit_record
+from tandem.lib.errors import Refusal
 from tandem.planning.adapter import DEFAULT_SLOT_STARTS, book_block, build_instance
 from tandem.planning.explain import explain_unscheduled
 from tandem.planning.models import PlanningRun, RunStatus
@@ -164,13 +165,13 @@ def run_accept(
     with transaction.atomic():
         locked = PlanningRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.DONE or locked.plan is None:
-            raise AccessDenied("Only a finished proposal that has not been accepted yet can be accepted.")
+            raise Refusal("Only a finished proposal that has not been accepted yet can be accepted.")
         chosen = set(couples) if couples is not None else None
         blocks = [b for b in locked.plan["blocks"] if chosen is None or b["couple"] in chosen]
         for block in sorted(blocks, key=lambda b: (b["sessions"][0]["start"], b["couple"])):
             try:
                 series = book_block(actor=actor, block=block)
-            except (BookingError, AccessDenied) as error:
+            except (BookingError, AccessDenied, Refusal) as error:
                 outcome[block["couple"]] = {"error": str(error)}
             else:
                 outcome[block["couple"]] = {"series": series.pk}

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
 from tandem.planning.adapter import intensive_waiting_list
 from tandem.planning.forms import RunForm
@@ -91,7 +92,7 @@ def run_accept(request: AuthedRequest, run_id: int) -> HttpResponse:
         return redirect("planning:run", run_id=run.pk)
     try:
         outcome = accept_service(actor=request.user, run=run, couples=chosen)
-    except AccessDenied as error:
+    except Refusal as error:
         messages.error(request, str(error))
         return redirect("planning:run", run_id=run.pk)
     booked = sum(1 for v in outcome.values() if "series" in v)

@@ -14,6 +14,7 @@ from tandem.access.services import AccessDenied, can_see_clinical, cases_visible
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.lib.errors import Refusal
 from tandem.notify.services import message_notice_schedule, message_notice_withdraw
 from tandem.portal.models import Message
 
@@ -31,11 +32,11 @@ def message_send(*, actor: User, case: Case, client: Client, body: str) -> Messa
     """Add a message to a client's conversation: by the client themself, or by one of their clinicians."""
     body = body.strip()
     if not body:
-        raise AccessDenied("Write a message first.")
+        raise Refusal("Write a message first.")
     if len(body) > MAX_LENGTH:
-        raise AccessDenied(f"A message is at most {MAX_LENGTH} characters.")
+        raise Refusal(f"A message is at most {MAX_LENGTH} characters.")
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a client of this case.")
+        raise Refusal("That person is not a client of this case.")
     from_client = actor.role == Role.CLIENT
     if from_client and (client.user_id is None or client.user_id != actor.pk):
         raise AccessDenied("You can only write in your own conversation.")

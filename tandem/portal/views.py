@@ -14,13 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for
+from tandem.access.services import can_edit_case, deny, get_case_for
 from tandem.accounts import services as account_services
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.homework import selectors as homework_selectors
 from tandem.homework.forms import LogForm
 from tandem.homework.services import assignment_log
+from tandem.lib.errors import Refusal
 from tandem.notify.forms import PreferenceForm
 from tandem.notify.models import Preference
 from tandem.notify.services import preference_set
@@ -84,7 +85,7 @@ def intake(request: AuthedRequest, case_id: int) -> HttpResponse:
                 contact=ContactDetails(**{name: data[name] for name in INTAKE_CONTACT}),
                 details=IntakeDetails(**{name: data[name] for name in INTAKE_ANSWERS}),
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Thank you. Your answers are saved; only your therapist reads them.")
@@ -115,7 +116,7 @@ def assignment(request: AuthedRequest, assignment_id: int) -> HttpResponse:
                 note=data["note"],
                 shared=data.get("shared", False),
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Saved. Thank you for writing it down.")
@@ -169,7 +170,7 @@ def _conversation(request: AuthedRequest, case: Any, client: Any, *, template: s
             messaging.message_send(
                 actor=request.user, case=case, client=client, body=form.cleaned_data["body"]
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Message sent.")
@@ -213,7 +214,7 @@ def invite(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse
 
     try:
         services.client_invite(actor=request.user, case=case, client=client, link_for=link_for)
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"Invitation sent to {client.full_name}. The link works for 7 days.")

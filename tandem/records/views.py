@@ -8,10 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, deny, get_case_for, is_assigned
+from tandem.access.services import deny, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
+from tandem.lib.errors import Refusal
 from tandem.records import selectors, services
 from tandem.records.forms import AmendForm, NoteForm, PolicyForm, ProcessNoteForm, TemplateChoiceForm
 from tandem.records.models import NoteTemplate, SessionNote
@@ -53,16 +54,16 @@ def confidentiality(request: AuthedRequest, case_id: int) -> HttpResponse:
         if "agreed" in request.POST:
             client = next((c for c in case.partners if str(c.pk) == request.POST["agreed"]), None)
             if client is None:
-                raise AccessDenied("That person is not a partner in this case.")
+                raise Refusal("That person is not a partner in this case.")
             services.confidentiality_record_agreement(actor=request.user, case=case, client=client)
             messages.success(request, f"Agreement of {client.first_name} recorded.")
         else:
             form = PolicyForm(request.POST)
             if not form.is_valid():
-                raise AccessDenied("Choose one of the two policies.")
+                raise Refusal("Choose one of the two policies.")
             services.confidentiality_set(actor=request.user, case=case, kind=form.cleaned_data["kind"])
             messages.success(request, "Confidentiality policy saved.")
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     return redirect("records:case_notes", case_id=case.pk)
 
@@ -113,7 +114,7 @@ def note_new(request: AuthedRequest, appointment_id: int) -> HttpResponse:
                 sections=form.section_inputs(),
                 individual_with=form.individual_with(),
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Draft saved. Sign it when it is complete.")
@@ -204,7 +205,7 @@ def note_edit(request: AuthedRequest, note_id: int) -> HttpResponse:
                 sections=form.section_inputs(),
                 individual_with=form.individual_with(),
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Draft saved.")
@@ -226,7 +227,7 @@ def note_sign(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
     try:
         services.note_sign(actor=request.user, note=note)
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, "Note signed. It is now locked; later changes are amendments.")
@@ -238,7 +239,7 @@ def note_cosign(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
     try:
         services.note_cosign(actor=request.user, note=note)
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, "Note co-signed.")
@@ -258,7 +259,7 @@ def note_amend(request: AuthedRequest, note_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 private=form.cleaned_data["private"],
             )
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Amendment added.")
@@ -277,7 +278,7 @@ def process_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.process_note_create(actor=user, case=case, text=form.cleaned_data["text"])
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Process note saved. Only you can read it.")
@@ -299,7 +300,7 @@ def process_note(request: AuthedRequest, note_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.process_note_update(actor=request.user, note=note, text=form.cleaned_data["text"])
-        except AccessDenied as refusal:
+        except Refusal as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Process note saved.")
