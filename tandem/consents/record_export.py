@@ -21,7 +21,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_edit_case, can_see_clinical
+from tandem.access.clinical import can_export_record
+from tandem.access.services import AccessDenied
 from tandem.accounts.models import User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client, Phase
@@ -83,11 +84,6 @@ class ExportPlan:
         if client_id is not None:
             return category in self.categories.get(client_id, frozenset())
         return all(category in self.categories.get(c.pk, frozenset()) for c in self.case.partners)
-
-
-def may_export(user: Any, case: Case) -> bool:
-    """Releases are a clinical act: the director or a therapist of the case (emergency access won't do)."""
-    return can_see_clinical(user, case) and can_edit_case(user, case)
 
 
 def _note_for_export(note: SessionNote) -> ReleasableNote:
@@ -619,7 +615,7 @@ def case_export_bundle(*, actor: User, case: Case, release: Consent | None = Non
 
 
 def export_plan_for(*, actor: User, case: Case, release: Consent | None = None) -> ExportPlan:
-    if not may_export(actor, case):
+    if not can_export_record(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can export the record.")
     return export_plan(case=case, release=release)
 

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tandem.access.clinical import can_export_record
 from tandem.access.services import can_edit_case, deny, get_case_for, get_partner_of
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
@@ -16,7 +17,7 @@ from tandem.cases.models import Case
 from tandem.consents import forms, selectors, services
 from tandem.consents.client_export import client_data_export
 from tandem.consents.models import Consent, ConsentKind
-from tandem.consents.record_export import case_export_bundle, export_plan_for, may_export
+from tandem.consents.record_export import case_export_bundle, export_plan_for
 from tandem.consents.record_pdf import case_export_pdf
 from tandem.consents.retention import RETENTION_YEARS, retention_due
 from tandem.lib.errors import Refusal
@@ -65,7 +66,7 @@ def case_consents(request: AuthedRequest, case_id: int) -> HttpResponse:
         "case": case,
         "by_partner": [(p, [r for r in rows if r[0].client_id == p.pk]) for p in case.partners],
         "can_edit": can_edit_case(request.user, case),
-        "may_export": may_export(request.user, case),
+        "may_export": can_export_record(request.user, case),
         "policy": policy,
     }
     return render(request, "consents/case_consents.html", context)
@@ -167,7 +168,7 @@ def revoke_page(request: AuthedRequest, consent_id: int) -> HttpResponse:
 
 def _export_case(request: AuthedRequest, case_id: int) -> Case:
     case = get_case_for(request.user, case_id, clinical=True)
-    if not may_export(request.user, case):
+    if not can_export_record(request.user, case):
         raise deny(request.user, what="record.export", object_id=case.pk, case_id=case.pk)
     return case
 

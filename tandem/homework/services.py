@@ -6,7 +6,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_see_clinical, is_assigned
+from tandem.access.clinical import can_assign_homework
+from tandem.access.services import AccessDenied
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import OPEN_PHASES, Case, Client
@@ -19,13 +20,6 @@ from tandem.homework.models import (
 )
 from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
-
-
-def can_assign(user: Any, case: Case) -> bool:
-    """The case's own therapists and the director give homework; emergency access only reads."""
-    if not can_see_clinical(user, case):
-        return False
-    return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
 
 
 def _check_target(*, case: Case, exercise: Exercise, client: Client | None) -> Client | None:
@@ -98,7 +92,7 @@ def assignment_create(
     therapist_note: str = "",
 ) -> Assignment:
     """Give an exercise to the couple (client None) or to one partner, until a date and/or n times."""
-    if not can_assign(actor, case):
+    if not can_assign_homework(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can assign homework.")
     if case.phase not in OPEN_PHASES:
         raise Refusal("This case is closed: no new homework can be assigned.")
@@ -138,7 +132,7 @@ def assignment_unlock_next(
 ) -> Assignment:
     """The couple is ready: close this stage and assign the next one to the same people."""
     case = assignment.case
-    if not can_assign(actor, case):
+    if not can_assign_homework(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can unlock the next stage.")
     next_exercise = assignment.exercise.next_stage
     if next_exercise is None:

@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tandem.access.clinical import can_assign_homework
 from tandem.access.services import get_case_for
 from tandem.accounts.http import AuthedRequest
 from tandem.homework import selectors, services
@@ -16,7 +17,7 @@ from tandem.lib.errors import Refusal
 def case_homework(request: AuthedRequest, case_id: int) -> HttpResponse:
     # Clients never reach staff pages (staff_cases_visible_to), the front desk never sees clinical content.
     case = get_case_for(request.user, case_id, clinical=True, audit_view=request.method == "GET")
-    may_assign = services.can_assign(request.user, case)
+    may_assign = can_assign_homework(request.user, case)
     form = AssignForm(request.POST if request.method == "POST" else None, case=case)
     if request.method == "POST" and may_assign and form.is_valid():
         data = form.cleaned_data

@@ -12,7 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_see_clinical, is_assigned
+from tandem.access.clinical import can_enter_measures, can_share_couple_report, is_own_answer
+from tandem.access.services import AccessDenied, is_assigned
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
@@ -26,23 +27,10 @@ log = logging.getLogger(__name__)
 NOTE_MIN = 10
 
 
-def is_own_answer(actor: Any, client: Client) -> bool:
-    """A client on their own portal account answering for themselves."""
-    return (
-        getattr(actor, "role", None) == Role.CLIENT
-        and actor.is_active
-        and client.user_id is not None
-        and client.user_id == actor.pk
-    )
-
-
 def _check_may_enter(actor: Any, case: Case, client: Client) -> None:
     if client.pk not in (case.partner_a_id, case.partner_b_id):
         raise Refusal("That client is not a partner in this case.")
-    # A client answers only for themselves; a clinician of the case may enter answers on a client's behalf.
-    if is_own_answer(actor, client):
-        return
-    if not can_see_clinical(actor, case):
+    if not can_enter_measures(actor, case, client):
         raise AccessDenied("Only the case's therapists or the clinical director may enter measures.")
 
 
@@ -199,7 +187,7 @@ def safety_alert_acknowledge(*, actor: Any, alert: SafetyAlert, note: str) -> Sa
 def _check_may_share(actor: Any, case: Case) -> None:
     if not case.is_couple:
         raise Refusal("A couple report needs a couple case.")
-    if not (is_assigned(actor, case) or getattr(actor, "role", None) == Role.DIRECTOR):
+    if not can_share_couple_report(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can share the couple report.")
 
 

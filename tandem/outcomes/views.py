@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from tandem.access.clinical import can_read_outcomes
 from tandem.access.services import deny
 from tandem.audit.services import audit_record
 from tandem.lib import svg
@@ -11,7 +12,7 @@ from tandem.measures.engine import load_definition
 from tandem.outcomes import report
 from tandem.outcomes.forms import OutcomeFilterForm
 from tandem.outcomes.research import as_csv, columns, research_rows
-from tandem.outcomes.selectors import can_read_outcomes, case_facts, follow_up_scores, partner_outcomes
+from tandem.outcomes.selectors import case_facts, follow_up_scores, partner_outcomes
 
 
 def _tables(request: HttpRequest, filters: report.Filters) -> tuple[list[report.Table], float | None]:

@@ -9,7 +9,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_create_case, can_edit_case, is_case_clinician, may_move
+from tandem.access.services import (
+    AccessDenied,
+    can_create_case,
+    can_edit_case,
+    can_move_case,
+    is_case_clinician,
+)
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
@@ -236,7 +242,7 @@ def _transition_checked(*, actor: User | SystemActor, case: Case, to_phase: str)
         raise Refusal(
             f"A case in {labels[case.phase].lower()} cannot move to {labels.get(to_phase, to_phase).lower()}."
         )
-    if not may_move(actor, case, step):
+    if not can_move_case(actor, case, step):
         raise AccessDenied(f"Only the case's therapists or the clinical director can {step.verb.lower()}.")
     return step
 

@@ -13,11 +13,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tandem.access.services import (
     can_create_case,
     can_edit_case,
+    can_move_case,
     deny,
     get_case_for,
     get_partner_of,
     is_case_clinician,
-    may_move,
 )
 from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
@@ -125,7 +125,7 @@ def _confirmed_bookings(request: AuthedRequest) -> list[int]:
 def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     step = transition_for(case.phase, to_phase)
-    if step is None or not may_move(request.user, case, step):
+    if step is None or not can_move_case(request.user, case, step):
         raise deny(request.user, what=f"case.transition.{to_phase}", object_id=case.pk, case_id=case.pk)
     hard, soft = blockers(case, step)
     clinician = is_case_clinician(request.user, case)

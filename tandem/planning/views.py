@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from tandem.access.calendar import can_plan_intensives
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.lib.errors import Refusal
@@ -18,12 +19,12 @@ from tandem.planning.forms import RunForm
 from tandem.planning.instance import InstanceError
 from tandem.planning.models import PlanningRun
 from tandem.planning.selectors import proposal, recent_runs
-from tandem.planning.services import may_plan, run_queue
 from tandem.planning.services import run_accept as accept_service
+from tandem.planning.services import run_queue
 
 
 def _planner(request: AuthedRequest, what: str, object_id: object) -> None:
-    if not may_plan(request.user):
+    if not can_plan_intensives(request.user):
         raise deny(request.user, what=what, object_id=object_id)
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tandem.access.clinical import can_answer_messages
 from tandem.access.services import can_edit_case, deny, get_case_for
 from tandem.accounts import services as account_services
 from tandem.accounts.http import AuthedRequest
@@ -180,7 +181,7 @@ def _conversation(request: AuthedRequest, case: Any, client: Any, *, template: s
         "case": case,
         "client": client,
         "form": form,
-        "may_write": request.user.role == Role.CLIENT or messaging.staff_may_write(request.user, case),
+        "may_write": request.user.role == Role.CLIENT or can_answer_messages(request.user, case),
         "conversation": messaging.conversation_read(reader=request.user, case=case, client=client),
     }
     return render(request, template, context, status=400 if form.errors else 200)

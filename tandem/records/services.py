@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tandem.access.clinical import can_write_note
 from tandem.access.services import AccessDenied, can_see_clinical, is_assigned
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
@@ -69,21 +70,6 @@ def section_slots(template: NoteTemplate, case: Case) -> list[SectionSlot]:
 
 def policy_of(case: Case) -> ConfidentialityPolicy | None:
     return ConfidentialityPolicy.objects.filter(case=case).first()
-
-
-def is_session_therapist(user: Any, appointment: Appointment) -> bool:
-    return user.pk is not None and appointment.therapists.filter(pk=user.pk).exists()
-
-
-def can_write(user: Any, appointment: Appointment) -> bool:
-    """Only a therapist of that session, who may see the case's clinical content, writes its note."""
-    return (
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and user.role == Role.THERAPIST
-        and can_see_clinical(user, appointment.case)
-        and is_session_therapist(user, appointment)
-    )
 
 
 def _locked(note: SessionNote) -> SessionNote:
@@ -182,7 +168,7 @@ def note_create(
 ) -> SessionNote:
     """Start the note of a session (a draft), from one of the clinic's templates."""
     case = appointment.case
-    if not can_write(actor, appointment):
+    if not can_write_note(actor, appointment):
         raise AccessDenied("Only a therapist of this session can write its note.")
     if appointment.status == AppointmentStatus.CANCELLED:
         raise Refusal("This session was cancelled: it has no note.")
@@ -231,7 +217,7 @@ def note_update_draft(
     individual_with: Client | None = None,
 ) -> SessionNote:
     """Change a draft. A signed note is refused: it changes only by amendment."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only a therapist of this session can write its note.")
     individual_with = _check_individual(note.appointment, individual_with)
     with transaction.atomic():
@@ -248,7 +234,7 @@ def note_update_draft(
 
 def note_sign(*, actor: User, note: SessionNote) -> SessionNote:
     """Sign the note: from now on it is locked."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only a therapist of this session can sign its note.")
     with transaction.atomic():
         current = _locked(note)
@@ -268,7 +254,7 @@ def note_sign(*, actor: User, note: SessionNote) -> SessionNote:
 
 def note_cosign(*, actor: User, note: SessionNote) -> SessionNote:
     """In a co-therapy session, the other therapist confirms the signed note."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only the other therapist of this session can co-sign its note.")
     with transaction.atomic():
         current = _locked(note)
@@ -289,7 +275,7 @@ def note_amend(
     *, actor: User, note: SessionNote, text: str, reason: str, private: bool = False
 ) -> NoteAmendment:
     """Append a correction or addition to a signed note, with its reason; the note itself is unchanged."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only a therapist of this session can amend its note.")
     text, reason = text.strip(), reason.strip()
     if not text:

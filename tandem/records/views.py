@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tandem.access.clinical import can_set_confidentiality, can_write_note
 from tandem.access.services import deny, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
@@ -17,10 +18,6 @@ from tandem.records import selectors, services
 from tandem.records.forms import AmendForm, NoteForm, PolicyForm, ProcessNoteForm, TemplateChoiceForm
 from tandem.records.models import NoteTemplate, SessionNote
 from tandem.scheduling.models import Appointment, AppointmentStatus
-
-
-def _may_set_policy(user: Any, case: Any) -> bool:
-    return user.role == Role.THERAPIST and is_assigned(user, case)
 
 
 def case_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
@@ -40,7 +37,7 @@ def case_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
         "notes": selectors.case_notes(case=case),
         "to_write": to_write if user.role == Role.THERAPIST else [],
         "policy": policy,
-        "may_set_policy": _may_set_policy(user, case),
+        "may_set_policy": can_set_confidentiality(user, case),
         "policy_form": PolicyForm(initial={"kind": policy.kind} if policy else None),
         "is_therapist": user.role == Role.THERAPIST and is_assigned(user, case),
     }
@@ -74,7 +71,7 @@ def _appointment_for_writing(request: AuthedRequest, appointment_id: int) -> App
         raise deny(request.user, what="appointment", object_id=appointment_id)
     # 404 (audited) for anyone who may not see the case's clinical content, before anything else.
     appointment.case = get_case_for(request.user, appointment.case_id, clinical=True, audit_view=False)
-    if not services.can_write(request.user, appointment):
+    if not can_write_note(request.user, appointment):
         raise deny(request.user, what="note.write", object_id=appointment_id, case_id=appointment.case_id)
     return appointment
 
@@ -143,7 +140,7 @@ def _history(note: SessionNote, amendments: list) -> list[tuple[Any, str, Any]]:
 def _detail(request: AuthedRequest, note: SessionNote, amend_form: AmendForm | None = None) -> HttpResponse:
     user = request.user
     amendments = selectors.note_amendments(note)
-    may_write = services.can_write(user, note.appointment)
+    may_write = can_write_note(user, note.appointment)
     two_therapists = note.appointment.therapists.count() > 1
     context = {
         "nav": "cases",
@@ -176,7 +173,7 @@ def note_detail(request: AuthedRequest, note_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def note_edit(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
-    if not services.can_write(request.user, note.appointment):
+    if not can_write_note(request.user, note.appointment):
         raise deny(request.user, what="note.write", object_id=note_id, case_id=note.case_id)
     if note.is_signed:
         # There is no edit form for a signed note: the only way to change it is an amendment.

@@ -229,7 +229,7 @@ def _entry(
     room = appointment.room
     shown = appointment.case_id in visible
     held_by = [t.pk for t in appointment.therapists.all()]
-    # The same rule as services.may_record_attendance, read from values already loaded.
+    # The same rule as can_record_attendance, read from values already loaded.
     can_record = (
         shown
         and now is not None

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tandem.access.calendar import can_have_feed
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.lib.parse import parse_id
@@ -126,7 +127,7 @@ def calendar_new(request: AuthedRequest) -> HttpResponse:
 def feed_manage(request: AuthedRequest) -> HttpResponse:
     """The therapist's own feed: create, rotate, revoke. It never tells anything about clients."""
     user = request.user
-    if not feeds.may_have_feed(user):
+    if not can_have_feed(user):
         raise deny(user, what="calendar_feed", object_id="")
     feed_url = None
     if request.method == "POST":
