@@ -12,6 +12,7 @@ from tandem.access.services import break_glass_open
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.cases.models import Case
+from tandem.lib.actions import add_refusal
 from tandem.lib.errors import Refusal
 
 
@@ -34,7 +35,7 @@ def break_glass(request: AuthedRequest) -> HttpResponse:
                     hours=form.cleaned_data["hours"],
                 )
             except Refusal as refusal:
-                form.add_error(None, str(refusal))
+                add_refusal(form, refusal)
             else:
                 until = timezone.localtime(grant.expires_at)
                 messages.warning(

@@ -22,7 +22,7 @@ from tandem.accounts.models import Role
 from tandem.homework import selectors as homework_selectors
 from tandem.homework.forms import LogForm
 from tandem.homework.services import assignment_log
-from tandem.lib.errors import Refusal
+from tandem.lib.actions import form_action, post_action
 from tandem.notify.forms import PreferenceForm
 from tandem.notify.models import Preference
 from tandem.notify.services import preference_set
@@ -77,20 +77,21 @@ def intake(request: AuthedRequest, case_id: int) -> HttpResponse:
     if record is not None:
         initial |= {name: getattr(record, name) for name in INTAKE_ANSWERS}
     form = ClientIntakeForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST" and editable and form.is_valid():
-        data = form.cleaned_data
-        try:
-            intake_client_save(
+    if editable:
+        done = form_action(
+            request,
+            form,
+            lambda data: intake_client_save(
                 actor=request.user,
                 case=case,
                 contact=ContactDetails(**{name: data[name] for name in INTAKE_CONTACT}),
                 details=IntakeDetails(**{name: data[name] for name in INTAKE_ANSWERS}),
-            )
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Thank you. Your answers are saved; only your therapist reads them.")
-            return redirect("portal:home")
+            ),
+            success="Thank you. Your answers are saved; only your therapist reads them.",
+            then=redirect("portal:home"),
+        )
+        if done:
+            return done
     if request.method == "GET":
         services.portal_read(user=request.user, page="intake", case=case, target=record)
     context = {"nav": "portal", "case": case, "form": form, "editable": editable, "record": record}
@@ -105,23 +106,23 @@ def assignment(request: AuthedRequest, assignment_id: int) -> HttpResponse:
     current = item.assignment
     can_share = current.for_couple and current.case.is_couple
     form = LogForm(request.POST if request.method == "POST" else None, can_share=can_share)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            assignment_log(
-                actor=request.user,
-                assignment=current,
-                done=data["done"],
-                rating=data["rating"],
-                obstacles=data["obstacles"],
-                note=data["note"],
-                shared=data.get("shared", False),
-            )
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Saved. Thank you for writing it down.")
-            return redirect("portal:home")
+    done = form_action(
+        request,
+        form,
+        lambda data: assignment_log(
+            actor=request.user,
+            assignment=current,
+            done=data["done"],
+            rating=data["rating"],
+            obstacles=data["obstacles"],
+            note=data["note"],
+            shared=data.get("shared", False),
+        ),
+        success="Saved. Thank you for writing it down.",
+        then=redirect("portal:home"),
+    )
+    if done:
+        return done
     if request.method == "GET":
         services.portal_read(user=request.user, page="assignment", case=current.case, target=current)
     context = {"nav": "portal", "item": item, "form": form, "can_share": can_share}
@@ -166,16 +167,15 @@ def staff_messages(request: AuthedRequest, case_id: int, client_id: int) -> Http
 
 def _conversation(request: AuthedRequest, case: Any, client: Any, *, template: str) -> HttpResponse:
     form = MessageForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            messaging.message_send(
-                actor=request.user, case=case, client=client, body=form.cleaned_data["body"]
-            )
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Message sent.")
-            return redirect(request.path)
+    done = form_action(
+        request,
+        form,
+        lambda data: messaging.message_send(actor=request.user, case=case, client=client, body=data["body"]),
+        success="Message sent.",
+        then=redirect(request.path),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases" if request.user.role != Role.CLIENT else "portal",
         "case": case,
@@ -213,13 +213,12 @@ def invite(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse
     def link_for(token: str) -> str:
         return request.build_absolute_uri(reverse("portal:accept", kwargs={"token": token}))
 
-    try:
-        services.client_invite(actor=request.user, case=case, client=client, link_for=link_for)
-    except Refusal as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, f"Invitation sent to {client.full_name}. The link works for 7 days.")
-    return redirect("cases:detail", case_id=case.pk)
+    return post_action(
+        request,
+        lambda: services.client_invite(actor=request.user, case=case, client=client, link_for=link_for),
+        success=lambda _: f"Invitation sent to {client.full_name}. The link works for 7 days.",
+        then=redirect("cases:detail", case_id=case.pk),
+    )
 
 
 # As Django's password reset does: the e-mailed token is swapped for a session entry at once, so that it

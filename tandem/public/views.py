@@ -18,6 +18,7 @@ from tandem.access.services import can_use_inbox, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, User
 from tandem.lib import parse
+from tandem.lib.actions import post_action
 from tandem.lib.errors import Refusal
 from tandem.public import forms, selectors, services
 from tandem.public.models import ConsultationRequest, ContactMessage, PublicPage
@@ -303,14 +304,11 @@ def inbox_request(request: AuthedRequest, pk: int) -> HttpResponse:
 def inbox_message(request: AuthedRequest, pk: int) -> HttpResponse:
     _inbox_user(request)
     message = get_object_or_404(ContactMessage, pk=pk)
-    try:
-        services.contact_message_set_status(
+    return post_action(
+        request,
+        lambda: services.contact_message_set_status(
             actor=request.user, message=message, status=request.POST.get("status", "")
-        )
-    except Refusal as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(
-            request, f"Message from {message.name} marked {message.get_status_display().lower()}."
-        )
-    return redirect("public:inbox")
+        ),
+        success=lambda _: f"Message from {message.name} marked {message.get_status_display().lower()}.",
+        then="public:inbox",
+    )

@@ -13,6 +13,7 @@ from tandem.access.services import deny, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
+from tandem.lib.actions import form_action, post_action
 from tandem.lib.errors import Refusal
 from tandem.records import selectors, services
 from tandem.records.forms import AmendForm, NoteForm, PolicyForm, ProcessNoteForm, TemplateChoiceForm
@@ -102,20 +103,21 @@ def note_new(request: AuthedRequest, appointment_id: int) -> HttpResponse:
     if individual is not None and form.may_keep_private:
         # Under limited secrets, what a partner says alone starts out private to them (the safer default).
         form.initial.update({f"{slot.name}_private": True for slot in form.slots if slot.client is None})
-    if request.method == "POST" and form.is_valid():
-        try:
-            note = services.note_create(
-                actor=request.user,
-                appointment=appointment,
-                template=template,
-                sections=form.section_inputs(),
-                individual_with=form.individual_with(),
-            )
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Draft saved. Sign it when it is complete.")
-            return redirect("records:note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.note_create(
+            actor=request.user,
+            appointment=appointment,
+            template=template,
+            sections=form.section_inputs(),
+            individual_with=form.individual_with(),
+        ),
+        success="Draft saved. Sign it when it is complete.",
+        then=lambda note: redirect("records:note", note_id=note.pk),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": case,
@@ -194,19 +196,20 @@ def note_edit(request: AuthedRequest, note_id: int) -> HttpResponse:
         policy=policy,
         initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.note_update_draft(
-                actor=request.user,
-                note=note,
-                sections=form.section_inputs(),
-                individual_with=form.individual_with(),
-            )
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Draft saved.")
-            return redirect("records:note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.note_update_draft(
+            actor=request.user,
+            note=note,
+            sections=form.section_inputs(),
+            individual_with=form.individual_with(),
+        ),
+        success="Draft saved.",
+        then=redirect("records:note", note_id=note.pk),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": note.case,
@@ -222,45 +225,44 @@ def note_edit(request: AuthedRequest, note_id: int) -> HttpResponse:
 @require_POST
 def note_sign(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
-    try:
-        services.note_sign(actor=request.user, note=note)
-    except Refusal as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, "Note signed. It is now locked; later changes are amendments.")
-    return redirect("records:note", note_id=note.pk)
+    return post_action(
+        request,
+        lambda: services.note_sign(actor=request.user, note=note),
+        success="Note signed. It is now locked; later changes are amendments.",
+        then=redirect("records:note", note_id=note.pk),
+    )
 
 
 @require_POST
 def note_cosign(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
-    try:
-        services.note_cosign(actor=request.user, note=note)
-    except Refusal as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, "Note co-signed.")
-    return redirect("records:note", note_id=note.pk)
+    return post_action(
+        request,
+        lambda: services.note_cosign(actor=request.user, note=note),
+        success="Note co-signed.",
+        then=redirect("records:note", note_id=note.pk),
+    )
 
 
 @require_POST
 def note_amend(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
     form = AmendForm(request.POST)
-    if form.is_valid():
-        try:
-            services.note_amend(
-                actor=request.user,
-                note=note,
-                text=form.cleaned_data["text"],
-                reason=form.cleaned_data["reason"],
-                private=form.cleaned_data["private"],
-            )
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Amendment added.")
-            return redirect("records:note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.note_amend(
+            actor=request.user,
+            note=note,
+            text=data["text"],
+            reason=data["reason"],
+            private=data["private"],
+        ),
+        success="Amendment added.",
+        then=redirect("records:note", note_id=note.pk),
+    )
+    if done:
+        return done
     return _detail(request, note, amend_form=form)
 
 
@@ -272,14 +274,15 @@ def process_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
     form = ProcessNoteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and not may_write:
         raise deny(user, what="process_note.create", object_id=case.pk, case_id=case.pk)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.process_note_create(actor=user, case=case, text=form.cleaned_data["text"])
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Process note saved. Only you can read it.")
-            return redirect("records:process_notes", case_id=case.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.process_note_create(actor=user, case=case, text=data["text"]),
+        success="Process note saved. Only you can read it.",
+        then=redirect("records:process_notes", case_id=case.pk),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": case,
@@ -294,14 +297,15 @@ def process_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
 def process_note(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_process_note_for(request.user, note_id)
     form = ProcessNoteForm(request.POST if request.method == "POST" else None, initial={"text": note.text})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.process_note_update(actor=request.user, note=note, text=form.cleaned_data["text"])
-        except Refusal as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Process note saved.")
-            return redirect("records:process_note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.process_note_update(actor=request.user, note=note, text=data["text"]),
+        success="Process note saved.",
+        then=redirect("records:process_note", note_id=note.pk),
+    )
+    if done:
+        return done
     if request.method == "GET":
         audit_record(actor=request.user, action="process_note.view", target=note, case=note.case_id)
     context = {"nav": "cases", "case": note.case, "note": note, "form": form}
