@@ -23,6 +23,7 @@ from tandem.homework import selectors as homework_selectors
 from tandem.homework.forms import LogForm
 from tandem.homework.services import assignment_log
 from tandem.lib.actions import form_action, post_action
+from tandem.lib.tokens import SessionLinkToken
 from tandem.notify.forms import PreferenceForm
 from tandem.notify.models import Preference
 from tandem.notify.services import preference_set
@@ -221,11 +222,8 @@ def invite(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse
     )
 
 
-# As Django's password reset does: the e-mailed token is swapped for a session entry at once, so that it
-# never sits in the address bar, the browser history or a Referer header of the page that asks for the
-# password.
-SESSION_TOKEN = "_portal_invitation_token"  # noqa: S105 -- a session key, not a secret
-SET_PASSWORD = "set-password"  # noqa: S105 -- a path segment, not a secret
+# The e-mailed token moves into the session at once (as the staff set-up link does).
+LINK_TOKEN = SessionLinkToken(session_key="_portal_invitation_token", placeholder="set-password")
 
 
 def _invalid(request: HttpRequest, problem: str) -> HttpResponse:
@@ -237,14 +235,13 @@ def _invalid(request: HttpRequest, problem: str) -> HttpResponse:
 @sensitive_post_parameters("new_password1", "new_password2")
 @require_http_methods(["GET", "POST"])
 def accept(request: HttpRequest, token: str) -> HttpResponse:
-    if token != SET_PASSWORD:
+    if LINK_TOKEN.arrived(token):
         try:
             services.invitation_by_token(token)
         except services.InvitationInvalid as problem:
             return _invalid(request, str(problem))
-        request.session[SESSION_TOKEN] = token
-        return redirect("portal:accept", token=SET_PASSWORD)
-    token = request.session.get(SESSION_TOKEN, "")
+        return LINK_TOKEN.swap(request, token, url_name="portal:accept")
+    token = LINK_TOKEN.held(request)
     if not token:
         return _invalid(
             request, "Open the link in your e-mail again, in this browser, to set up your account."
@@ -264,7 +261,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as problem:
             form.add_error("new_password1", problem)
         else:
-            request.session.pop(SESSION_TOKEN, None)
+            LINK_TOKEN.forget(request)
             # They just proved the e-mailed link and chose the password: asking for it again helps no one.
             account_services.complete_login(
                 request=request,
