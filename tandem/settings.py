@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "tandem.accounts.middleware.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Refusal (bad input) -> 400 with its message; AccessDenied -> the audited 404. One place for both.
+    "tandem.access.middleware.RefusalMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes goes last so that it sees the outcome of authentication in the views above it.
     "axes.middleware.AxesMiddleware",

@@ -13,6 +13,7 @@ from django.urls import reverse
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, Phase
+from tandem.lib.errors import Refusal
 from tandem.notify.models import Job, JobKind, JobState
 from tandem.notify.services import process, schedule_due
 from tandem.pathway.services import case_transition
@@ -192,7 +193,7 @@ def test_a_note_of_an_individual_session_is_with_its_attendee(cast):
     with time_machine.travel(NOW - dt.timedelta(days=3), tick=False):
         session = book(cast, NOW - dt.timedelta(days=1), kind=CONJ, clients=[blair])
     assert default_individual_with(session) == blair
-    with pytest.raises(AccessDenied, match="booked for Blair Partner alone"):
+    with pytest.raises(Refusal, match="booked for Blair Partner alone"):
         note_create(
             actor=cast.therapist_a,
             appointment=session,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from tandem.access.models import BreakGlassGrant
 from tandem.access.services import AccessDenied, break_glass_open
 from tandem.audit.models import AuditEvent
+from tandem.lib.errors import Refusal
 from tests.cast import login
 
 
@@ -43,7 +44,7 @@ def test_grant_is_shown_to_the_case_therapists(client, cast):
     [("", 1, "reason"), ("too short", 1, "reason"), ("A proper reason for access", 9, "4 hours")],
 )
 def test_break_glass_needs_reason_and_limit(cast, reason, hours, message):
-    with pytest.raises(AccessDenied, match=message):
+    with pytest.raises(Refusal, match=message):
         break_glass_open(user=cast.therapist_b, case_id=cast.couple_case.pk, reason=reason, hours=hours)
     assert not BreakGlassGrant.objects.exists()
 

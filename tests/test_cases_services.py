@@ -20,6 +20,7 @@ from tandem.cases.services import (
     case_update,
     client_update,
 )
+from tandem.lib.errors import Refusal
 from tandem.pathway.services import case_open
 
 ROBIN = ClientDetails(first_name="Robin", last_name="Fenwick", email="robin@example.invalid")
@@ -37,7 +38,7 @@ def test_coordinator_opens_a_couple_case(cast):
 
 
 def test_individual_case_needs_the_absent_partner_reason(cast):
-    with pytest.raises(AccessDenied, match="why the partner"):
+    with pytest.raises(Refusal, match="why the partner"):
         case_open(actor=cast.coordinator, partner_a=ROBIN, partner_b=None)
     assert not Client.objects.filter(first_name="Robin").exists()
     case = case_open(
@@ -66,13 +67,13 @@ def test_partner_joins_later_and_nothing_is_lost(cast):
     assert case.therapist == cast.therapist_a  # a therapist who opens a case is assigned to it
     added = AuditEvent.objects.get(action="case.partner_added")
     assert added.detail["was_absent"] == AbsentPartner.UNWILLING
-    with pytest.raises(AccessDenied, match="already has two partners"):
+    with pytest.raises(Refusal, match="already has two partners"):
         case_add_partner(actor=cast.therapist_a, case=case, partner=JUNO)
 
 
 def test_assignment_is_one_therapist_or_one_team(cast):
     case = cast.couple_case
-    with pytest.raises(AccessDenied, match="not both"):
+    with pytest.raises(Refusal, match="not both"):
         case_update(
             actor=cast.director,
             case=case,
@@ -81,7 +82,7 @@ def test_assignment_is_one_therapist_or_one_team(cast):
             absent_partner="",
             absent_partner_note="",
         )
-    with pytest.raises(AccessDenied, match="active therapist"):
+    with pytest.raises(Refusal, match="active therapist"):
         case_update(
             actor=cast.director,
             case=case,
@@ -132,7 +133,7 @@ def test_front_desk_cannot_record_clinical_problems(cast):
 def test_problem_must_concern_a_partner_of_the_case(cast):
     problem = PresentingProblem.objects.get(slug="sexual-pain")
     stranger = cast.solo_case.partner_a
-    with pytest.raises(AccessDenied, match="partner in this case"):
+    with pytest.raises(Refusal, match="partner in this case"):
         case_set_problems(
             actor=cast.therapist_a, case=cast.couple_case, problems=[(problem, stranger)], presenting_notes=""
         )

@@ -42,15 +42,12 @@ def claims_settings(settings):
     return settings
 
 
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        demo.seed()
-    yield
-    with django_db_blocker.unblock():
-        from django.core.management import call_command as cc
-
-        cc("flush", "--no-input", verbosity=0)
+@pytest.fixture
+def seeded(db):
+    # Inside the test's transaction: a seed committed for the module and flushed afterwards would also
+    # wipe the rows the migrations install (exercises, consent texts), which later tests on the same
+    # worker rely on.
+    demo.seed()
 
 
 def export(*args: str) -> tuple[str, str]:

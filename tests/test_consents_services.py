@@ -11,6 +11,7 @@ from tandem.audit.models import AuditEvent
 from tandem.consents.models import ConfidentialityMode, ConsentKind, SignMethod
 from tandem.consents.selectors import has_valid_consent, valid_release
 from tandem.consents.services import consent_request, consent_revoke, consent_sign
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
 from tandem.pathway.models import TreatmentConsent
 from tandem.pathway.rules import consent_given
@@ -46,7 +47,7 @@ def test_other_partner_cannot_sign_and_wrong_name_is_refused(cast):
     )
     with pytest.raises(AccessDenied):
         consent_sign(actor=cast.partner_b, consent=consent, typed_name="Alex Partner")
-    with pytest.raises(AccessDenied, match="full name"):
+    with pytest.raises(Refusal, match="full name"):
         consent_sign(actor=cast.partner_a, consent=consent, typed_name="Blair Partner")
     consent.refresh_from_db()
     assert consent.signed_at is None
@@ -71,12 +72,12 @@ def test_treatment_consent_feeds_the_pathway_rule_and_revocation_withdraws_it(ca
     assert consent.method == SignMethod.STAFF_DEVICE and consent.signed_by_user == cast.therapist_a
     assert consent_given(case) == []
     assert TreatmentConsent.objects.get(case=case).version == "treatment-v1"
-    with pytest.raises(AccessDenied, match="why"):
+    with pytest.raises(Refusal, match="why"):
         consent_revoke(actor=cast.therapist_a, consent=consent, reason="")
     consent_revoke(actor=cast.therapist_a, consent=consent, reason="Client phoned to withdraw.")
     assert consent_given(case)
     assert not has_valid_consent(client=client, case=case, kind=ConsentKind.TREATMENT)
-    with pytest.raises(AccessDenied):
+    with pytest.raises(Refusal):
         consent_revoke(actor=cast.therapist_a, consent=consent, reason="Again, by mistake.")
 
 
@@ -127,7 +128,7 @@ def test_confidentiality_reads_the_case_policy_and_records_agreement(cast):
 
 def test_confidentiality_without_a_case_policy_needs_a_mode(cast):
     case = cast.couple_case
-    with pytest.raises(AccessDenied, match="secrets"):
+    with pytest.raises(Refusal, match="secrets"):
         consent_request(
             actor=cast.therapist_a, case=case, client=case.partner_a, kind=ConsentKind.CONFIDENTIALITY
         )

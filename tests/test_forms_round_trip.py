@@ -127,6 +127,13 @@ def shows_existing(form: BaseForm) -> bool:
     return any(value not in (None, "", [], ()) for value in form.initial.values())
 
 
+def _in_a_query_form(form: BaseForm, forms: list[HtmlForm]) -> bool:
+    """Every field of the form is in one `<form method=get>`: a query with default values (a period to
+    print), which saves nothing, so there is nothing to lose."""
+    names = {form[name].html_name for name in form.fields}
+    return any(candidate.method == "get" and names <= candidate.names() for candidate in forms)
+
+
 def html_form_for(form: BaseForm, forms: list[HtmlForm]) -> HtmlForm | None:
     """The page's POST form holding most of the form's fields (and at least one)."""
     names = {form[name].html_name for name in form.fields}
@@ -191,7 +198,7 @@ def edit_targets(context: Any, html: str, page_forms: list[HtmlForm]) -> tuple[l
         target = html_form_for(form, page_forms)
         if target is not None:
             matched.add(id(target))
-        if not shows_existing(form):
+        if not shows_existing(form) or _in_a_query_form(form, page_forms):
             continue
         if target is None and any(f'name="{form[n].html_name}"' in html for n in form.fields):
             problems.append(f"{type(form).__name__} is in no <form method=post> of the page")

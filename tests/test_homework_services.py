@@ -10,6 +10,7 @@ from tandem.cases.models import Phase
 from tandem.homework.models import Assignment, AssignmentLog, AssignmentStatus, Category, Exercise
 from tandem.homework.selectors import case_adherence, case_homework
 from tandem.homework.services import assignment_create, assignment_log, assignment_unlock_next
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
 from tests.homework_support import couple_sensate, exercise, individual_for_b, log
 
@@ -60,7 +61,7 @@ def test_director_and_cotherapist_may_assign(cast):
 )
 def test_assignment_rules_say_why(cast, slug, whom, message):
     client = cast.couple_case.partner_b if whom == "b" else None
-    with pytest.raises(AccessDenied, match=message):
+    with pytest.raises(Refusal, match=message):
         assignment_create(
             actor=cast.therapist_a,
             case=cast.couple_case,
@@ -72,9 +73,9 @@ def test_assignment_rules_say_why(cast, slug, whom, message):
 
 
 def test_needs_times_or_due_date_and_no_past_date(cast):
-    with pytest.raises(AccessDenied, match="due date, a number of times"):
+    with pytest.raises(Refusal, match="due date, a number of times"):
         assignment_create(actor=cast.therapist_a, case=cast.couple_case, exercise=exercise("sensate-focus-1"))
-    with pytest.raises(AccessDenied, match="past"):
+    with pytest.raises(Refusal, match="past"):
         assignment_create(
             actor=cast.therapist_a,
             case=cast.couple_case,
@@ -84,7 +85,7 @@ def test_needs_times_or_due_date_and_no_past_date(cast):
 
 
 def test_couple_exercise_cannot_go_to_an_individual_case_and_closed_cases_get_none(cast):
-    with pytest.raises(AccessDenied, match="one client"):
+    with pytest.raises(Refusal, match="one client"):
         assignment_create(
             actor=cast.therapist_a,
             case=cast.solo_case,
@@ -100,7 +101,7 @@ def test_couple_exercise_cannot_go_to_an_individual_case_and_closed_cases_get_no
     assert reading.client == cast.solo_case.partner_a  # the only client of an individual case
     cast.solo_case.phase = Phase.DISCHARGED
     cast.solo_case.save()
-    with pytest.raises(AccessDenied, match="closed"):
+    with pytest.raises(Refusal, match="closed"):
         assignment_create(
             actor=cast.therapist_a,
             case=cast.solo_case,
@@ -139,7 +140,7 @@ def test_logging_rules(cast):
         assignment_log(actor=cast.therapist_a, assignment=assignment, done=True, rating=5)
     entry = assignment_log(actor=cast.partner_b, assignment=assignment, done=True, rating=5, shared=True)
     assert entry.shared is False  # an individual exercise is never shared with the partner
-    with pytest.raises(AccessDenied, match="0 to 10"):
+    with pytest.raises(Refusal, match="0 to 10"):
         assignment_log(actor=cast.partner_b, assignment=assignment, done=True, rating=11)
     assert AssignmentLog.objects.count() == 1
 
@@ -153,9 +154,9 @@ def test_unlock_next_stage_closes_the_current_one_once(cast):
     assert stage2.exercise.slug == "sensate-focus-2" and stage2.previous == stage1
     assert stage2.times_expected == 3 and stage2.for_couple
     assert stage1.status == AssignmentStatus.COMPLETED and stage1.completed_at is not None
-    with pytest.raises(AccessDenied, match="already"):
+    with pytest.raises(Refusal, match="already"):
         assignment_unlock_next(actor=cast.cotherapist, assignment=Assignment.objects.get(pk=stage1.pk))
-    with pytest.raises(AccessDenied, match="closed this exercise"):
+    with pytest.raises(Refusal, match="closed this exercise"):
         assignment_log(actor=cast.partner_a, assignment=stage1, done=True, rating=5)
     # With stage 1 on record, stage 2 may also be assigned directly again later.
     assignment_create(
@@ -169,5 +170,5 @@ def test_last_stage_has_nothing_to_unlock(cast):
     for _ in range(3):
         assignment = assignment_unlock_next(actor=cast.therapist_a, assignment=assignment)
     assert assignment.exercise.slug == "sensate-focus-4"
-    with pytest.raises(AccessDenied, match="no next stage"):
+    with pytest.raises(Refusal, match="no next stage"):
         assignment_unlock_next(actor=cast.therapist_a, assignment=assignment)

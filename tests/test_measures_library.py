@@ -12,6 +12,7 @@ from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.audit.services import verify_audit_chain
 from tandem.cases.models import Client
+from tandem.lib.errors import Refusal
 from tandem.measures import engine
 from tandem.measures.forms import QuestionnaireForm
 from tandem.measures.loader import load_instruments
@@ -182,7 +183,7 @@ def test_only_the_case_clinicians_may_enter_answers(cast, library, who):
 
 def test_client_must_belong_to_the_case(cast, library):
     stranger = Client.objects.create(first_name="Una", last_name="Related")
-    with pytest.raises(AccessDenied):
+    with pytest.raises(Refusal):
         response_record(
             actor=cast.therapist_a,
             case=cast.couple_case,

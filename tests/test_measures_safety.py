@@ -8,6 +8,7 @@ from django.urls import reverse
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.audit.services import verify_audit_chain
+from tandem.lib.errors import Refusal
 from tandem.measures import services
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Response, SafetyAlert
@@ -97,7 +98,7 @@ def test_acknowledge_needs_an_assigned_therapist_and_a_note(client, cast, librar
         services.safety_alert_acknowledge(
             actor=cast.therapist_b, alert=alert, note="Called the client today."
         )
-    with pytest.raises(AccessDenied, match="at least"):
+    with pytest.raises(Refusal, match="at least"):
         services.safety_alert_acknowledge(actor=cast.cotherapist, alert=alert, note="ok")
     url = reverse("measures:acknowledge", kwargs={"case_id": cast.couple_case.pk, "alert_id": alert.pk})
     login(client, cast.therapist_b)
@@ -114,7 +115,7 @@ def test_acknowledge_needs_an_assigned_therapist_and_a_note(client, cast, librar
     assert "Safety alert" not in client.get(TODAY).content.decode()
     page = client.get(reverse("measures:case", kwargs={"case_id": cast.couple_case.pk})).content.decode()
     assert "acknowledged by Colin Cotherapist" in page
-    with pytest.raises(AccessDenied, match="already"):
+    with pytest.raises(Refusal, match="already"):
         services.safety_alert_acknowledge(actor=cast.therapist_a, alert=alert, note="Second acknowledgement.")
 
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from tandem.access.services import AccessDenied, cases_visible_to
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import AbsentPartner, Case, Client, PartnerLeave, Phase
+from tandem.lib.errors import Refusal
 from tandem.notify.models import Job, JobKind, JobState
 from tandem.notify.services import schedule_due
 from tandem.pathway.selectors import case_timeline
@@ -184,19 +185,19 @@ def test_the_director_may_record_it(cast):
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(cast, change, message):
-    with pytest.raises(AccessDenied, match=message):
+    with pytest.raises(Refusal, match=message):
         _leave(cast, **change)
     assert Case.objects.get(pk=cast.couple_case.pk).is_couple
 
 
 def test_an_individual_or_a_closed_case_has_nobody_to_leave(cast):
     solo = Case.objects.with_people().get(pk=cast.solo_case.pk)
-    with pytest.raises(AccessDenied, match="Only a couple case"):
+    with pytest.raises(Refusal, match="Only a couple case"):
         case_partner_leave(
             actor=cast.therapist_a, case=solo, client=solo.partner_a, absent_partner="unwilling", reason="r"
         )
     Case.objects.filter(pk=cast.couple_case.pk).update(phase=Phase.DISCHARGED)
-    with pytest.raises(AccessDenied, match="This case is closed"):
+    with pytest.raises(Refusal, match="This case is closed"):
         _leave(cast)
 
 

@@ -11,9 +11,9 @@ import time_machine
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, Phase
+from tandem.lib.errors import Refusal
 from tandem.pathway.models import FollowUpStatus, FollowUpTask
 from tandem.pathway.services import TransitionBlocked, case_transition, followup_complete
 from tandem.scheduling.services import intensive_book
@@ -114,15 +114,15 @@ def test_a_follow_up_is_done_on_or_after_its_window_opens(cast, in_treatment):
     six_months = _follow_ups(cast, in_treatment)[-1]
     assert six_months.due_on == dt.date(2027, 7, 4) and six_months.opens_on == dt.date(2027, 6, 27)
     # Day 0: refused, saying when the window opens.
-    with pytest.raises(AccessDenied, match="its window opens on 27 June 2027"):
+    with pytest.raises(Refusal, match="its window opens on 27 June 2027"):
         followup_complete(actor=cast.therapist_a, task=six_months)
-    with pytest.raises(AccessDenied, match="at least 15 characters"):
+    with pytest.raises(Refusal, match="at least 15 characters"):
         followup_complete(actor=cast.therapist_a, task=six_months, early_reason="Moving")
     assert FollowUpTask.objects.get(pk=six_months.pk).status == FollowUpStatus.OPEN
     # The day before it opens is still early; the day it opens is not.
     with (
         time_machine.travel(dt.datetime(2027, 6, 26, 12, tzinfo=AMSTERDAM), tick=False),
-        pytest.raises(AccessDenied, match="window opens"),
+        pytest.raises(Refusal, match="window opens"),
     ):
         followup_complete(actor=cast.therapist_a, task=six_months)
     with time_machine.travel(dt.datetime(2027, 6, 27, 9, tzinfo=AMSTERDAM), tick=False):

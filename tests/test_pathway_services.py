@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, Client, Phase
+from tandem.lib.errors import Refusal
 from tandem.pathway.models import (
     FollowUpTask,
     IntakeRecord,
@@ -73,7 +74,7 @@ def test_intake_is_kept_per_partner_and_only_clinicians_write_it(cast):
         with pytest.raises(AccessDenied):
             intake_save(actor=getattr(cast, role), case=case, client=case.partner_a, details=COMPLETE_INTAKE)
     stranger = Client.objects.create(first_name="Not", last_name="Here")
-    with pytest.raises(AccessDenied, match="not a partner in this case"):
+    with pytest.raises(Refusal, match="not a partner in this case"):
         intake_save(actor=cast.therapist_a, case=case, client=stranger, details=COMPLETE_INTAKE)
 
 
@@ -91,7 +92,7 @@ def test_consent_records_who_when_and_which_version(cast):
     }
     with pytest.raises(AccessDenied):
         consent_record(actor=cast.therapist_b, case=case, client=case.partner_a)
-    with pytest.raises(AccessDenied, match="which version"):
+    with pytest.raises(Refusal, match="which version"):
         consent_record(actor=cast.therapist_a, case=case, client=case.partner_a, version=" ")
     assert TreatmentConsent.objects.count() == 1
 
@@ -140,17 +141,17 @@ def test_referral_due_date_follows_urgency_in_local_days(cast, urgency, days):
 
 def test_referral_loop_sent_appointment_result(cast):
     referral = _referral(cast)
-    with pytest.raises(AccessDenied, match="cannot be closed without its result"):
+    with pytest.raises(Refusal, match="cannot be closed without its result"):
         referral_record_result(
             actor=cast.therapist_a, referral=referral, finding=" ", physical_cause="ruled_out"
         )
-    with pytest.raises(AccessDenied, match="ruled in, ruled out"):
+    with pytest.raises(Refusal, match="ruled in, ruled out"):
         referral_record_result(
             actor=cast.therapist_a, referral=referral, finding="Normal.", physical_cause=""
         )
     referral_mark_appointment(actor=cast.therapist_a, referral=referral, appointment_on=dt.date(2026, 12, 1))
     assert referral.status == ReferralStatus.APPOINTMENT_MADE
-    with pytest.raises(AccessDenied, match="waiting for one"):
+    with pytest.raises(Refusal, match="waiting for one"):
         referral_mark_appointment(
             actor=cast.therapist_a, referral=referral, appointment_on=dt.date(2026, 12, 2)
         )
@@ -162,7 +163,7 @@ def test_referral_loop_sent_appointment_result(cast):
     )
     referral.refresh_from_db()
     assert (referral.status, referral.physical_cause) == (ReferralStatus.RESULT_RECEIVED, "ruled_out")
-    with pytest.raises(AccessDenied, match="already recorded"):
+    with pytest.raises(Refusal, match="already recorded"):
         referral_record_result(
             actor=cast.therapist_a, referral=referral, finding="x", physical_cause="ruled_in"
         )
@@ -192,13 +193,13 @@ def test_referral_refusals(cast):
                 specialist_type=urologist,
                 reason="x",
             )
-    with pytest.raises(AccessDenied, match="reason for the referral"):
+    with pytest.raises(Refusal, match="reason for the referral"):
         referral_create(
             actor=cast.therapist_a, case=case, client=case.partner_a, specialist_type=urologist, reason=""
         )
     urologist.active = False
     urologist.save()
-    with pytest.raises(AccessDenied, match="no longer refers"):
+    with pytest.raises(Refusal, match="no longer refers"):
         referral_create(
             actor=cast.therapist_a, case=case, client=case.partner_a, specialist_type=urologist, reason="x"
         )
@@ -241,16 +242,16 @@ def test_treatment_plan_is_versioned(cast):
     ],
 )
 def test_treatment_plan_refusals(cast, kwargs, message):
-    with pytest.raises(AccessDenied, match=message):
+    with pytest.raises(Refusal, match=message):
         plan_save(actor=cast.therapist_a, case=cast.couple_case, **kwargs)
     assert not TreatmentPlan.objects.exists()
 
 
 def test_individual_case_plan_rules(cast):
     case = cast.solo_case
-    with pytest.raises(AccessDenied, match="An intensive is for a couple"):
+    with pytest.raises(Refusal, match="An intensive is for a couple"):
         plan_save(actor=cast.therapist_a, case=case, format="intensive", goals="x")
-    with pytest.raises(AccessDenied, match="Conjunctive individual therapy"):
+    with pytest.raises(Refusal, match="Conjunctive individual therapy"):
         plan_save(
             actor=cast.therapist_a,
             case=case,
@@ -296,7 +297,7 @@ def test_follow_up_done_or_rescheduled(cast):
     case = _to_follow_up(cast, dt.datetime(2026, 10, 1, 10, 0, tzinfo=AMSTERDAM))
     first, second = FollowUpTask.objects.filter(case=case).order_by("due_on")[:2]
     with time_machine.travel(dt.datetime(2026, 10, 10, 10, 0, tzinfo=AMSTERDAM), tick=False):
-        with pytest.raises(AccessDenied, match="today or a later day"):
+        with pytest.raises(Refusal, match="today or a later day"):
             followup_reschedule(actor=cast.coordinator, task=first, due_on=dt.date(2026, 10, 9))
         followup_reschedule(actor=cast.coordinator, task=first, due_on=dt.date(2026, 10, 20))
     # The 1-month follow-up (due 1 November) may be recorded from 25 October, when its window opens.
@@ -304,7 +305,7 @@ def test_follow_up_done_or_rescheduled(cast):
         with pytest.raises(AccessDenied):
             followup_complete(actor=cast.coordinator, task=second)
         followup_complete(actor=cast.therapist_a, task=second, outcome="Doing well.")
-        with pytest.raises(AccessDenied, match="already done"):
+        with pytest.raises(Refusal, match="already done"):
             followup_reschedule(actor=cast.therapist_a, task=second, due_on=dt.date(2026, 12, 1))
     first.refresh_from_db()
     assert (first.due_on, first.planned_on) == (dt.date(2026, 10, 20), dt.date(2026, 10, 15))

@@ -5,6 +5,7 @@ import pytest
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, Phase, PhaseChange
+from tandem.lib.errors import Refusal
 from tandem.pathway.models import FollowUpTask, SpecialistType
 from tandem.pathway.services import (
     TransitionBlocked,
@@ -80,7 +81,7 @@ def test_the_whole_pathway_of_a_couple(cast):
 )
 def test_moves_off_the_pathway_are_refused(cast, start, to):
     case = _at(cast.couple_case, start)
-    with pytest.raises(AccessDenied, match="cannot move to"):
+    with pytest.raises(Refusal, match="cannot move to"):
         case_transition(actor=cast.director, case=case, to_phase=to, override_reason=REASON, reason=REASON)
     case.refresh_from_db()
     assert case.phase == start and not PhaseChange.objects.filter(case=case).exists()
@@ -89,7 +90,7 @@ def test_moves_off_the_pathway_are_refused(cast, start, to):
 @pytest.mark.parametrize("start", [Phase.CONSULTATION, Phase.INTAKE, Phase.ASSESSMENT])
 def test_a_case_may_be_closed_before_treatment_with_a_reason(cast, start):
     case = _at(cast.couple_case, start)
-    with pytest.raises(AccessDenied, match="Write why the case is closed"):
+    with pytest.raises(Refusal, match="Write why the case is closed"):
         case_transition(actor=cast.coordinator, case=case, to_phase=Phase.CLOSED)
     change = case_transition(actor=cast.coordinator, case=case, to_phase=Phase.CLOSED, reason="Moved away.")
     case.refresh_from_db()
@@ -197,7 +198,7 @@ def test_individual_case_needs_only_its_own_session(cast):
 
 def test_override_needs_a_written_reason_from_a_therapist_of_the_case(cast):
     case = cast.couple_case
-    with pytest.raises(AccessDenied, match="at least 15 characters"):
+    with pytest.raises(Refusal, match="at least 15 characters"):
         case_transition(
             actor=cast.therapist_a, case=case, to_phase=Phase.TREATMENT, override_reason="because"
         )
@@ -242,6 +243,6 @@ def test_a_stale_case_object_cannot_move_twice(cast):
     case = _at(cast.couple_case, Phase.CONSULTATION)
     stale = Case.objects.get(pk=case.pk)
     case_transition(actor=cast.coordinator, case=case, to_phase=Phase.INTAKE)
-    with pytest.raises(AccessDenied, match="Someone else has just moved this case"):
+    with pytest.raises(Refusal, match="Someone else has just moved this case"):
         case_transition(actor=cast.coordinator, case=stale, to_phase=Phase.INTAKE)
     assert PhaseChange.objects.filter(case=case).count() == 1

@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Phase
+from tandem.lib.errors import Refusal
 from tandem.pathway.models import TreatmentFormat
 from tandem.planning import adapter, services
 from tandem.planning.checker import check_plan
@@ -260,7 +261,7 @@ def test_accepting_books_every_block_with_occupancy_and_an_audit_event(practice)
     assert sorted(event.detail["booked"]) == sorted(outcome)
     assert not adapter.intensive_waiting_list().exists()
     assert overlapping_occupancy() == []
-    with pytest.raises(services.AccessDenied, match="accepted"):
+    with pytest.raises(Refusal, match="accepted"):
         services.run_accept(actor=cast.coordinator, run=run)
 
 

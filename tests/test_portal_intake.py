@@ -6,6 +6,7 @@ from django.urls import reverse
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, Phase
+from tandem.lib.errors import Refusal
 from tandem.pathway.models import EnteredBy, IntakeRecord
 from tandem.pathway.services import (
     ContactDetails,
@@ -201,7 +202,7 @@ def test_review_is_refused_without_a_risk_answer(cast):
     record = intake_client_save(
         actor=cast.partner_a, case=case, contact=ContactDetails(), details=IntakeDetails()
     )
-    with pytest.raises(AccessDenied):
+    with pytest.raises(Refusal):
         intake_safety_review(actor=cast.therapist_a, record=record)
 
 

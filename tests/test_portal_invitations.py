@@ -16,6 +16,7 @@ from tandem.access.services import AccessDenied
 from tandem.accounts.models import Role, User
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Client
+from tandem.lib.errors import Refusal
 from tandem.portal.models import Invitation
 from tandem.portal.services import client_invite, invitation_accept, token_hash
 from tests.cast import login
@@ -153,17 +154,17 @@ def test_service_refusals(cast, newcomer):
     link = lambda token: f"https://clinic.invalid/{token}"  # noqa: E731
     with pytest.raises(AccessDenied):
         client_invite(actor=cast.therapist_b, case=cast.solo_case, client=newcomer, link_for=link)
-    with pytest.raises(AccessDenied, match="already has a portal account"):
+    with pytest.raises(Refusal, match="already has a portal account"):
         client_invite(
             actor=cast.director, case=cast.couple_case, client=cast.couple_case.partner_a, link_for=link
         )
-    with pytest.raises(AccessDenied, match="not a partner"):
+    with pytest.raises(Refusal, match="not a partner"):
         client_invite(
             actor=cast.director, case=cast.solo_case, client=cast.couple_case.partner_a, link_for=link
         )
     newcomer.email = ""
     newcomer.save()
-    with pytest.raises(AccessDenied, match="e-mail address"):
+    with pytest.raises(Refusal, match="e-mail address"):
         client_invite(actor=cast.director, case=cast.solo_case, client=newcomer, link_for=link)
     assert not Invitation.objects.exists()
 

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from tandem.access.clinical import can_read_note
 from tandem.records import selectors
 from tandem.records.services import note_amend, note_cosign, note_create, process_note_create
 from tests.cast import login
@@ -66,7 +67,7 @@ def test_release_query_count_does_not_grow(cast, django_assert_num_queries):
 @pytest.mark.parametrize("who", ["partner_a", "partner_b"])
 def test_clients_see_no_notes_at_all(cast, who):
     note = partner_b_private_note(cast)
-    assert not selectors.note_visible_to(getattr(cast, who), note)
+    assert not can_read_note(getattr(cast, who), note)
 
 
 @pytest.mark.parametrize("who", ["partner_a", "partner_b"])

@@ -20,6 +20,7 @@ from tandem.consents.models import ConsentKind
 from tandem.consents.record_export import bundle_from_plan, case_export_bundle, export_plan
 from tandem.consents.record_pdf import render_pdf
 from tandem.consents.services import consent_revoke
+from tandem.lib.errors import Refusal
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, Response
 from tandem.pathway.models import Referral, SpecialistType, TreatmentPlan
@@ -203,7 +204,7 @@ def test_revoked_or_differently_addressed_release_of_b_does_not_count(cast, reco
     assert [c.pk for c in plan.covered] == [record.partner_a_id]
     assert any("Nothing about Blair Partner" in line for line in plan.excluded)
     consent_revoke(actor=cast.partner_a, consent=a_release)
-    with pytest.raises(AccessDenied, match="not valid"):
+    with pytest.raises(Refusal, match="not valid"):
         export_plan(case=record, release=a_release)
 
 

@@ -12,11 +12,11 @@ from tandem.access.services import (
     can_book_free_consultation,
     can_create_case,
     can_edit_case,
+    can_move_case,
     can_see_clinical,
     can_use_inbox,
     cases_visible_to,
     is_case_clinician,
-    may_move,
 )
 from tandem.audit.actors import NOTIFY_WORKER, PLANNING_WORKER, PUBLIC_SITE, SEED, SystemActor
 from tandem.audit.models import AuditEvent
@@ -89,10 +89,10 @@ def test_only_the_public_site_opens_a_case_and_only_a_consultation_case_it_may_c
         transition_for(Phase.CONSULTATION, Phase.INTAKE),
     )
     assert close_early is not None and start_intake is not None
-    assert may_move(actor, consultation, close_early) == (actor == PUBLIC_SITE)
-    assert not may_move(actor, consultation, start_intake)
+    assert can_move_case(actor, consultation, close_early) == (actor == PUBLIC_SITE)
+    assert not can_move_case(actor, consultation, start_intake)
     close_intake = transition_for(Phase.INTAKE, Phase.CLOSED)
-    assert close_intake is not None and not may_move(actor, intake, close_intake)
+    assert close_intake is not None and not can_move_case(actor, intake, close_intake)
 
 
 @pytest.mark.django_db

@@ -4,11 +4,12 @@ Every view and selector asks here. Anything a user may not see is answered with 
 existence is not revealed) and the denial is audited.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -17,8 +18,11 @@ from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.actors import PUBLIC_SITE, SystemActor
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, CaseQuerySet, Client, Phase
+from tandem.lib.errors import Refusal
 
 BREAK_GLASS_MAX = timedelta(hours=4)
+
+M = TypeVar("M", bound=Model)
 
 
 class AccessDenied(Exception):
@@ -111,6 +115,25 @@ def deny(user: Any, *, what: str, object_id: Any, case_id: Any = None) -> Http40
     return Http404("Not found")
 
 
+def get_object_for(
+    user: Any,
+    queryset: QuerySet[M],
+    object_id: Any,
+    *,
+    what: str,
+    allowed: Callable[[M], bool] = lambda _: True,
+    case_id: Any = None,
+) -> M:
+    """The one object of `queryset` with this id if `allowed` says this user may have it; otherwise the
+    audited 404 (naming its case when it has one). For objects of the apps above this layer, whose
+    `get_<object>_for` helpers keep their queries and pass the rule from here."""
+    found = queryset.filter(pk=object_id).first()
+    if found is None or not allowed(found):
+        case = getattr(found, "case_id", None) if found is not None else None
+        raise deny(user, what=what, object_id=object_id, case_id=case if case is not None else case_id)
+    return found
+
+
 def get_case_for(user: Any, case_id: Any, *, clinical: bool = False, audit_view: bool = True) -> Case:
     """The case if this user may see it (and its clinical content, if asked); otherwise 404."""
     try:
@@ -144,10 +167,10 @@ def break_glass_open(*, user: Any, case_id: int, reason: str, hours: float = 1.0
     if user.role not in (Role.DIRECTOR, Role.THERAPIST) or not user.is_active:
         raise AccessDenied("Only the clinical director or a therapist can use emergency access.")
     if len(reason) < 15:
-        raise AccessDenied("Write the reason for emergency access (at least 15 characters).")
+        raise Refusal("Write the reason for emergency access (at least 15 characters).")
     duration = timedelta(hours=hours)
     if duration <= timedelta(0) or duration > BREAK_GLASS_MAX:
-        raise AccessDenied("Emergency access lasts between a few minutes and 4 hours.")
+        raise Refusal("Emergency access lasts between a few minutes and 4 hours.")
     case = Case.objects.filter(pk=case_id).first()
     if case is None:
         raise deny(user, what="case", object_id=case_id)
@@ -187,7 +210,7 @@ def is_case_clinician(user: Any, case: Case) -> bool:
     return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
 
 
-def may_move(actor: User | SystemActor, case: Case, step: ClinicalStep) -> bool:
+def can_move_case(actor: User | SystemActor, case: Case, step: ClinicalStep) -> bool:
     if isinstance(actor, SystemActor):
         # The one move a system part makes: the public site closes the case of a free consultation the
         # visitor cancelled online, before anyone has taken it further.

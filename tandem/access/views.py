@@ -8,10 +8,12 @@ from django.views.decorators.http import require_http_methods
 
 from tandem.access.forms import BreakGlassForm
 from tandem.access.models import BreakGlassGrant
-from tandem.access.services import AccessDenied, break_glass_open
+from tandem.access.services import break_glass_open
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.cases.models import Case
+from tandem.lib.actions import add_refusal
+from tandem.lib.errors import Refusal
 
 
 @require_http_methods(["GET", "POST"])
@@ -32,8 +34,8 @@ def break_glass(request: AuthedRequest) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                     hours=form.cleaned_data["hours"],
                 )
-            except AccessDenied as refusal:
-                form.add_error(None, str(refusal))
+            except Refusal as refusal:
+                add_refusal(form, refusal)
             else:
                 until = timezone.localtime(grant.expires_at)
                 messages.warning(

@@ -33,6 +33,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from tandem.accounts.models import STAFF_ROLES, User
+from tandem.audit.actors import SIGN_IN
 from tandem.audit.services import audit_record
 
 PENDING_LOGIN_KEY = "tandem.pending_login"
@@ -125,7 +126,7 @@ def check_password(*, request: HttpRequest, username: str, password: str) -> Use
     if user is not None:
         return user  # type: ignore[return-value]
     audit_record(
-        actor=None,
+        actor=SIGN_IN,
         action="auth.login_failed",
         detail={"stage": "password", "username_hash": username_hash(username)},
     )
@@ -367,7 +368,7 @@ def log_out(*, request: HttpRequest, reason: str) -> None:
 
 def record_lockout(*, request: HttpRequest, username: str) -> None:
     clear_pending_login(request=request)
-    audit_record(actor=None, action="auth.locked_out", detail={"username_hash": username_hash(username)})
+    audit_record(actor=SIGN_IN, action="auth.locked_out", detail={"username_hash": username_hash(username)})
 
 
 # --- Session limits --------------------------------------------------------------------------------

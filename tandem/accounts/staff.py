@@ -29,6 +29,7 @@ from tandem.accounts.models import (
     TherapistProfile,
     User,
 )
+from tandem.audit.actors import STAFF_COMMAND, SystemActor
 from tandem.audit.services import audit_record
 from tandem.lib.roles import require_director
 from tandem.lib.tokens import link_token_hash, new_link_token
@@ -79,7 +80,7 @@ def _send(*, invitation: StaffInvitation, link: str) -> None:
 
 
 def _issue_link(
-    *, actor: User | None, user: User, purpose: str, link_for: Any, mail: bool = True
+    *, actor: User | SystemActor, user: User, purpose: str, link_for: Any, mail: bool = True
 ) -> SentStaffLink:
     # Inside the caller's transaction: earlier unused links of this person stop working.
     token = new_link_token()
@@ -92,7 +93,7 @@ def _issue_link(
         purpose=purpose,
         email=user.email or "",
         token_hash=link_token_hash(_NAMESPACE, token),
-        created_by=actor,
+        created_by=actor if isinstance(actor, User) else None,
         created_at=now,
         expires_at=now + dt.timedelta(days=STAFF_LINK_DAYS),
     )
@@ -179,16 +180,16 @@ def staff_reset_link(*, actor: User, user: User, link_for: Any) -> SentStaffLink
 
 def staff_console_link(*, user: User, link_for: Any) -> SentStaffLink:
     """A set-up link for the `staff_link` command (the first director of a new installation), printed
-    rather than e-mailed; audited with no actor, as work done on the server."""
+    rather than e-mailed; audited as the staff command's, work done on the server."""
     if not user.is_practice_staff:
         raise ValidationError(f"{user} is not an active staff member.")
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
         sent = _issue_link(
-            actor=None, user=user, purpose=StaffLinkPurpose.RESET, link_for=link_for, mail=False
+            actor=STAFF_COMMAND, user=user, purpose=StaffLinkPurpose.RESET, link_for=link_for, mail=False
         )
-        audit_record(actor=None, action="staff.reset_link", target=user, detail={"by": "command"})
+        audit_record(actor=STAFF_COMMAND, action="staff.reset_link", target=user, detail={"by": "command"})
     return sent
 
 
@@ -215,10 +216,13 @@ def staff_first_director(*, first_name: str, last_name: str, email: str, link_fo
         user.set_unusable_password()
         user.save()
         sent = _issue_link(
-            actor=None, user=user, purpose=StaffLinkPurpose.INVITATION, link_for=link_for, mail=False
+            actor=STAFF_COMMAND, user=user, purpose=StaffLinkPurpose.INVITATION, link_for=link_for, mail=False
         )
         audit_record(
-            actor=None, action="staff.invite", target=user, detail={"role": Role.DIRECTOR, "by": "command"}
+            actor=STAFF_COMMAND,
+            action="staff.invite",
+            target=user,
+            detail={"role": Role.DIRECTOR, "by": "command"},
         )
     return sent
 

@@ -15,11 +15,10 @@ from django.views.decorators.http import require_http_methods
 from tandem.accounts import services, staff
 from tandem.accounts.forms import TotpCodeForm
 from tandem.accounts.views import _show_codes_once
+from tandem.lib.tokens import SessionLinkToken
 
-# As the portal's invitation does: the e-mailed token moves into the session at once, so that it never
-# sits in the address bar, the history or a Referer header of the page that asks for the password.
-SESSION_TOKEN = "_staff_link_token"  # noqa: S105 -- a session key, not a secret
-SET_UP = "set-up"
+# The e-mailed token moves into the session at once (as the portal's invitation does).
+LINK_TOKEN = SessionLinkToken(session_key="_staff_link_token", placeholder="set-up")
 
 
 class StaffSetupForm(SetPasswordForm):  # type: ignore[type-arg]
@@ -48,14 +47,13 @@ def _invalid(request: HttpRequest, problem: str) -> HttpResponse:
 @sensitive_post_parameters("new_password1", "new_password2", "code")
 @require_http_methods(["GET", "POST"])
 def staff_link_view(request: HttpRequest, token: str) -> HttpResponse:
-    if token != SET_UP:
+    if LINK_TOKEN.arrived(token):
         try:
             staff.staff_link_by_token(token)
         except staff.StaffLinkInvalid as problem:
             return _invalid(request, str(problem))
-        request.session[SESSION_TOKEN] = token
-        return redirect("accounts:staff_link", token=SET_UP)
-    token = request.session.get(SESSION_TOKEN, "")
+        return LINK_TOKEN.swap(request, token, url_name="accounts:staff_link")
+    token = LINK_TOKEN.held(request)
     try:
         invitation = staff.staff_link_by_token(token)
     except staff.StaffLinkInvalid as problem:
@@ -80,7 +78,7 @@ def staff_link_view(request: HttpRequest, token: str) -> HttpResponse:
         except staff.SetupRefused as problem:
             form.add_error(problem.field, str(problem))
         else:
-            request.session.pop(SESSION_TOKEN, None)
+            LINK_TOKEN.forget(request)
             backend = settings.AUTHENTICATION_BACKENDS[-1]
             method = "totp" if done.device is not None else "none"
             services.complete_login(

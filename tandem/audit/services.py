@@ -73,7 +73,8 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction (so it commits with the action).
 
-    `actor` is the user who acts, a `SystemActor` (recorded by its label, with no user), or None.
+    `actor` is the user who acts, or the `SystemActor` that acts where no person does (recorded by its
+    label, with no user; see `tandem.audit.actors`). Nothing in Tandem passes None.
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":

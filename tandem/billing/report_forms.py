@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from tandem.lib import forms as lib_forms
 from tandem.lib.time import local_today
 
 LONGEST = dt.timedelta(days=3 * 366)
@@ -17,16 +18,14 @@ def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(
+    date_from = lib_forms.DateField(
         label="From",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Write the first day as YYYY-MM-DD."},
     )
-    date_to = forms.DateField(
+    date_to = lib_forms.DateField(
         label="To",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Write the last day as YYYY-MM-DD."},
     )
 

@@ -46,12 +46,13 @@ from tandem.billing.models import (
 from tandem.billing.money import HUNDRED, cents, currency
 from tandem.billing.selectors import payer_credit
 from tandem.cases.models import Case, Client
+from tandem.lib.errors import Refusal
 from tandem.scheduling.models import Appointment, AppointmentKind
 
 MAX_REASON = 1000
 
 
-class BillingInvalid(Exception):
+class BillingInvalid(Refusal):
     """Input a billing rule refuses; the message is fit to show, and nothing was changed."""
 
 

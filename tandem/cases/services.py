@@ -14,6 +14,7 @@ from tandem.access.services import AccessDenied, can_edit_case, can_see_clinical
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, CaseProblem, Client, PartnerJoin, Phase, PresentingProblem
+from tandem.lib.errors import Refusal
 from tandem.lib.later import case_changed_later
 from tandem.measures.later import measures_schedule_later
 
@@ -42,11 +43,11 @@ def _changed_fields(obj: Any, values: dict[str, Any]) -> list[str]:
 
 def check_assignment(therapist: User | None, team: CoTherapyTeam | None) -> None:
     if therapist is not None and team is not None:
-        raise AccessDenied("Assign either one therapist or a co-therapy team, not both.")
+        raise Refusal("Assign either one therapist or a co-therapy team, not both.")
     if therapist is not None and (therapist.role != Role.THERAPIST or not therapist.is_active):
-        raise AccessDenied("The assigned therapist must be an active therapist.")
+        raise Refusal("The assigned therapist must be an active therapist.")
     if team is not None and not team.active:
-        raise AccessDenied("That co-therapy team is no longer active.")
+        raise Refusal("That co-therapy team is no longer active.")
 
 
 def case_reference(case: Case) -> str:
@@ -69,7 +70,7 @@ def case_update(
     if case.is_couple:
         absent_partner, absent_partner_note = "", ""
     elif not absent_partner:
-        raise AccessDenied("For an individual case, say why the partner does not attend.")
+        raise Refusal("For an individual case, say why the partner does not attend.")
     values = {
         "therapist": therapist,
         "team": team,
@@ -91,7 +92,7 @@ def case_update(
 def client_update(*, actor: User, case: Case, client: Client, details: ClientDetails) -> Client:
     """Correct a partner's demographics (the front desk may; the record keeps no clinical text here)."""
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a partner in this case.")
+        raise Refusal("That person is not a partner in this case.")
     if not can_edit_case(actor, case):
         raise AccessDenied("You cannot change this case.")
     values = details.as_dict()
@@ -113,7 +114,7 @@ def case_add_partner(*, actor: User, case: Case, partner: ClientDetails) -> Case
     if not can_edit_case(actor, case):
         raise AccessDenied("You cannot change this case.")
     if case.is_couple:
-        raise AccessDenied("This case already has two partners.")
+        raise Refusal("This case already has two partners.")
     with transaction.atomic():
         was_absent = case.absent_partner
         client_b = Client.objects.create(**partner.as_dict())
@@ -151,7 +152,7 @@ def case_set_problems(
         raise AccessDenied("Only the case's clinicians record presenting problems.")
     partner_ids = {case.partner_a_id, case.partner_b_id}
     if any(client is not None and client.pk not in partner_ids for _, client in problems):
-        raise AccessDenied("A problem can only concern a partner in this case.")
+        raise Refusal("A problem can only concern a partner in this case.")
     with transaction.atomic():
         # Only what changed: a problem still chosen keeps its row (and the note on it, which this form
         # does not show).

@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from tandem.access.services import (
-    AccessDenied,
     can_create_case,
     can_edit_case,
     deny,
@@ -16,6 +15,7 @@ from tandem.access.services import (
 )
 from tandem.accounts.http import AuthedRequest
 from tandem.cases import forms, selectors, services
+from tandem.lib.actions import form_action
 
 
 def _staff_only(request: AuthedRequest) -> None:
@@ -55,14 +55,15 @@ def case_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
         "absent_partner_note": case.absent_partner_note,
     }
     form = forms.AssignmentForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_update(actor=request.user, case=case, **form.cleaned_data)
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Case updated.")
-            return redirect("cases:detail", case_id=case.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.case_update(actor=request.user, case=case, **data),
+        success="Case updated.",
+        then=redirect("cases:detail", case_id=case.pk),
+    )
+    if done:
+        return done
     return _render_form(request, "cases/case_edit.html", {"case": case, "form": form})
 
 
@@ -107,17 +108,18 @@ def problems_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
     form = forms.ProblemsForm(
         request.POST or None, case=case, initial={"presenting_notes": case.presenting_notes, **current}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_set_problems(
-                actor=request.user,
-                case=case,
-                problems=form.selected(case),
-                presenting_notes=form.cleaned_data["presenting_notes"],
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Presenting problems saved.")
-            return redirect("cases:detail", case_id=case.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.case_set_problems(
+            actor=request.user,
+            case=case,
+            problems=form.selected(case),
+            presenting_notes=data["presenting_notes"],
+        ),
+        success="Presenting problems saved.",
+        then=redirect("cases:detail", case_id=case.pk),
+    )
+    if done:
+        return done
     return _render_form(request, "cases/problems_edit.html", {"case": case, "form": form})

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tandem.audit.actors import CLAIMS_EXPORT
 from tandem.audit.services import audit_record
 from tandem.claims.codes import npi_is_valid
 from tandem.claims.models import ClaimExport, Coverage, ExportedClaim
@@ -180,7 +181,7 @@ def claims_export(
         )
         ExportedClaim.objects.bulk_create(ExportedClaim(export=export, charge=c) for c in charges)
         audit_record(
-            actor=None,
+            actor=CLAIMS_EXPORT,
             action="claims.export",
             target=export,
             detail={"claims": len(claims), "skipped": len(skipped), "resend": resend},

@@ -9,6 +9,7 @@ from tandem.billing.models import Payer
 from tandem.cases.models import Case
 from tandem.claims.codes import ICD10CM
 from tandem.claims.models import Sex
+from tandem.lib import forms as lib_forms
 
 DX_CHOICES = [("", "—"), *[(code, f"{code} {label}") for code, label in ICD10CM.items()]]
 DX_FIELDS = ("dx1", "dx2", "dx3", "dx4")
@@ -48,8 +49,8 @@ class FlagsForm(forms.Form):
 
 class SuperbillForm(forms.Form):
     payer = forms.TypedChoiceField(label="Payer", coerce=int)
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = lib_forms.DateField(label="From")
+    date_to = lib_forms.DateField(label="To")
 
     def __init__(self, *args: Any, payers: list[Payer], names: dict[int, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,6 +26,7 @@ from tandem.billing.services import BillingInvalid, arrangement_set
 from tandem.cases.models import Case, Client
 from tandem.claims.codes import ICD10CM, npi_is_valid
 from tandem.claims.models import Coverage, Diagnosis, ProviderNumber, SessionFlags, Sex
+from tandem.lib.errors import Refusal
 from tandem.scheduling.models import Appointment
 
 MAX_DIAGNOSES = 12  # an 837P claim carries at most twelve
@@ -35,7 +36,7 @@ _ZIP = re.compile(r"^\d{5}(\d{4})?$")
 _TAXONOMY = re.compile(r"^[0-9]{3}[A-Z0-9]{6}X$")
 
 
-class ClaimsInvalid(Exception):
+class ClaimsInvalid(Refusal):
     """Input the paperwork refuses; the message is fit to show, and nothing was changed."""
 
 

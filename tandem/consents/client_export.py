@@ -113,11 +113,11 @@ def client_data(*, client: Client) -> dict[str, Any]:
 
 
 def client_data_export(*, actor: Any, client: Client) -> str:
-    """The client's data as JSON text; the export is audited (an actor of None means the command line)."""
+    """The client's data as JSON text; the export is audited (the command line passes EXPORT_COMMAND)."""
     data = client_data(client=client)
     with transaction.atomic():
         audit_record(
-            actor=actor or "manage.py export_client_data",
+            actor=actor,
             action="client.data_export",
             target=client,
             detail={"cases": [c["reference"] for c in data["cases"]], "notes": len(data["session_notes"])},

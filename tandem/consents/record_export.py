@@ -21,12 +21,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_edit_case, can_see_clinical
+from tandem.access.clinical import can_export_record
+from tandem.access.services import AccessDenied
 from tandem.accounts.models import User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client, Phase
 from tandem.consents.models import Consent, ConsentKind, ReleaseCategory
 from tandem.consents.selectors import valid_release
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today, practice_zone
 from tandem.measures.fhir import instant, local_system, response_author, response_to_fhir, score_observations
 from tandem.measures.models import Response
@@ -84,11 +86,6 @@ class ExportPlan:
         return all(category in self.categories.get(c.pk, frozenset()) for c in self.case.partners)
 
 
-def may_export(user: Any, case: Case) -> bool:
-    """Releases are a clinical act: the director or a therapist of the case (emergency access won't do)."""
-    return can_see_clinical(user, case) and can_edit_case(user, case)
-
-
 def _note_for_export(note: SessionNote) -> ReleasableNote:
     """The note's text as released: notes_releasable has already left out content kept private to a
     partner whose consent does not cover the export (`released_sections` / `released_amendments`)."""
@@ -129,11 +126,9 @@ def export_plan(*, case: Case, release: Consent | None = None) -> ExportPlan:
         plan.included.append("The practice's complete copy of the record (not a release to anyone).")
     else:
         if release.case_id != case.pk or release.document.kind != ConsentKind.RELEASE:
-            raise AccessDenied("That release of information does not belong to this case.")
+            raise Refusal("That release of information does not belong to this case.")
         if release.status_on(local_today()) != "signed":
-            raise AccessDenied(
-                "That release of information is not valid today (unsigned, withdrawn or expired)."
-            )
+            raise Refusal("That release of information is not valid today (unsigned, withdrawn or expired).")
         categories = {}
         for client in partners:
             own = (
@@ -620,7 +615,7 @@ def case_export_bundle(*, actor: User, case: Case, release: Consent | None = Non
 
 
 def export_plan_for(*, actor: User, case: Case, release: Consent | None = None) -> ExportPlan:
-    if not may_export(actor, case):
+    if not can_export_record(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can export the record.")
     return export_plan(case=case, release=release)
 

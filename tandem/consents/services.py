@@ -21,6 +21,7 @@ from tandem.consents.models import (
     SignMethod,
 )
 from tandem.consents.selectors import current_document
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
 from tandem.pathway.services import consent_record_signed, consent_record_withdraw
 from tandem.records.models import ConfidentialityPolicy
@@ -29,7 +30,7 @@ from tandem.records.services import confidentiality_agreement_from_consent
 
 def _require_partner(case: Case, client: Client) -> None:
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a partner in this case.")
+        raise Refusal("That person is not a partner in this case.")
 
 
 def _require_staff(actor: User, case: Case) -> None:
@@ -74,7 +75,7 @@ def consent_request(
     _require_partner(case, client)
     _require_staff(actor, case)
     if kind not in ConsentKind.values or kind == ConsentKind.RELEASE:
-        raise AccessDenied("Choose treatment, confidentiality or telehealth consent.")
+        raise Refusal("Choose treatment, confidentiality or telehealth consent.")
     return _create(
         actor=actor,
         case=case,
@@ -102,11 +103,11 @@ def release_create(
     recipient = " ".join(recipient.split())
     chosen = sorted(set(categories))
     if not recipient:
-        raise AccessDenied("Say who receives the information.")
+        raise Refusal("Say who receives the information.")
     if not chosen or any(c not in ReleaseCategory.values for c in chosen):
-        raise AccessDenied("Choose at least one part of the record to release.")
+        raise Refusal("Choose at least one part of the record to release.")
     if valid_until < local_today():
-        raise AccessDenied("The end date of a release cannot lie in the past.")
+        raise Refusal("The end date of a release cannot lie in the past.")
     return _create(
         actor=actor,
         case=case,
@@ -131,13 +132,13 @@ def _create(
 ) -> Consent:
     document = document or current_document(kind)
     if document is None or document.kind != kind:
-        raise AccessDenied("There is no consent text of that kind in effect yet.")
+        raise Refusal("There is no consent text of that kind in effect yet.")
     if kind == ConsentKind.CONFIDENTIALITY:
         policy = case_policy(case)
         # The records app holds the case's chosen mode; without one, the request itself names it.
         confidentiality_mode = policy.kind if policy is not None else confidentiality_mode
         if confidentiality_mode not in ConfidentialityMode.values:
-            raise AccessDenied("Choose “no secrets” or “limited secrets” for this couple.")
+            raise Refusal("Choose “no secrets” or “limited secrets” for this couple.")
     else:
         confidentiality_mode = ""
     with transaction.atomic():
@@ -166,16 +167,16 @@ def consent_sign(*, actor: User, consent: Consent, typed_name: str, ip: str | No
         _require_staff(actor, case)
         method = SignMethod.STAFF_DEVICE
     if _normalized(typed_name) != _normalized(consent.client.full_name):
-        raise AccessDenied(
+        raise Refusal(
             f"Type the full name exactly as the practice has it ({consent.client.full_name}) to sign."
         )
     now = timezone.now()
     with transaction.atomic():
         current = Consent.objects.select_for_update().get(pk=consent.pk)
         if current.signed_at is not None:
-            raise AccessDenied("This consent has already been signed.")
+            raise Refusal("This consent has already been signed.")
         if current.valid_until is not None and current.valid_until < local_today():
-            raise AccessDenied("This release has expired; the practice can prepare a new one.")
+            raise Refusal("This release has expired; the practice can prepare a new one.")
         pathway_record = None
         if consent.document.kind == ConsentKind.TREATMENT:
             # The pathway's rule reads TreatmentConsent: signing here is how that record gets made.
@@ -217,13 +218,13 @@ def consent_revoke(*, actor: User, consent: Consent, reason: str = "") -> Consen
     else:
         _require_staff(actor, consent.case)
         if len(reason) < 5:
-            raise AccessDenied("Write why the consent is withdrawn (for example, what the client said).")
+            raise Refusal("Write why the consent is withdrawn (for example, what the client said).")
     with transaction.atomic():
         current = Consent.objects.select_for_update().get(pk=consent.pk)
         if current.signed_at is None:
-            raise AccessDenied("Only a signed consent can be withdrawn.")
+            raise Refusal("Only a signed consent can be withdrawn.")
         if current.revoked_at is not None:
-            raise AccessDenied("This consent has already been withdrawn.")
+            raise Refusal("This consent has already been withdrawn.")
         if current.pathway_record_id is not None:
             consent_record_withdraw(record_id=current.pathway_record_id)
         if consent.document.kind == ConsentKind.CONFIDENTIALITY:

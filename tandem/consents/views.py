@@ -9,16 +9,19 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for, get_partner_of
+from tandem.access.clinical import can_export_record
+from tandem.access.services import can_edit_case, deny, get_case_for, get_partner_of
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.cases.models import Case
 from tandem.consents import forms, selectors, services
 from tandem.consents.client_export import client_data_export
 from tandem.consents.models import Consent, ConsentKind
-from tandem.consents.record_export import case_export_bundle, export_plan_for, may_export
+from tandem.consents.record_export import case_export_bundle, export_plan_for
 from tandem.consents.record_pdf import case_export_pdf
 from tandem.consents.retention import RETENTION_YEARS, retention_due
+from tandem.lib.actions import form_action
+from tandem.lib.errors import Refusal
 from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 
@@ -64,7 +67,7 @@ def case_consents(request: AuthedRequest, case_id: int) -> HttpResponse:
         "case": case,
         "by_partner": [(p, [r for r in rows if r[0].client_id == p.pk]) for p in case.partners],
         "can_edit": can_edit_case(request.user, case),
-        "may_export": may_export(request.user, case),
+        "may_export": can_export_record(request.user, case),
         "policy": policy,
     }
     return render(request, "consents/case_consents.html", context)
@@ -74,21 +77,21 @@ def case_consents(request: AuthedRequest, case_id: int) -> HttpResponse:
 def consent_request_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = _editable_case(request, case_id, "consent.request")
     form = forms.RequestForm(_posted(request), case=case)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.consent_request(
-                actor=request.user,
-                case=case,
-                client=get_partner_of(case, int(data["client"])),
-                kind=data["kind"],
-                confidentiality_mode=data["confidentiality_mode"],
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Consent requested. The client can sign it in the portal or here.")
-            return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_request(
+            actor=request.user,
+            case=case,
+            client=get_partner_of(case, int(data["client"])),
+            kind=data["kind"],
+            confidentiality_mode=data["confidentiality_mode"],
+        ),
+        success="Consent requested. The client can sign it in the portal or here.",
+        then=_back(case),
+    )
+    if done:
+        return done
     return _form(request, case, form, "Ask for a consent", "Ask for signature")
 
 
@@ -96,23 +99,23 @@ def consent_request_page(request: AuthedRequest, case_id: int) -> HttpResponse:
 def release_request_page(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = _editable_case(request, case_id, "consent.release")
     form = forms.ReleaseForm(_posted(request), case=case)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.release_create(
-                actor=request.user,
-                case=case,
-                client=get_partner_of(case, int(data["client"])),
-                recipient=data["recipient"],
-                recipient_detail=data["recipient_detail"],
-                categories=data["categories"],
-                valid_until=data["valid_until"],
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Release of information prepared. It counts once the client signs it.")
-            return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.release_create(
+            actor=request.user,
+            case=case,
+            client=get_partner_of(case, int(data["client"])),
+            recipient=data["recipient"],
+            recipient_detail=data["recipient_detail"],
+            categories=data["categories"],
+            valid_until=data["valid_until"],
+        ),
+        success="Release of information prepared. It counts once the client signs it.",
+        then=_back(case),
+    )
+    if done:
+        return done
     intro = "Each partner signs a release for their own information only."
     return _form(request, case, form, "Prepare a release of information", "Prepare release", intro)
 
@@ -128,19 +131,20 @@ def _form(
 def sign_on_staff_device(request: AuthedRequest, consent_id: int) -> HttpResponse:
     consent, case = _staff_consent(request, consent_id)
     form = forms.SignForm(_posted(request), staff_device=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_sign(
-                actor=request.user,
-                consent=consent,
-                typed_name=form.cleaned_data["typed_name"],
-                ip=_ip(request),
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, f"Signed by {consent.client.full_name}.")
-            return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_sign(
+            actor=request.user,
+            consent=consent,
+            typed_name=data["typed_name"],
+            ip=_ip(request),
+        ),
+        success=lambda _: f"Signed by {consent.client.full_name}.",
+        then=_back(case),
+    )
+    if done:
+        return done
     context = {"nav": "cases", "case": case, "consent": consent, "form": form, "staff_device": True}
     return render(request, "consents/sign.html", context, status=400 if form.errors else 200)
 
@@ -149,14 +153,15 @@ def sign_on_staff_device(request: AuthedRequest, consent_id: int) -> HttpRespons
 def revoke_page(request: AuthedRequest, consent_id: int) -> HttpResponse:
     consent, case = _staff_consent(request, consent_id)
     form = forms.RevokeForm(_posted(request), staff=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_revoke(actor=request.user, consent=consent, reason=form.cleaned_data["reason"])
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "The consent is withdrawn from now on.")
-            return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_revoke(actor=request.user, consent=consent, reason=data["reason"]),
+        success="The consent is withdrawn from now on.",
+        then=_back(case),
+    )
+    if done:
+        return done
     title = f"Withdraw: {consent.document.title} of {consent.client.full_name}"
     return _form(request, case, form, title, "Withdraw consent")
 
@@ -166,7 +171,7 @@ def revoke_page(request: AuthedRequest, consent_id: int) -> HttpResponse:
 
 def _export_case(request: AuthedRequest, case_id: int) -> Case:
     case = get_case_for(request.user, case_id, clinical=True)
-    if not may_export(request.user, case):
+    if not can_export_record(request.user, case):
         raise deny(request.user, what="record.export", object_id=case.pk, case_id=case.pk)
     return case
 
@@ -254,19 +259,20 @@ def my_consent(request: AuthedRequest, consent_id: int) -> HttpResponse:
     if consent is None:
         raise deny(request.user, what="consent", object_id=consent_id)
     form = forms.SignForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_sign(
-                actor=request.user,
-                consent=consent,
-                typed_name=form.cleaned_data["typed_name"],
-                ip=_ip(request),
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Thank you. Your signature is saved.")
-            return redirect("consents:mine")
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_sign(
+            actor=request.user,
+            consent=consent,
+            typed_name=data["typed_name"],
+            ip=_ip(request),
+        ),
+        success="Thank you. Your signature is saved.",
+        then=redirect("consents:mine"),
+    )
+    if done:
+        return done
     context = {
         "nav": "portal",
         "consent": consent,
@@ -290,7 +296,7 @@ def my_revoke(request: AuthedRequest, consent_id: int) -> HttpResponse:
         services.consent_revoke(
             actor=request.user, consent=consent, reason=form.cleaned_data.get("reason", "")
         )
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
         return redirect("consents:my_consent", consent_id=consent.pk)
     messages.success(request, "Your consent is withdrawn from now on.")

@@ -44,8 +44,9 @@ def _cases(now: dt.datetime, how_many: int) -> list[Case]:
     attended = Appointment.objects.filter(
         status=AppointmentStatus.ATTENDED, starts_at__gte=since, starts_at__lt=now
     )
+    # Cases the billing demo has already arranged keep their story (split, one payer, package).
     couples = Case.objects.with_people().filter(
-        partner_b__isnull=False, partner_a__date_of_birth__isnull=False
+        partner_b__isnull=False, partner_a__date_of_birth__isnull=False, billing_arrangement__isnull=True
     )
     treated = list(
         couples.filter(pk__in=attended.filter(kind=AppointmentKind.STANDARD).values("case_id")).order_by(

@@ -6,7 +6,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_see_clinical, is_assigned
+from tandem.access.clinical import can_assign_homework
+from tandem.access.services import AccessDenied
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import OPEN_PHASES, Case, Client
@@ -17,37 +18,31 @@ from tandem.homework.models import (
     Audience,
     Exercise,
 )
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
-
-
-def can_assign(user: Any, case: Case) -> bool:
-    """The case's own therapists and the director give homework; emergency access only reads."""
-    if not can_see_clinical(user, case):
-        return False
-    return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
 
 
 def _check_target(*, case: Case, exercise: Exercise, client: Client | None) -> Client | None:
     if client is not None and client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a partner in this case.")
+        raise Refusal("That person is not a partner in this case.")
     if not case.is_couple:
         if exercise.audience == Audience.COUPLE:
-            raise AccessDenied("This exercise is for a couple; this case has one client.")
+            raise Refusal("This exercise is for a couple; this case has one client.")
         return case.partner_a
     if exercise.audience == Audience.COUPLE and client is not None:
-        raise AccessDenied("This exercise is done by both partners together: assign it to the couple.")
+        raise Refusal("This exercise is done by both partners together: assign it to the couple.")
     if exercise.audience == Audience.INDIVIDUAL and client is None:
-        raise AccessDenied("This exercise is done alone: choose which partner it is for.")
+        raise Refusal("This exercise is done alone: choose which partner it is for.")
     return client
 
 
 def _check_plan(*, times_expected: int | None, due_on: dt.date | None) -> None:
     if times_expected is None and due_on is None:
-        raise AccessDenied("Give a due date, a number of times, or both.")
+        raise Refusal("Give a due date, a number of times, or both.")
     if times_expected is not None and not 1 <= times_expected <= 50:
-        raise AccessDenied("The number of times is between 1 and 50.")
+        raise Refusal("The number of times is between 1 and 50.")
     if due_on is not None and due_on < local_today():
-        raise AccessDenied("The due date cannot be in the past.")
+        raise Refusal("The due date cannot be in the past.")
 
 
 def _create(
@@ -97,12 +92,12 @@ def assignment_create(
     therapist_note: str = "",
 ) -> Assignment:
     """Give an exercise to the couple (client None) or to one partner, until a date and/or n times."""
-    if not can_assign(actor, case):
+    if not can_assign_homework(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can assign homework.")
     if case.phase not in OPEN_PHASES:
-        raise AccessDenied("This case is closed: no new homework can be assigned.")
+        raise Refusal("This case is closed: no new homework can be assigned.")
     if not exercise.active:
-        raise AccessDenied("This exercise has been retired from the library.")
+        raise Refusal("This exercise has been retired from the library.")
     client = _check_target(case=case, exercise=exercise, client=client)
     _check_plan(times_expected=times_expected, due_on=due_on)
     earlier = getattr(exercise, "previous_stage", None)
@@ -110,7 +105,7 @@ def assignment_create(
         earlier is not None
         and not Assignment.objects.filter(case=case, exercise=earlier, client=client).exists()
     ):
-        raise AccessDenied(
+        raise Refusal(
             f"“{exercise.title}” follows “{earlier.title}”: assign that first, "
             "then unlock the next stage when they are ready."
         )
@@ -137,13 +132,13 @@ def assignment_unlock_next(
 ) -> Assignment:
     """The couple is ready: close this stage and assign the next one to the same people."""
     case = assignment.case
-    if not can_assign(actor, case):
+    if not can_assign_homework(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can unlock the next stage.")
     next_exercise = assignment.exercise.next_stage
     if next_exercise is None:
-        raise AccessDenied("This exercise has no next stage.")
+        raise Refusal("This exercise has no next stage.")
     if not next_exercise.active:
-        raise AccessDenied("The next stage has been retired from the library.")
+        raise Refusal("The next stage has been retired from the library.")
     if times_expected is None and due_on is None:
         # By default the next stage asks what the current one asked.
         times_expected = assignment.times_expected or next_exercise.times_per_week or 1
@@ -152,7 +147,7 @@ def assignment_unlock_next(
         # Locked, so two clicks (or two therapists of a team) cannot unlock the next stage twice.
         current = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if current.status != AssignmentStatus.ACTIVE or Assignment.objects.filter(previous=current).exists():
-            raise AccessDenied("The next stage has already been unlocked.")
+            raise Refusal("The next stage has already been unlocked.")
         current.status = AssignmentStatus.COMPLETED
         current.completed_at = timezone.now()
         current.save(update_fields=["status", "completed_at"])
@@ -194,9 +189,9 @@ def assignment_log(
     if client is None or (assignment.client_id is not None and assignment.client_id != client.pk):
         raise AccessDenied("This exercise is not yours to log.")
     if assignment.status != AssignmentStatus.ACTIVE:
-        raise AccessDenied("Your therapist has closed this exercise, so it cannot be logged any more.")
+        raise Refusal("Your therapist has closed this exercise, so it cannot be logged any more.")
     if rating is not None and not 0 <= rating <= 10:
-        raise AccessDenied("Choose how it went on a scale from 0 to 10.")
+        raise Refusal("Choose how it went on a scale from 0 to 10.")
     if not done:
         rating = None
     # Sharing means sharing with the partner: an individual exercise has nobody to share with.

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from tandem.access.services import cases_visible_to, deny
+from tandem.access.services import cases_visible_to, deny, get_object_for
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.lib.time import local_today
@@ -158,21 +158,13 @@ def case_results(*, case: Case) -> CaseResults:
 
 
 def response_for_staff(*, case: Case, response_id: int, user: Any) -> Response:
-    response = (
-        Response.objects.filter(case=case, pk=response_id)
-        .select_related("instrument", "client", "entered_by")
-        .first()
-    )
-    if response is None:
-        raise deny(user, what="measure_response", object_id=response_id, case_id=case.pk)
-    return response
+    responses = Response.objects.filter(case=case).select_related("instrument", "client", "entered_by")
+    return get_object_for(user, responses, response_id, what="measure_response", case_id=case.pk)
 
 
 def alert_for_staff(*, case: Case, alert_id: int, user: Any) -> SafetyAlert:
-    alert = SafetyAlert.objects.filter(case=case, pk=alert_id).select_related("case").first()
-    if alert is None:
-        raise deny(user, what="safety_alert", object_id=alert_id, case_id=case.pk)
-    return alert
+    alerts = SafetyAlert.objects.filter(case=case).select_related("case")
+    return get_object_for(user, alerts, alert_id, what="safety_alert", case_id=case.pk)
 
 
 def today_alerts(*, user: Any) -> list[SafetyAlert]:

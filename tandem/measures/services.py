@@ -12,10 +12,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_see_clinical, is_assigned
+from tandem.access.clinical import can_enter_measures, can_share_couple_report, is_own_answer
+from tandem.access.services import AccessDenied, is_assigned
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.lib.errors import Refusal
 from tandem.lib.later import case_changed_later
 from tandem.lib.time import practice_zone
 from tandem.measures import engine, policy
@@ -26,23 +28,10 @@ log = logging.getLogger(__name__)
 NOTE_MIN = 10
 
 
-def is_own_answer(actor: Any, client: Client) -> bool:
-    """A client on their own portal account answering for themselves."""
-    return (
-        getattr(actor, "role", None) == Role.CLIENT
-        and actor.is_active
-        and client.user_id is not None
-        and client.user_id == actor.pk
-    )
-
-
 def _check_may_enter(actor: Any, case: Case, client: Client) -> None:
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That client is not a partner in this case.")
-    # A client answers only for themselves; a clinician of the case may enter answers on a client's behalf.
-    if is_own_answer(actor, client):
-        return
-    if not can_see_clinical(actor, case):
+        raise Refusal("That client is not a partner in this case.")
+    if not can_enter_measures(actor, case, client):
         raise AccessDenied("Only the case's therapists or the clinical director may enter measures.")
 
 
@@ -111,7 +100,8 @@ def response_record(
     scores that need it empty and is recorded (with `enforce_required`, as the forms call it, an item the
     Questionnaire marks required may not be missing). A safety flag raises a SafetyAlert in the same
     transaction and e-mails the assigned therapists after commit. The response completes the client's
-    open requests for this questionnaire. Raises AccessDenied or ValueError (naming the item).
+    open requests for this questionnaire. Raises AccessDenied, Refusal or
+    ValueError (naming the item).
     `link_base` is the address the request came in on (the e-mail's link starts with it); without a
     request (a command, the seed) PORTAL_BASE_URL is used.
     """
@@ -182,11 +172,11 @@ def safety_alert_acknowledge(*, actor: Any, alert: SafetyAlert, note: str) -> Sa
     if not (is_assigned(actor, case) or getattr(actor, "role", None) == Role.DIRECTOR):
         raise AccessDenied("Only the case's therapists or the clinical director can acknowledge an alert.")
     if len(note) < NOTE_MIN:
-        raise AccessDenied(f"Write what you did about it (at least {NOTE_MIN} characters).")
+        raise Refusal(f"Write what you did about it (at least {NOTE_MIN} characters).")
     with transaction.atomic():
         locked = SafetyAlert.objects.select_for_update().get(pk=alert.pk)
         if locked.acknowledged_at is not None:
-            raise AccessDenied("This alert has already been acknowledged.")
+            raise Refusal("This alert has already been acknowledged.")
         locked.acknowledged_at = timezone.now()
         locked.acknowledged_by = actor
         locked.note = note
@@ -198,8 +188,8 @@ def safety_alert_acknowledge(*, actor: Any, alert: SafetyAlert, note: str) -> Sa
 
 def _check_may_share(actor: Any, case: Case) -> None:
     if not case.is_couple:
-        raise AccessDenied("A couple report needs a couple case.")
-    if not (is_assigned(actor, case) or getattr(actor, "role", None) == Role.DIRECTOR):
+        raise Refusal("A couple report needs a couple case.")
+    if not can_share_couple_report(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can share the couple report.")
 
 

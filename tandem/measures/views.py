@@ -8,9 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, deny, get_case_for, get_partner_of, is_assigned
+from tandem.access.services import deny, get_case_for, get_partner_of, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
+from tandem.lib.actions import add_refusal, post_action
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy, selectors, services
 from tandem.measures.forms import AcknowledgeForm, QuestionnaireForm, option_label, option_value
@@ -46,8 +48,11 @@ def _record(request: AuthedRequest, form: QuestionnaireForm, **target: Any) -> R
             link_base=request.build_absolute_uri("/"),
             **target,
         )
-    except (AccessDenied, ValueError) as refusal:
-        form.add_error(None, str(refusal))
+    except Refusal as refusal:
+        add_refusal(form, refusal)
+        return None
+    except ValueError as invalid:
+        form.add_error(None, str(invalid))
         return None
 
 
@@ -160,28 +165,34 @@ def alert_acknowledge(request: AuthedRequest, case_id: int, alert_id: int) -> Ht
     case = get_case_for(request.user, case_id, clinical=True, audit_view=False)
     alert = selectors.alert_for_staff(case=case, alert_id=alert_id, user=request.user)
     form = AcknowledgeForm(request.POST)
+    back = redirect("measures:case", case_id=case.pk)
     if not form.is_valid():
         messages.error(request, "Write what you did about the alert.")
-    else:
-        try:
-            services.safety_alert_acknowledge(actor=request.user, alert=alert, note=form.cleaned_data["note"])
-        except AccessDenied as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(request, "Alert acknowledged.")
-    return redirect("measures:case", case_id=case.pk)
+        return back
+    return post_action(
+        request,
+        lambda: services.safety_alert_acknowledge(
+            actor=request.user, alert=alert, note=form.cleaned_data["note"]
+        ),
+        success="Alert acknowledged.",
+        then=back,
+    )
 
 
 @require_POST
 def couple_report_share(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = get_case_for(request.user, case_id, clinical=True, audit_view=False)
-    try:
-        if request.POST.get("action") == "revoke":
-            services.couple_report_revoke(actor=request.user, case=case)
-            messages.success(request, "The couple report is no longer shown in the portal.")
-        else:
-            services.couple_report_share(actor=request.user, case=case)
-            messages.success(request, "Both partners now see the couple report in their portal.")
-    except AccessDenied as refusal:
-        messages.error(request, str(refusal))
-    return redirect("measures:case", case_id=case.pk)
+    back = redirect("measures:case", case_id=case.pk)
+    if request.POST.get("action") == "revoke":
+        return post_action(
+            request,
+            lambda: services.couple_report_revoke(actor=request.user, case=case),
+            success="The couple report is no longer shown in the portal.",
+            then=back,
+        )
+    return post_action(
+        request,
+        lambda: services.couple_report_share(actor=request.user, case=case),
+        success="Both partners now see the couple report in their portal.",
+        then=back,
+    )

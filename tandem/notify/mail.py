@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from tandem.audit.actors import SIGN_IN
 from tandem.audit.services import audit_record
 from tandem.notify.models import Job, JobKind
 
@@ -49,7 +50,7 @@ def password_reset_queue(*, email: str) -> None:
     """
     with transaction.atomic():
         job = email_queue(kind=JobKind.PASSWORD_RESET, secret=email.strip())
-        audit_record(actor=None, action="auth.password_reset_requested", target=job, detail={})
+        audit_record(actor=SIGN_IN, action="auth.password_reset_requested", target=job, detail={})
 
 
 def message(job: Job, n: int, *, template: str, context: dict[str, Any], to: str) -> EmailMessage:

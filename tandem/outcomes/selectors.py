@@ -28,6 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from tandem.access.clinical import can_read_outcomes
 from tandem.access.services import staff_cases_visible_to
 from tandem.cases.models import Case, CaseProblem, Phase, PhaseChange
 from tandem.lib.time import practice_zone
@@ -53,11 +54,6 @@ FORMAT_LABELS = {
 # The instruments an outcome can be judged on: those whose definition publishes a reliability.
 OUTCOME_INSTRUMENTS = ("CSI16", "CSI4", "PHQ9", "GAD7")
 DEFAULT_INSTRUMENT = "CSI16"
-
-
-def can_read_outcomes(user: Any) -> bool:
-    """Practice-wide clinical figures: the clinical director alone."""
-    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_director", False))
 
 
 def outcome_cases(user: Any) -> QuerySet[Case]:

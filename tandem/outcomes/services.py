@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, QuerySet
 
+from tandem.audit.actors import OUTCOMES_REBUILD
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, PresentingProblem
 from tandem.measures.engine import load_definition
@@ -150,7 +151,7 @@ def outcome_rows_refresh(*, case_ids: Collection[int] | None = None) -> int:
         OutcomeRow.objects.bulk_create(rows, batch_size=BATCH)
         OutcomeProblem.objects.bulk_create(_problems_for(facts, rows), batch_size=BATCH)
         if case_ids is None:
-            audit_record(actor=None, action="outcomes.rebuild", detail={"rows": len(rows)})
+            audit_record(actor=OUTCOMES_REBUILD, action="outcomes.rebuild", detail={"rows": len(rows)})
         _norms_refresh(
             [
                 code

@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from tandem.access.clinical import can_read_outcomes
 from tandem.access.services import deny
 from tandem.audit.services import audit_record
 from tandem.lib import svg
@@ -10,7 +11,6 @@ from tandem.lib.time import local_today
 from tandem.outcomes import report
 from tandem.outcomes.forms import OutcomeFilterForm
 from tandem.outcomes.research import as_csv, columns, research_rows
-from tandem.outcomes.selectors import can_read_outcomes
 from tandem.outcomes.summary import practice_tables
 
 

@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from tandem.access.services import can_edit_case, is_case_clinician, may_move, staff_cases_visible_to
+from tandem.access.services import can_edit_case, can_move_case, is_case_clinician, staff_cases_visible_to
 from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase
 from tandem.lib.time import local_today, practice_zone
@@ -56,7 +56,7 @@ def next_steps(*, case: Case, user: Any, clinical: bool) -> list[NextStep]:
     clinical move are shown only to someone who may see the clinical record."""
     steps = []
     for step in TRANSITIONS.get(case.phase, ()):
-        if not may_move(user, case, step):
+        if not can_move_case(user, case, step):
             continue
         hard, soft = blockers(case, step) if clinical else ([], [])
         steps.append(NextStep(step, hard, soft, can_override=is_case_clinician(user, case)))

@@ -9,7 +9,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_create_case, can_edit_case, is_case_clinician, may_move
+from tandem.access.services import (
+    AccessDenied,
+    can_create_case,
+    can_edit_case,
+    can_move_case,
+    is_case_clinician,
+)
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
@@ -25,6 +31,7 @@ from tandem.cases.models import (
     PresentingProblem,
 )
 from tandem.cases.services import OPENING_PHASES, ClientDetails, case_reference, check_assignment
+from tandem.lib.errors import Refusal
 from tandem.lib.later import case_changed_later
 from tandem.lib.time import local_today
 from tandem.measures.later import measures_schedule_later
@@ -49,7 +56,7 @@ from tandem.pathway.rules import CLIENT_INTAKE_PHASES, blockers, transition_for
 from tandem.scheduling.services import appointments_cancel_with_care
 
 
-class TransitionBlocked(AccessDenied):
+class TransitionBlocked(Refusal):
     """A pathway rule is not met; `problems` are the plain sentences, `overridable` whether a therapist may
     still move the case on with a written reason."""
 
@@ -66,7 +73,7 @@ def _require_clinician(actor: User, case: Case, what: str) -> None:
 
 def _require_partner(case: Case, client: Client) -> None:
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a partner in this case.")
+        raise Refusal("That person is not a partner in this case.")
 
 
 # --- phases ----------------------------------------------------------------------------------------------
@@ -106,9 +113,9 @@ def _check_opening(
     if not can_create_case(actor):
         raise AccessDenied("You cannot open cases.")
     if phase not in OPENING_PHASES:
-        raise AccessDenied("A new case starts in the consultation or intake phase.")
+        raise Refusal("A new case starts in the consultation or intake phase.")
     if partner_b is None and not absent_partner:
-        raise AccessDenied("For an individual case, say why the partner does not attend.")
+        raise Refusal("For an individual case, say why the partner does not attend.")
     if clinical and actor.role not in (Role.THERAPIST, Role.DIRECTOR):
         raise AccessDenied("Presenting problems are clinical: a therapist records them.")
 
@@ -187,14 +194,14 @@ def case_transition(
     step = _transition_checked(actor=actor, case=case, to_phase=to_phase)
     reason, override_reason = reason.strip(), override_reason.strip()
     if step.needs_reason and not reason:
-        raise AccessDenied("Write why the case is closed.")
+        raise Refusal("Write why the case is closed.")
     if follow_up_mode not in FollowUpMode.values:
-        raise AccessDenied("Choose an office visit or telephone contact for the follow-up.")
+        raise Refusal("Choose an office visit or telephone contact for the follow-up.")
     with transaction.atomic():
         # The row lock makes two people moving the same case at once take turns (PostgreSQL).
         current = Case.objects.select_for_update().get(pk=case.pk)
         if current.phase != case.phase:
-            raise AccessDenied("Someone else has just moved this case; reload the page.")
+            raise Refusal("Someone else has just moved this case; reload the page.")
         override_reason, soft = _override_checked(
             actor=actor, case=case, step=step, override_reason=override_reason
         )
@@ -245,10 +252,10 @@ def _transition_checked(*, actor: User | SystemActor, case: Case, to_phase: str)
     step = transition_for(case.phase, to_phase)
     if step is None:
         labels = dict(Phase.choices)
-        raise AccessDenied(
+        raise Refusal(
             f"A case in {labels[case.phase].lower()} cannot move to {labels.get(to_phase, to_phase).lower()}."
         )
-    if not may_move(actor, case, step):
+    if not can_move_case(actor, case, step):
         raise AccessDenied(f"Only the case's therapists or the clinical director can {step.verb.lower()}.")
     return step
 
@@ -268,7 +275,7 @@ def _override_checked(
     if not is_case_clinician(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can override a rule.")
     if len(override_reason) < policy.OVERRIDE_REASON_MIN:
-        raise AccessDenied(
+        raise Refusal(
             f"Write the reason for the override in a sentence (at least {policy.OVERRIDE_REASON_MIN} "
             "characters)."
         )
@@ -303,17 +310,17 @@ PARTNER_LEAVE_REASON_MAX = 300  # it becomes the individual case's absent-partne
 def _check_leaving(*, actor: User, case: Case, client: Client, absent_partner: str, reason: str) -> str:
     _require_clinician(actor, case, "record that a partner leaves")
     if not case.is_couple:
-        raise AccessDenied("Only a couple case has a partner who can leave it.")
+        raise Refusal("Only a couple case has a partner who can leave it.")
     _require_partner(case, client)
     if case.phase not in OPEN_PHASES:
-        raise AccessDenied("This case is closed: nobody can leave it any more.")
+        raise Refusal("This case is closed: nobody can leave it any more.")
     if absent_partner not in AbsentPartner.values:
-        raise AccessDenied("Choose why the partner no longer attends.")
+        raise Refusal("Choose why the partner no longer attends.")
     reason = reason.strip()
     if not reason:
-        raise AccessDenied("Write why the partner leaves the case.")
+        raise Refusal("Write why the partner leaves the case.")
     if len(reason) > PARTNER_LEAVE_REASON_MAX:
-        raise AccessDenied(f"Keep the reason within {PARTNER_LEAVE_REASON_MAX} characters.")
+        raise Refusal(f"Keep the reason within {PARTNER_LEAVE_REASON_MAX} characters.")
     return reason
 
 
@@ -342,7 +349,7 @@ def case_partner_leave(
             case.partner_b_id,
             case.phase,
         ):
-            raise AccessDenied("Someone else has just changed this case; reload the page.")
+            raise Refusal("Someone else has just changed this case; reload the page.")
         batch = appointments_cancel_with_care(
             actor=actor,
             case=case,
@@ -460,7 +467,7 @@ def intake_client_save(
     if client is None:
         raise AccessDenied("You can only fill in your own intake.")
     if case.phase not in CLIENT_INTAKE_PHASES:
-        raise AccessDenied("Your intake can no longer be changed here. Tell your therapist what has changed.")
+        raise Refusal("Your intake can no longer be changed here. Tell your therapist what has changed.")
     values = details.as_dict()
     values.pop("safety_notes")  # the clinician's notes, not the client's
     now = timezone.now()
@@ -502,9 +509,9 @@ def intake_safety_review(*, actor: User, record: IntakeRecord) -> IntakeRecord:
     """A clinician has read the risk answers of one partner's intake (and acted on them as needed)."""
     _require_clinician(actor, record.case, "review safety answers")
     if not record.safety_flagged:
-        raise AccessDenied("This intake has no safety answer to review.")
+        raise Refusal("This intake has no safety answer to review.")
     if record.safety_reviewed_at is not None:
-        raise AccessDenied("These safety answers were already reviewed.")
+        raise Refusal("These safety answers were already reviewed.")
     with transaction.atomic():
         record.safety_reviewed_at, record.safety_reviewed_by = timezone.now(), actor
         record.save(update_fields=["safety_reviewed_at", "safety_reviewed_by"])
@@ -527,7 +534,7 @@ def consent_record(
         raise AccessDenied("You cannot record consent for this case.")
     version = version.strip()
     if not version:
-        raise AccessDenied("Say which version of the consent text was given.")
+        raise Refusal("Say which version of the consent text was given.")
     with transaction.atomic():
         consent = TreatmentConsent.objects.create(
             case=case, client=client, version=version, given_at=timezone.now(), recorded_by=actor
@@ -606,11 +613,11 @@ def referral_create(
     _require_clinician(actor, case, "make a referral")
     reason = reason.strip()
     if not reason:
-        raise AccessDenied("Write the reason for the referral: it goes into the letter.")
+        raise Refusal("Write the reason for the referral: it goes into the letter.")
     if urgency not in Urgency.values:
-        raise AccessDenied("Choose the urgency of the referral.")
+        raise Refusal("Choose the urgency of the referral.")
     if not specialist_type.active:
-        raise AccessDenied("The practice no longer refers to that specialist type.")
+        raise Refusal("The practice no longer refers to that specialist type.")
     with transaction.atomic():
         referral = Referral.objects.create(
             case=case,
@@ -636,7 +643,7 @@ def referral_mark_appointment(*, actor: User, referral: Referral, appointment_on
     """The specialist has given the client an appointment."""
     _require_clinician(actor, referral.case, "update a referral")
     if referral.status != ReferralStatus.SENT:
-        raise AccessDenied("The appointment can only be recorded while the referral is waiting for one.")
+        raise Refusal("The appointment can only be recorded while the referral is waiting for one.")
     with transaction.atomic():
         referral.status = ReferralStatus.APPOINTMENT_MADE
         referral.appointment_on = appointment_on
@@ -658,13 +665,11 @@ def referral_record_result(*, actor: User, referral: Referral, finding: str, phy
     _require_clinician(actor, referral.case, "record a referral result")
     finding = finding.strip()
     if referral.status == ReferralStatus.RESULT_RECEIVED:
-        raise AccessDenied("The result of this referral is already recorded.")
+        raise Refusal("The result of this referral is already recorded.")
     if not finding:
-        raise AccessDenied("Write the specialist's finding: a referral cannot be closed without its result.")
+        raise Refusal("Write the specialist's finding: a referral cannot be closed without its result.")
     if physical_cause not in PhysicalCause.values:
-        raise AccessDenied(
-            "Say whether a physical cause was ruled in, ruled out, or the result is inconclusive."
-        )
+        raise Refusal("Say whether a physical cause was ruled in, ruled out, or the result is inconclusive.")
     with transaction.atomic():
         referral.status = ReferralStatus.RESULT_RECEIVED
         referral.finding = finding
@@ -699,19 +704,19 @@ def plan_save(
     _require_clinician(actor, case, "change the treatment plan")
     goals = goals.strip()
     if format not in TreatmentFormat.values:
-        raise AccessDenied("Choose the treatment format.")
+        raise Refusal("Choose the treatment format.")
     if not goals:
-        raise AccessDenied("Write at least one goal of the treatment.")
+        raise Refusal("Write at least one goal of the treatment.")
     if format == TreatmentFormat.STANDARD and sessions_per_week not in (1, 2):
-        raise AccessDenied("A standard format has one or two sessions a week.")
+        raise Refusal("A standard format has one or two sessions a week.")
     if format != TreatmentFormat.STANDARD:
         sessions_per_week = None
     if format == TreatmentFormat.INTENSIVE and not case.is_couple:
-        raise AccessDenied("An intensive is for a couple; choose standard or individual for this case.")
+        raise Refusal("An intensive is for a couple; choose standard or individual for this case.")
     if conjunctive_client is not None:
         _require_partner(case, conjunctive_client)
         if not case.is_couple:
-            raise AccessDenied(
+            raise Refusal(
                 "Conjunctive individual therapy runs beside couple sessions: this is an individual case."
             )
     with transaction.atomic():
@@ -752,16 +757,16 @@ def followup_complete(
     reason (kept on the task and noted in the audit trail)."""
     _require_clinician(actor, task.case, "record a follow-up")
     if task.status != FollowUpStatus.OPEN:
-        raise AccessDenied("This follow-up is already done.")
+        raise Refusal("This follow-up is already done.")
     early_reason = early_reason.strip()
     early = local_today() < task.opens_on
     if early and not early_reason:
-        raise AccessDenied(
+        raise Refusal(
             f"The {task.label.lower()} is due on {task.due_on:%d %B %Y}; its window opens on "
             f"{task.opens_on:%d %B %Y}. Record it from then, or write why it is recorded early."
         )
     if early and len(early_reason) < policy.OVERRIDE_REASON_MIN:
-        raise AccessDenied(
+        raise Refusal(
             "Write why it is recorded early in a sentence "
             f"(at least {policy.OVERRIDE_REASON_MIN} characters)."
         )
@@ -782,9 +787,9 @@ def followup_reschedule(*, actor: User, task: FollowUpTask, due_on: dt.date) -> 
     if not can_edit_case(actor, task.case):
         raise AccessDenied("You cannot change this case.")
     if task.status != FollowUpStatus.OPEN:
-        raise AccessDenied("This follow-up is already done.")
+        raise Refusal("This follow-up is already done.")
     if due_on < local_today():
-        raise AccessDenied("Choose today or a later day.")
+        raise Refusal("Choose today or a later day.")
     with transaction.atomic():
         previous = task.due_on
         task.due_on = due_on

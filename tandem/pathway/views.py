@@ -1,6 +1,5 @@
 """The pathway's pages: each gets the case through the permission layer, calls one service, redirects."""
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms as django_forms
@@ -11,19 +10,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.access.services import (
-    AccessDenied,
     can_create_case,
     can_edit_case,
+    can_move_case,
     deny,
     get_case_for,
     get_partner_of,
     is_case_clinician,
-    may_move,
 )
 from tandem.accounts.http import AuthedRequest
 from tandem.audit.services import audit_record
 from tandem.cases import forms as case_forms
 from tandem.cases.models import OPEN_PHASES, Case, Phase
+from tandem.lib.actions import add_refusal, form_action, post_action
+from tandem.lib.errors import Refusal
 from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 from tandem.pathway import forms, letters, selectors, services
@@ -32,7 +32,7 @@ from tandem.pathway.rules import blockers, transition_for
 from tandem.practice.models import Practice
 from tandem.scheduling.models import Appointment, AppointmentKind
 from tandem.scheduling.selectors import future_bookings
-from tandem.scheduling.services import BookingError, appointment_set_attendee
+from tandem.scheduling.services import appointment_set_attendee
 
 
 def _posted(request: AuthedRequest) -> Any:
@@ -73,8 +73,8 @@ def case_create(request: AuthedRequest) -> HttpResponse:
                     team=data["team"],
                     phase=data["phase"],
                 )
-            except AccessDenied as refusal:
-                case_form.add_error(None, str(refusal))
+            except Refusal as refusal:
+                add_refusal(case_form, refusal)
             else:
                 messages.success(request, f"Case {case.reference} opened.")
                 return redirect("cases:detail", case_id=case.pk)
@@ -104,16 +104,6 @@ def _form_page(
     return render(request, "pathway/form.html", context, status=status)
 
 
-def _attempt(form: django_forms.BaseForm, action: Callable[[], Any]) -> bool:
-    """Run a service; a refusal becomes the form's error, in the service's own words."""
-    try:
-        action()
-    except (AccessDenied, BookingError) as refusal:
-        form.add_error(None, str(refusal))
-        return False
-    return True
-
-
 def _confirmed_bookings(request: AuthedRequest) -> list[int]:
     """The bookings the person saw and confirmed cancelling with the case (none unless they ticked)."""
     if request.POST.get("confirm_cancel") != "on":
@@ -125,7 +115,7 @@ def _confirmed_bookings(request: AuthedRequest) -> list[int]:
 def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpResponse:
     case = get_case_for(request.user, case_id)
     step = transition_for(case.phase, to_phase)
-    if step is None or not may_move(request.user, case, step):
+    if step is None or not can_move_case(request.user, case, step):
         raise deny(request.user, what=f"case.transition.{to_phase}", object_id=case.pk, case_id=case.pk)
     hard, soft = blockers(case, step)
     clinician = is_case_clinician(request.user, case)
@@ -135,23 +125,23 @@ def transition(request: AuthedRequest, case_id: int, to_phase: str) -> HttpRespo
         overridable=bool(soft) and clinician,
         follow_up=to_phase == Phase.FOLLOW_UP,
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        moved = _attempt(
-            form,
-            lambda: services.case_transition(
-                actor=request.user,
-                case=case,
-                to_phase=to_phase,
-                reason=data.get("reason", ""),
-                override_reason=data.get("override_reason", ""),
-                follow_up_mode=data.get("follow_up_mode") or "visit",
-                cancel_bookings=_confirmed_bookings(request),
-            ),
-        )
-        if moved:
-            messages.success(request, f"The case is now in {Phase(to_phase).label.lower()}.")
-            return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.case_transition(
+            actor=request.user,
+            case=case,
+            to_phase=to_phase,
+            reason=data.get("reason", ""),
+            override_reason=data.get("override_reason", ""),
+            follow_up_mode=data.get("follow_up_mode") or "visit",
+            cancel_bookings=_confirmed_bookings(request),
+        ),
+        success=lambda _: f"The case is now in {Phase(to_phase).label.lower()}.",
+        then=_back(case),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": case,
@@ -179,23 +169,22 @@ def partner_leave(request: AuthedRequest, case_id: int, client_id: int) -> HttpR
         raise deny(request.user, what="case.partner_leave", object_id=case.pk, case_id=case.pk)
     client = get_partner_of(case, client_id)
     form = forms.PartnerLeaveForm(_posted(request))
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form,
-            lambda: services.case_partner_leave(
-                actor=request.user,
-                case=case,
-                client=client,
-                absent_partner=form.cleaned_data["absent_partner"],
-                reason=form.cleaned_data["reason"],
-                cancel_bookings=_confirmed_bookings(request),
-            ),
-        )
-    ):
-        messages.success(request, f"{client.full_name} has left the case.")
-        return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.case_partner_leave(
+            actor=request.user,
+            case=case,
+            client=client,
+            absent_partner=data["absent_partner"],
+            reason=data["reason"],
+            cancel_bookings=_confirmed_bookings(request),
+        ),
+        success=f"{client.full_name} has left the case.",
+        then=_back(case),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": case,
@@ -214,18 +203,15 @@ def intake_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpRes
     client = get_partner_of(case, client_id)
     record = IntakeRecord.objects.filter(case=case, client=client).first()
     form = forms.IntakeForm(_posted(request), instance=record)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form,
-            lambda: services.intake_save(
-                actor=request.user, case=case, client=client, details=form.details()
-            ),
-        )
-    ):
-        messages.success(request, f"Intake of {client.full_name} saved.")
-        return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.intake_save(actor=request.user, case=case, client=client, details=form.details()),
+        success=lambda _: f"Intake of {client.full_name} saved.",
+        then=_back(case),
+    )
+    if done:
+        return done
     return _form_page(
         request,
         case=case,
@@ -243,13 +229,12 @@ def intake_reviewed(request: AuthedRequest, case_id: int, client_id: int) -> Htt
     if record is None:
         raise deny(request.user, what="intake", object_id=client_id, case_id=case.pk)
     record.case = case
-    try:
-        services.intake_safety_review(actor=request.user, record=record)
-    except AccessDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, f"Safety answers of {client.full_name} marked as reviewed.")
-    return _back(case)
+    return post_action(
+        request,
+        lambda: services.intake_safety_review(actor=request.user, record=record),
+        success=lambda _: f"Safety answers of {client.full_name} marked as reviewed.",
+        then=_back(case),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -259,18 +244,17 @@ def consent_add(request: AuthedRequest, case_id: int, client_id: int) -> HttpRes
         raise deny(request.user, what="consent", object_id=case.pk, case_id=case.pk)
     client = get_partner_of(case, client_id)
     form = forms.ConsentForm(_posted(request))
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form,
-            lambda: services.consent_record(
-                actor=request.user, case=case, client=client, version=form.cleaned_data["version"]
-            ),
-        )
-    ):
-        messages.success(request, f"Consent to treatment of {client.full_name} recorded.")
-        return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.consent_record(
+            actor=request.user, case=case, client=client, version=form.cleaned_data["version"]
+        ),
+        success=lambda _: f"Consent to treatment of {client.full_name} recorded.",
+        then=_back(case),
+    )
+    if done:
+        return done
     return _form_page(
         request,
         case=case,
@@ -287,16 +271,15 @@ def findings_edit(request: AuthedRequest, case_id: int, client_id: int) -> HttpR
     current = AssessmentFindings.objects.filter(case=case).filter(client=client).first()
     initial = {"psychological": current.psychological, "physical": current.physical} if current else None
     form = forms.FindingsForm(_posted(request), initial=initial)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form,
-            lambda: services.findings_save(actor=request.user, case=case, client=client, **form.cleaned_data),
-        )
-    ):
-        messages.success(request, f"Assessment findings for {client.full_name} saved.")
-        return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.findings_save(actor=request.user, case=case, client=client, **form.cleaned_data),
+        success=lambda _: f"Assessment findings for {client.full_name} saved.",
+        then=_back(case),
+    )
+    if done:
+        return done
     return _form_page(request, case=case, form=form, title=f"Assessment findings: {client.full_name}")
 
 
@@ -313,15 +296,12 @@ def session_for(request: AuthedRequest, case_id: int, appointment_id: int) -> Ht
         messages.error(request, "Choose a partner.")
         return _back(case)
     client = forms.partner_from(case, form.cleaned_data["client"])
-    try:
-        appointment_set_attendee(actor=request.user, appointment=appointment, client=client)
-    except (AccessDenied, BookingError) as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(
-            request, f"Session of {appointment.starts_at:%d %b} noted as for {client.full_name}."
-        )
-    return _back(case)
+    return post_action(
+        request,
+        lambda: appointment_set_attendee(actor=request.user, appointment=appointment, client=client),
+        success=lambda _: f"Session of {appointment.starts_at:%d %b} noted as for {client.full_name}.",
+        then=_back(case),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -341,9 +321,15 @@ def referral_new(request: AuthedRequest, case_id: int) -> HttpResponse:
                 urgency=data["urgency"],
             )
 
-        if _attempt(form, create):
-            messages.success(request, "Referral recorded. Print the letter from the case page.")
-            return _back(case)
+        done = form_action(
+            request,
+            form,
+            lambda _: create(),
+            success="Referral recorded. Print the letter from the case page.",
+            then=_back(case),
+        )
+        if done:
+            return done
     return _form_page(request, case=case, form=form, title="Refer to a specialist", submit="Make referral")
 
 
@@ -368,18 +354,17 @@ def _referral(request: AuthedRequest, case_id: int, referral_id: int, *, write: 
 def referral_appointment(request: AuthedRequest, case_id: int, referral_id: int) -> HttpResponse:
     referral = _referral(request, case_id, referral_id, write=True)
     form = forms.ReferralAppointmentForm(_posted(request))
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form,
-            lambda: services.referral_mark_appointment(
-                actor=request.user, referral=referral, appointment_on=form.cleaned_data["appointment_on"]
-            ),
-        )
-    ):
-        messages.success(request, "Specialist appointment recorded.")
-        return _back(referral.case)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.referral_mark_appointment(
+            actor=request.user, referral=referral, appointment_on=form.cleaned_data["appointment_on"]
+        ),
+        success="Specialist appointment recorded.",
+        then=_back(referral.case),
+    )
+    if done:
+        return done
     title = f"Appointment with the {referral.specialist_type.label.lower()} for {referral.client.full_name}"
     return _form_page(request, case=referral.case, form=form, title=title)
 
@@ -388,18 +373,15 @@ def referral_appointment(request: AuthedRequest, case_id: int, referral_id: int)
 def referral_result(request: AuthedRequest, case_id: int, referral_id: int) -> HttpResponse:
     referral = _referral(request, case_id, referral_id, write=True)
     form = forms.ReferralResultForm(_posted(request))
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form,
-            lambda: services.referral_record_result(
-                actor=request.user, referral=referral, **form.cleaned_data
-            ),
-        )
-    ):
-        messages.success(request, "Referral result recorded.")
-        return _back(referral.case)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.referral_record_result(actor=request.user, referral=referral, **form.cleaned_data),
+        success="Referral result recorded.",
+        then=_back(referral.case),
+    )
+    if done:
+        return done
     title = f"Result from the {referral.specialist_type.label.lower()} for {referral.client.full_name}"
     return _form_page(request, case=referral.case, form=form, title=title, submit="Record result")
 
@@ -465,9 +447,15 @@ def plan_edit(request: AuthedRequest, case_id: int) -> HttpResponse:
                 change_note=data["change_note"],
             )
 
-        if _attempt(form, save):
-            messages.success(request, "Treatment plan saved as a new version.")
-            return _back(case)
+        done = form_action(
+            request,
+            form,
+            lambda _: save(),
+            success="Treatment plan saved as a new version.",
+            then=_back(case),
+        )
+        if done:
+            return done
     intro = "Saving writes a new version; earlier versions stay in the history." if current else ""
     return _form_page(request, case=case, form=form, title="Treatment plan", intro=intro)
 
@@ -486,15 +474,15 @@ def follow_up_done(request: AuthedRequest, case_id: int, task_id: int) -> HttpRe
     task = _follow_up(request, case, task_id)
     early = local_today() < task.opens_on
     form = forms.FollowUpDoneForm(_posted(request), early=early)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form, lambda: services.followup_complete(actor=request.user, task=task, **form.cleaned_data)
-        )
-    ):
-        messages.success(request, f"{task.label} recorded as done.")
-        return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.followup_complete(actor=request.user, task=task, **form.cleaned_data),
+        success=lambda _: f"{task.label} recorded as done.",
+        then=_back(case),
+    )
+    if done:
+        return done
     intro = (
         f"Due on {task.due_on:%d %B %Y}; its window opens on {task.opens_on:%d %B %Y}. Recording it "
         "earlier needs a reason."
@@ -513,15 +501,15 @@ def follow_up_reschedule(request: AuthedRequest, case_id: int, task_id: int) -> 
         raise deny(request.user, what="follow_up.reschedule", object_id=task_id, case_id=case.pk)
     task = _follow_up(request, case, task_id)
     form = forms.FollowUpRescheduleForm(_posted(request), initial={"due_on": task.due_on})
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _attempt(
-            form, lambda: services.followup_reschedule(actor=request.user, task=task, **form.cleaned_data)
-        )
-    ):
-        messages.success(request, f"{task.label} moved to {task.due_on:%d %B %Y}.")
-        return _back(case)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.followup_reschedule(actor=request.user, task=task, **form.cleaned_data),
+        success=lambda _: f"{task.label} moved to {task.due_on:%d %B %Y}.",
+        then=_back(case),
+    )
+    if done:
+        return done
     return _form_page(request, case=case, form=form, title=f"Reschedule the {task.label.lower()}")
 
 

@@ -341,7 +341,7 @@ def book_block(*, actor: User, block: dict[str, Any]) -> AppointmentSeries:
 
     When the plan gives the case a team it does not have yet, the team is formed (or re-activated) and
     assigned to the case in the same transaction, so a refused booking leaves the assignment as it was.
-    Raises BookingError (or AccessDenied) with a message fit for the coordinator.
+    Raises BookingError (or AccessDenied, or Refusal) with a message fit for the coordinator.
     """
     spec = read_block(block)
     with transaction.atomic():

@@ -21,9 +21,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tandem.access.calendar import can_plan_intensives
 from tandem.access.services import AccessDenied
 from tandem.accounts.models import User
 from tandem.audit.services import audit_record
+from tandem.lib.errors import Refusal
 from tandem.planning.adapter import DEFAULT_SLOT_STARTS, book_block, build_instance
 from tandem.planning.explain import explain_unscheduled
 from tandem.planning.models import PlanningRun, RunStatus
@@ -37,10 +39,6 @@ DEFAULT_TIME_LIMIT = 30
 STALE_AFTER = dt.timedelta(minutes=10)
 
 
-def may_plan(user: Any) -> bool:
-    return bool(getattr(user, "is_coordinator", False) or getattr(user, "is_director", False))
-
-
 def run_queue(
     *,
     actor: User,
@@ -51,7 +49,7 @@ def run_queue(
     slot_starts: tuple[str, ...] = DEFAULT_SLOT_STARTS,
 ) -> PlanningRun:
     """Freeze the waiting list and calendars into an instance and queue a run for the worker."""
-    if not may_plan(actor):
+    if not can_plan_intensives(actor):
         raise AccessDenied("Only the coordinator or the clinical director plans intensives.")
     instance = build_instance(
         first_day=first_day, last_day=last_day, location=location, slot_starts=slot_starts
@@ -158,19 +156,19 @@ def run_accept(
     Returns, per couple id, {"series": id} or {"error": message}. The run is marked accepted whatever
     the outcome of single blocks, so a proposal is accepted once; a second attempt is refused.
     """
-    if not may_plan(actor):
+    if not can_plan_intensives(actor):
         raise AccessDenied("Only the coordinator or the clinical director plans intensives.")
     outcome: dict[str, dict[str, Any]] = {}
     with transaction.atomic():
         locked = PlanningRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.DONE or locked.plan is None:
-            raise AccessDenied("Only a finished proposal that has not been accepted yet can be accepted.")
+            raise Refusal("Only a finished proposal that has not been accepted yet can be accepted.")
         chosen = set(couples) if couples is not None else None
         blocks = [b for b in locked.plan["blocks"] if chosen is None or b["couple"] in chosen]
         for block in sorted(blocks, key=lambda b: (b["sessions"][0]["start"], b["couple"])):
             try:
                 series = book_block(actor=actor, block=block)
-            except (BookingError, AccessDenied) as error:
+            except (BookingError, AccessDenied, Refusal) as error:
                 outcome[block["couple"]] = {"error": str(error)}
             else:
                 outcome[block["couple"]] = {"series": series.pk}

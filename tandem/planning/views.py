@@ -9,20 +9,22 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from tandem.access.calendar import can_plan_intensives
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
+from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
 from tandem.planning.adapter import intensive_waiting_list
 from tandem.planning.forms import RunForm
 from tandem.planning.instance import InstanceError
 from tandem.planning.models import PlanningRun
 from tandem.planning.selectors import proposal, recent_runs
-from tandem.planning.services import may_plan, run_queue
 from tandem.planning.services import run_accept as accept_service
+from tandem.planning.services import run_queue
 
 
 def _planner(request: AuthedRequest, what: str, object_id: object) -> None:
-    if not may_plan(request.user):
+    if not can_plan_intensives(request.user):
         raise deny(request.user, what=what, object_id=object_id)
 
 
@@ -91,7 +93,7 @@ def run_accept(request: AuthedRequest, run_id: int) -> HttpResponse:
         return redirect("planning:run", run_id=run.pk)
     try:
         outcome = accept_service(actor=request.user, run=run, couples=chosen)
-    except AccessDenied as error:
+    except Refusal as error:
         messages.error(request, str(error))
         return redirect("planning:run", run_id=run.pk)
     booked = sum(1 for v in outcome.values() if "series" in v)

@@ -10,36 +10,31 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
 
-from tandem.access.services import AccessDenied, can_see_clinical, cases_visible_to, is_assigned
+from tandem.access.clinical import can_answer_messages
+from tandem.access.services import AccessDenied, cases_visible_to
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.lib.errors import Refusal
 from tandem.notify.services import message_notice_schedule, message_notice_withdraw
 from tandem.portal.models import Message
 
 MAX_LENGTH = 5000
 
 
-def staff_may_write(user: Any, case: Case) -> bool:
-    """The case's own therapists and the director answer; emergency access only reads."""
-    if not can_see_clinical(user, case):
-        return False
-    return user.role == Role.DIRECTOR or (user.role == Role.THERAPIST and is_assigned(user, case))
-
-
 def message_send(*, actor: User, case: Case, client: Client, body: str) -> Message:
     """Add a message to a client's conversation: by the client themself, or by one of their clinicians."""
     body = body.strip()
     if not body:
-        raise AccessDenied("Write a message first.")
+        raise Refusal("Write a message first.")
     if len(body) > MAX_LENGTH:
-        raise AccessDenied(f"A message is at most {MAX_LENGTH} characters.")
+        raise Refusal(f"A message is at most {MAX_LENGTH} characters.")
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a client of this case.")
+        raise Refusal("That person is not a client of this case.")
     from_client = actor.role == Role.CLIENT
     if from_client and (client.user_id is None or client.user_id != actor.pk):
         raise AccessDenied("You can only write in your own conversation.")
-    if not from_client and not staff_may_write(actor, case):
+    if not from_client and not can_answer_messages(actor, case):
         raise AccessDenied("Only the case's therapists or the clinical director can answer.")
     with transaction.atomic():
         message = Message.objects.create(

@@ -13,6 +13,7 @@ from tandem.access.services import AccessDenied, can_edit_case
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.lib.errors import Refusal
 from tandem.lib.tokens import link_token_hash, new_link_token
 from tandem.notify.mail import email_queue, message
 from tandem.notify.models import Job, JobKind
@@ -44,12 +45,12 @@ def client_invite(*, actor: User, case: Case, client: Client, link_for: Any) -> 
     if not can_edit_case(actor, case):
         raise AccessDenied("You cannot invite the clients of this case.")
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a partner in this case.")
+        raise Refusal("That person is not a partner in this case.")
     if client.user_id is not None:
-        raise AccessDenied(f"{client.full_name} already has a portal account.")
+        raise Refusal(f"{client.full_name} already has a portal account.")
     email = (client.email or "").strip().lower()
     if not email:
-        raise AccessDenied(f"Add an e-mail address for {client.full_name} first.")
+        raise Refusal(f"Add an e-mail address for {client.full_name} first.")
     # Whether the address already has an account is not checked here: the worker tells the address's
     # owner (and nobody else) when it does, and invitation_accept refuses it.
     token = new_link_token()

@@ -14,13 +14,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, can_edit_case, deny, get_case_for
+from tandem.access.clinical import can_answer_messages
+from tandem.access.services import can_edit_case, deny, get_case_for
 from tandem.accounts import services as account_services
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.homework import selectors as homework_selectors
 from tandem.homework.forms import LogForm
 from tandem.homework.services import assignment_log
+from tandem.lib.actions import form_action, post_action
+from tandem.lib.tokens import SessionLinkToken
 from tandem.notify.forms import PreferenceForm
 from tandem.notify.models import Preference
 from tandem.notify.services import preference_set
@@ -75,20 +78,21 @@ def intake(request: AuthedRequest, case_id: int) -> HttpResponse:
     if record is not None:
         initial |= {name: getattr(record, name) for name in INTAKE_ANSWERS}
     form = ClientIntakeForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST" and editable and form.is_valid():
-        data = form.cleaned_data
-        try:
-            intake_client_save(
+    if editable:
+        done = form_action(
+            request,
+            form,
+            lambda data: intake_client_save(
                 actor=request.user,
                 case=case,
                 contact=ContactDetails(**{name: data[name] for name in INTAKE_CONTACT}),
                 details=IntakeDetails(**{name: data[name] for name in INTAKE_ANSWERS}),
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Thank you. Your answers are saved; only your therapist reads them.")
-            return redirect("portal:home")
+            ),
+            success="Thank you. Your answers are saved; only your therapist reads them.",
+            then=redirect("portal:home"),
+        )
+        if done:
+            return done
     if request.method == "GET":
         services.portal_read(user=request.user, page="intake", case=case, target=record)
     context = {"nav": "portal", "case": case, "form": form, "editable": editable, "record": record}
@@ -103,23 +107,23 @@ def assignment(request: AuthedRequest, assignment_id: int) -> HttpResponse:
     current = item.assignment
     can_share = current.for_couple and current.case.is_couple
     form = LogForm(request.POST if request.method == "POST" else None, can_share=can_share)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            assignment_log(
-                actor=request.user,
-                assignment=current,
-                done=data["done"],
-                rating=data["rating"],
-                obstacles=data["obstacles"],
-                note=data["note"],
-                shared=data.get("shared", False),
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Saved. Thank you for writing it down.")
-            return redirect("portal:home")
+    done = form_action(
+        request,
+        form,
+        lambda data: assignment_log(
+            actor=request.user,
+            assignment=current,
+            done=data["done"],
+            rating=data["rating"],
+            obstacles=data["obstacles"],
+            note=data["note"],
+            shared=data.get("shared", False),
+        ),
+        success="Saved. Thank you for writing it down.",
+        then=redirect("portal:home"),
+    )
+    if done:
+        return done
     if request.method == "GET":
         services.portal_read(user=request.user, page="assignment", case=current.case, target=current)
     context = {"nav": "portal", "item": item, "form": form, "can_share": can_share}
@@ -164,22 +168,21 @@ def staff_messages(request: AuthedRequest, case_id: int, client_id: int) -> Http
 
 def _conversation(request: AuthedRequest, case: Any, client: Any, *, template: str) -> HttpResponse:
     form = MessageForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            messaging.message_send(
-                actor=request.user, case=case, client=client, body=form.cleaned_data["body"]
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Message sent.")
-            return redirect(request.path)
+    done = form_action(
+        request,
+        form,
+        lambda data: messaging.message_send(actor=request.user, case=case, client=client, body=data["body"]),
+        success="Message sent.",
+        then=redirect(request.path),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases" if request.user.role != Role.CLIENT else "portal",
         "case": case,
         "client": client,
         "form": form,
-        "may_write": request.user.role == Role.CLIENT or messaging.staff_may_write(request.user, case),
+        "may_write": request.user.role == Role.CLIENT or can_answer_messages(request.user, case),
         "conversation": messaging.conversation_read(reader=request.user, case=case, client=client),
     }
     return render(request, template, context, status=400 if form.errors else 200)
@@ -211,20 +214,16 @@ def invite(request: AuthedRequest, case_id: int, client_id: int) -> HttpResponse
     def link_for(token: str) -> str:
         return request.build_absolute_uri(reverse("portal:accept", kwargs={"token": token}))
 
-    try:
-        services.client_invite(actor=request.user, case=case, client=client, link_for=link_for)
-    except AccessDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, f"Invitation sent to {client.full_name}. The link works for 7 days.")
-    return redirect("cases:detail", case_id=case.pk)
+    return post_action(
+        request,
+        lambda: services.client_invite(actor=request.user, case=case, client=client, link_for=link_for),
+        success=lambda _: f"Invitation sent to {client.full_name}. The link works for 7 days.",
+        then=redirect("cases:detail", case_id=case.pk),
+    )
 
 
-# As Django's password reset does: the e-mailed token is swapped for a session entry at once, so that it
-# never sits in the address bar, the browser history or a Referer header of the page that asks for the
-# password.
-SESSION_TOKEN = "_portal_invitation_token"  # noqa: S105 -- a session key, not a secret
-SET_PASSWORD = "set-password"  # noqa: S105 -- a path segment, not a secret
+# The e-mailed token moves into the session at once (as the staff set-up link does).
+LINK_TOKEN = SessionLinkToken(session_key="_portal_invitation_token", placeholder="set-password")
 
 
 def _invalid(request: HttpRequest, problem: str) -> HttpResponse:
@@ -236,14 +235,13 @@ def _invalid(request: HttpRequest, problem: str) -> HttpResponse:
 @sensitive_post_parameters("new_password1", "new_password2")
 @require_http_methods(["GET", "POST"])
 def accept(request: HttpRequest, token: str) -> HttpResponse:
-    if token != SET_PASSWORD:
+    if LINK_TOKEN.arrived(token):
         try:
             services.invitation_by_token(token)
         except services.InvitationInvalid as problem:
             return _invalid(request, str(problem))
-        request.session[SESSION_TOKEN] = token
-        return redirect("portal:accept", token=SET_PASSWORD)
-    token = request.session.get(SESSION_TOKEN, "")
+        return LINK_TOKEN.swap(request, token, url_name="portal:accept")
+    token = LINK_TOKEN.held(request)
     if not token:
         return _invalid(
             request, "Open the link in your e-mail again, in this browser, to set up your account."
@@ -263,7 +261,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as problem:
             form.add_error("new_password1", problem)
         else:
-            request.session.pop(SESSION_TOKEN, None)
+            LINK_TOKEN.forget(request)
             # They just proved the e-mailed link and chose the password: asking for it again helps no one.
             account_services.complete_login(
                 request=request,

@@ -28,6 +28,7 @@ from tandem.audit.actors import PUBLIC_SITE
 from tandem.audit.services import audit_record
 from tandem.cases.models import AbsentPartner, Case, Phase
 from tandem.cases.services import ClientDetails, case_add_partner
+from tandem.lib.errors import Refusal
 from tandem.lib.time import practice_zone
 from tandem.notify.mail import email_queue, message
 from tandem.notify.models import Job, JobKind
@@ -412,7 +413,7 @@ def contact_message_send(*, visitor: Visitor, message: str) -> ContactMessage:
 def contact_message_set_status(*, actor: User, message: ContactMessage, status: str) -> ContactMessage:
     _require_inbox(actor)
     if status not in MessageStatus.values:
-        raise AccessDenied("Unknown status.")
+        raise Refusal("Unknown status.")
     with transaction.atomic():
         message.status, message.handled_by, message.handled_at = status, actor, timezone.now()
         message.save(update_fields=["status", "handled_by", "handled_at"])
@@ -431,15 +432,15 @@ class Conversion:
 def _locked_open(request: ConsultationRequest) -> ConsultationRequest:
     locked = ConsultationRequest.objects.select_for_update().get(pk=request.pk)
     if locked.status not in OPEN_REQUEST_STATUSES:
-        raise AccessDenied(f"This request is {locked.get_status_display().lower()} already.")
+        raise Refusal(f"This request is {locked.get_status_display().lower()} already.")
     if locked.case_id is None:
-        raise AccessDenied("This request has no case.")
+        raise Refusal("This request has no case.")
     return locked
 
 
 def _case_of(request: ConsultationRequest) -> Case:
     if request.case_id is None:
-        raise AccessDenied("This request has no case.")
+        raise Refusal("This request has no case.")
     return Case.objects.with_people().get(pk=request.case_id)
 
 
@@ -481,7 +482,7 @@ def consultation_request_convert(
                 try:
                     with transaction.atomic():
                         client_invite(actor=actor, case=case, client=client, link_for=link_for)
-                except AccessDenied as refusal:
+                except (Refusal, AccessDenied) as refusal:
                     not_invited.append(str(refusal))
                 else:
                     invited.append(client.full_name)
@@ -495,7 +496,7 @@ def consultation_request_decline(
     _require_inbox(actor)
     reason = reason.strip()
     if not reason:
-        raise AccessDenied("Write why the request is declined.")
+        raise Refusal("Write why the request is declined.")
     with transaction.atomic():
         locked = _locked_open(request)
         appointment = locked.appointment

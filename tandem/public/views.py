@@ -14,10 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from tandem.access.services import AccessDenied, can_use_inbox, deny
+from tandem.access.services import can_use_inbox, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CLINICAL_ROLES, User
 from tandem.lib import parse
+from tandem.lib.actions import post_action
+from tandem.lib.errors import Refusal
 from tandem.public import forms, selectors, services
 from tandem.public.models import ConsultationRequest, ContactMessage, PublicPage
 from tandem.scheduling.models import Mode
@@ -289,7 +291,7 @@ def inbox_request(request: AuthedRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, f"Declined; case {consult.case} closed without treatment.")
             return redirect("public:inbox")
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         # Shown at the top of the page: a handled request no longer shows its action forms.
         messages.error(request, str(refusal))
     context = {"nav": "inbox", "consult": consult, "convert_form": convert_form, "decline_form": decline_form}
@@ -302,14 +304,11 @@ def inbox_request(request: AuthedRequest, pk: int) -> HttpResponse:
 def inbox_message(request: AuthedRequest, pk: int) -> HttpResponse:
     _inbox_user(request)
     message = get_object_or_404(ContactMessage, pk=pk)
-    try:
-        services.contact_message_set_status(
+    return post_action(
+        request,
+        lambda: services.contact_message_set_status(
             actor=request.user, message=message, status=request.POST.get("status", "")
-        )
-    except AccessDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(
-            request, f"Message from {message.name} marked {message.get_status_display().lower()}."
-        )
-    return redirect("public:inbox")
+        ),
+        success=lambda _: f"Message from {message.name} marked {message.get_status_display().lower()}.",
+        then="public:inbox",
+    )

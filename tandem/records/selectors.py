@@ -4,7 +4,7 @@ Rules (decided here, used by every page, the Today list and the release/export):
 - Session notes are clinical content: the director, the case's own therapists and a therapist with
   emergency access read them (`access.can_see_clinical`); the front desk and outsiders never do.
 - Clients see no session notes in the portal (the record is the clinicians'; nothing in the brief asks
-  for shared notes), so `note_visible_to` answers False for every client.
+  for shared notes), so `can_read_note` answers False for every client.
 - Psychotherapy (process) notes: their author only. Not the director, not emergency access, never a
   release or the portal.
 - Under limited secrets, content marked private to a partner reaches nobody outside the clinicians
@@ -17,8 +17,8 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from tandem.access.services import can_see_clinical, deny
-from tandem.accounts.models import Role
+from tandem.access.clinical import can_read_note, can_read_process_note
+from tandem.access.services import get_object_for
 from tandem.cases.models import Case
 from tandem.records.models import (
     NoteAmendment,
@@ -28,13 +28,6 @@ from tandem.records.models import (
     SessionNoteSection,
 )
 from tandem.records.policy import UNSIGNED_NOTE_LIMIT
-
-
-def note_visible_to(user: Any, note: SessionNote) -> bool:
-    """Whether this user may read this session note at all (staff pages only; clients never)."""
-    if not getattr(user, "is_authenticated", False) or user.role == Role.CLIENT:
-        return False
-    return can_see_clinical(user, note.case)
 
 
 def released_content_q(client_ids: Iterable[int]) -> Q:
@@ -94,26 +87,22 @@ def case_notes(*, case: Case) -> QuerySet[SessionNote]:
 
 def get_note_for(user: Any, note_id: Any) -> SessionNote:
     """The note with its people, or 404 (audited) for anyone who may not read it."""
-    note = (
-        SessionNote.objects.select_related(
-            "case__partner_a",
-            "case__partner_b",
-            "case__therapist",
-            "case__team__first",
-            "case__team__second",
-            "appointment",
-            "template",
-            "author",
-            "signed_by",
-            "cosigned_by",
-            "individual_with",
-        )
-        .filter(pk=note_id)
-        .first()
+    notes = SessionNote.objects.select_related(
+        "case__partner_a",
+        "case__partner_b",
+        "case__therapist",
+        "case__team__first",
+        "case__team__second",
+        "appointment",
+        "template",
+        "author",
+        "signed_by",
+        "cosigned_by",
+        "individual_with",
     )
-    if note is None or not note_visible_to(user, note):
-        raise deny(user, what="session_note", object_id=note_id, case_id=note.case_id if note else None)
-    return note
+    return get_object_for(
+        user, notes, note_id, what="session_note", allowed=lambda note: can_read_note(user, note)
+    )
 
 
 def note_sections(note: SessionNote) -> list[SessionNoteSection]:
@@ -153,7 +142,8 @@ def process_notes_of(*, user: Any, case: Case) -> QuerySet[PsychotherapyNote]:
 
 
 def get_process_note_for(user: Any, note_id: Any) -> PsychotherapyNote:
-    note = PsychotherapyNote.objects.select_related("case", "appointment").filter(pk=note_id).first()
-    if note is None or not getattr(user, "is_authenticated", False) or note.author_id != user.pk:
-        raise deny(user, what="process_note", object_id=note_id, case_id=note.case_id if note else None)
-    return note
+    """The user's own process note, or 404 (audited)."""
+    notes = PsychotherapyNote.objects.select_related("case", "appointment")
+    return get_object_for(
+        user, notes, note_id, what="process_note", allowed=lambda note: can_read_process_note(user, note)
+    )

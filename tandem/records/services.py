@@ -11,10 +11,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tandem.access.clinical import can_write_note
 from tandem.access.services import AccessDenied, can_see_clinical, is_assigned
 from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
+from tandem.lib.errors import Refusal
 from tandem.records.models import (
     ConfidentialityPolicy,
     NoteAmendment,
@@ -70,21 +72,6 @@ def policy_of(case: Case) -> ConfidentialityPolicy | None:
     return ConfidentialityPolicy.objects.filter(case=case).first()
 
 
-def is_session_therapist(user: Any, appointment: Appointment) -> bool:
-    return user.pk is not None and appointment.therapists.filter(pk=user.pk).exists()
-
-
-def can_write(user: Any, appointment: Appointment) -> bool:
-    """Only a therapist of that session, who may see the case's clinical content, writes its note."""
-    return (
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and user.role == Role.THERAPIST
-        and can_see_clinical(user, appointment.case)
-        and is_session_therapist(user, appointment)
-    )
-
-
 def _locked(note: SessionNote) -> SessionNote:
     return SessionNote.objects.select_for_update().get(pk=note.pk)
 
@@ -94,13 +81,13 @@ def _private_target(
 ) -> Client:
     """Whom content marked private is private to; refuses where the policy does not allow secrets."""
     if policy is None or not policy.limited:
-        raise AccessDenied(
+        raise Refusal(
             "Only a case with a limited-secrets confidentiality policy can keep content private "
             "to one partner."
         )
     target = about or individual_with
     if target is None or target.pk not in (case.partner_a_id, case.partner_b_id) or not case.is_couple:
-        raise AccessDenied(
+        raise Refusal(
             "Only a partner's own section, or a note of an individual session, can be kept private "
             "to that partner."
         )
@@ -114,13 +101,13 @@ def _check_individual(appointment: Appointment, individual_with: Client | None) 
     if individual_with is not None and (
         not case.is_couple or individual_with.pk not in (case.partner_a_id, case.partner_b_id)
     ):
-        raise AccessDenied("An individual session is with one of the two partners of a couple case.")
+        raise Refusal("An individual session is with one of the two partners of a couple case.")
     # Who attended an individual session is the booking's: the note follows it, never the other way.
     booked = default_individual_with(appointment)
     if booked is None:
         return individual_with
     if individual_with is not None and individual_with.pk != booked.pk:
-        raise AccessDenied(
+        raise Refusal(
             f"This session was booked for {booked.full_name} alone: its note is an individual-session "
             f"note with {booked.full_name}."
         )
@@ -140,7 +127,7 @@ def _write_sections(
         given = inputs.get(slot.name, SectionInput(""))
         text = given.text.strip()
         if len(text) > MAX_TEXT:
-            raise AccessDenied(f"“{slot.label}” is longer than {MAX_TEXT} characters.")
+            raise Refusal(f"“{slot.label}” is longer than {MAX_TEXT} characters.")
         private_to = None
         if given.private and text:
             private_to = _private_target(
@@ -181,19 +168,19 @@ def note_create(
 ) -> SessionNote:
     """Start the note of a session (a draft), from one of the clinic's templates."""
     case = appointment.case
-    if not can_write(actor, appointment):
+    if not can_write_note(actor, appointment):
         raise AccessDenied("Only a therapist of this session can write its note.")
     if appointment.status == AppointmentStatus.CANCELLED:
-        raise AccessDenied("This session was cancelled: it has no note.")
+        raise Refusal("This session was cancelled: it has no note.")
     if appointment.starts_at > timezone.now():
-        raise AccessDenied("This session has not started yet.")
+        raise Refusal("This session has not started yet.")
     if not template.active:
-        raise AccessDenied("That template has been retired.")
+        raise Refusal("That template has been retired.")
     if template.couples_only and not case.is_couple:
-        raise AccessDenied("The couple-session template needs a couple case.")
+        raise Refusal("The couple-session template needs a couple case.")
     individual_with = _check_individual(appointment, individual_with)
     now = timezone.now()
-    taken = AccessDenied("This session already has a note: open it instead.")
+    taken = Refusal("This session already has a note: open it instead.")
     if SessionNote.objects.filter(appointment=appointment).exists():
         raise taken
     with transaction.atomic():
@@ -230,13 +217,13 @@ def note_update_draft(
     individual_with: Client | None = None,
 ) -> SessionNote:
     """Change a draft. A signed note is refused: it changes only by amendment."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only a therapist of this session can write its note.")
     individual_with = _check_individual(note.appointment, individual_with)
     with transaction.atomic():
         current = _locked(note)
         if current.is_signed:
-            raise AccessDenied("This note is signed and locked: add an amendment instead.")
+            raise Refusal("This note is signed and locked: add an amendment instead.")
         current.individual_with = individual_with
         current.updated_at = timezone.now()
         current.save(update_fields=["individual_with", "updated_at"])
@@ -247,14 +234,14 @@ def note_update_draft(
 
 def note_sign(*, actor: User, note: SessionNote) -> SessionNote:
     """Sign the note: from now on it is locked."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only a therapist of this session can sign its note.")
     with transaction.atomic():
         current = _locked(note)
         if current.is_signed:
-            raise AccessDenied("This note is already signed.")
+            raise Refusal("This note is already signed.")
         if not any(s.text for s in current.sections.all()):
-            raise AccessDenied("The note is empty: write it before signing.")
+            raise Refusal("The note is empty: write it before signing.")
         now = timezone.now()
         current.status = NoteStatus.SIGNED
         current.signed_at = now
@@ -267,14 +254,14 @@ def note_sign(*, actor: User, note: SessionNote) -> SessionNote:
 
 def note_cosign(*, actor: User, note: SessionNote) -> SessionNote:
     """In a co-therapy session, the other therapist confirms the signed note."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only the other therapist of this session can co-sign its note.")
     with transaction.atomic():
         current = _locked(note)
         if not current.is_signed:
-            raise AccessDenied("The note must be signed before it is co-signed.")
+            raise Refusal("The note must be signed before it is co-signed.")
         if current.cosigned_by_id is not None:
-            raise AccessDenied("This note is already co-signed.")
+            raise Refusal("This note is already co-signed.")
         if current.signed_by_id == actor.pk:
             raise AccessDenied("You signed this note: the other therapist of the session co-signs it.")
         current.cosigned_by = actor
@@ -288,19 +275,19 @@ def note_amend(
     *, actor: User, note: SessionNote, text: str, reason: str, private: bool = False
 ) -> NoteAmendment:
     """Append a correction or addition to a signed note, with its reason; the note itself is unchanged."""
-    if not can_write(actor, note.appointment):
+    if not can_write_note(actor, note.appointment):
         raise AccessDenied("Only a therapist of this session can amend its note.")
     text, reason = text.strip(), reason.strip()
     if not text:
-        raise AccessDenied("Write the amendment.")
+        raise Refusal("Write the amendment.")
     if not reason:
-        raise AccessDenied("Say why the note is amended.")
+        raise Refusal("Say why the note is amended.")
     if len(text) > MAX_TEXT or len(reason) > 1000:
-        raise AccessDenied("The amendment or its reason is too long.")
+        raise Refusal("The amendment or its reason is too long.")
     with transaction.atomic():
         current = _locked(note)
         if not current.is_signed:
-            raise AccessDenied("A draft is edited, not amended: sign it first.")
+            raise Refusal("A draft is edited, not amended: sign it first.")
         private_to = None
         if private:
             private_to = _private_target(
@@ -325,7 +312,7 @@ def note_amend(
 def confidentiality_set(*, actor: User, case: Case, kind: str) -> ConfidentialityPolicy:
     """The therapist records the couple's policy; a change means both partners must agree again."""
     if kind not in SecretsPolicy.values:
-        raise AccessDenied("Choose one of the two policies.")
+        raise Refusal("Choose one of the two policies.")
     if not (actor.role == Role.THERAPIST and can_see_clinical(actor, case) and _assigned(actor, case)):
         raise AccessDenied("Only the case's therapists set the confidentiality policy.")
     now = timezone.now()
@@ -358,11 +345,11 @@ def confidentiality_record_agreement(*, actor: User, case: Case, client: Client)
     if not (actor.role == Role.THERAPIST and can_see_clinical(actor, case) and _assigned(actor, case)):
         raise AccessDenied("Only the case's therapists record the partners' agreement.")
     if client.pk not in (case.partner_a_id, case.partner_b_id):
-        raise AccessDenied("That person is not a partner in this case.")
+        raise Refusal("That person is not a partner in this case.")
     with transaction.atomic():
         policy = ConfidentialityPolicy.objects.select_for_update().filter(case=case).first()
         if policy is None:
-            raise AccessDenied("Set the confidentiality policy first.")
+            raise Refusal("Set the confidentiality policy first.")
         field = "partner_a_agreed_at" if client.pk == case.partner_a_id else "partner_b_agreed_at"
         setattr(policy, field, timezone.now())
         policy.save(update_fields=[field])
@@ -399,7 +386,7 @@ def confidentiality_agreement_from_consent(
             if agreed_at is None:
                 return None
             if mode not in SecretsPolicy.values:
-                raise AccessDenied("Choose “no secrets” or “limited secrets” for this couple.")
+                raise Refusal("Choose “no secrets” or “limited secrets” for this couple.")
             policy = ConfidentialityPolicy.objects.create(
                 case=case, kind=mode, set_by=proposed_by, set_at=agreed_at, from_consent=True
             )
@@ -411,9 +398,7 @@ def confidentiality_agreement_from_consent(
                 detail={"kind": mode, "previous": "", "from_consent": True},
             )
         elif agreed_at is not None and policy.kind != mode:
-            raise AccessDenied(
-                "The practice has changed the confidentiality policy; ask for the new version."
-            )
+            raise Refusal("The practice has changed the confidentiality policy; ask for the new version.")
         field = "partner_a_agreed_at" if client_id == case.partner_a_id else "partner_b_agreed_at"
         setattr(policy, field, agreed_at)
         policy.save(update_fields=[field])
@@ -451,11 +436,11 @@ def process_note_create(
         raise AccessDenied("Only the case's own therapists keep process notes on it.")
     text = text.strip()
     if not text:
-        raise AccessDenied("Write the note.")
+        raise Refusal("Write the note.")
     if len(text) > MAX_TEXT:
-        raise AccessDenied(f"The note is longer than {MAX_TEXT} characters.")
+        raise Refusal(f"The note is longer than {MAX_TEXT} characters.")
     if appointment is not None and appointment.case_id != case.pk:
-        raise AccessDenied("That session belongs to another case.")
+        raise Refusal("That session belongs to another case.")
     now = timezone.now()
     with transaction.atomic():
         note = PsychotherapyNote.objects.create(
@@ -470,9 +455,9 @@ def process_note_update(*, actor: User, note: PsychotherapyNote, text: str) -> P
         raise AccessDenied("Only the author changes a process note.")
     text = text.strip()
     if not text:
-        raise AccessDenied("Write the note.")
+        raise Refusal("Write the note.")
     if len(text) > MAX_TEXT:
-        raise AccessDenied(f"The note is longer than {MAX_TEXT} characters.")
+        raise Refusal(f"The note is longer than {MAX_TEXT} characters.")
     with transaction.atomic():
         note.text = text
         note.updated_at = timezone.now()

@@ -8,18 +8,17 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.access.services import AccessDenied, deny, get_case_for, is_assigned
+from tandem.access.clinical import can_set_confidentiality, can_write_note
+from tandem.access.services import deny, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.audit.services import audit_record
+from tandem.lib.actions import form_action, post_action
+from tandem.lib.errors import Refusal
 from tandem.records import selectors, services
 from tandem.records.forms import AmendForm, NoteForm, PolicyForm, ProcessNoteForm, TemplateChoiceForm
 from tandem.records.models import NoteTemplate, SessionNote
 from tandem.scheduling.models import Appointment, AppointmentStatus
-
-
-def _may_set_policy(user: Any, case: Any) -> bool:
-    return user.role == Role.THERAPIST and is_assigned(user, case)
 
 
 def case_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
@@ -39,7 +38,7 @@ def case_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
         "notes": selectors.case_notes(case=case),
         "to_write": to_write if user.role == Role.THERAPIST else [],
         "policy": policy,
-        "may_set_policy": _may_set_policy(user, case),
+        "may_set_policy": can_set_confidentiality(user, case),
         "policy_form": PolicyForm(initial={"kind": policy.kind} if policy else None),
         "is_therapist": user.role == Role.THERAPIST and is_assigned(user, case),
     }
@@ -53,16 +52,16 @@ def confidentiality(request: AuthedRequest, case_id: int) -> HttpResponse:
         if "agreed" in request.POST:
             client = next((c for c in case.partners if str(c.pk) == request.POST["agreed"]), None)
             if client is None:
-                raise AccessDenied("That person is not a partner in this case.")
+                raise Refusal("That person is not a partner in this case.")
             services.confidentiality_record_agreement(actor=request.user, case=case, client=client)
             messages.success(request, f"Agreement of {client.first_name} recorded.")
         else:
             form = PolicyForm(request.POST)
             if not form.is_valid():
-                raise AccessDenied("Choose one of the two policies.")
+                raise Refusal("Choose one of the two policies.")
             services.confidentiality_set(actor=request.user, case=case, kind=form.cleaned_data["kind"])
             messages.success(request, "Confidentiality policy saved.")
-    except AccessDenied as refusal:
+    except Refusal as refusal:
         messages.error(request, str(refusal))
     return redirect("records:case_notes", case_id=case.pk)
 
@@ -73,7 +72,7 @@ def _appointment_for_writing(request: AuthedRequest, appointment_id: int) -> App
         raise deny(request.user, what="appointment", object_id=appointment_id)
     # 404 (audited) for anyone who may not see the case's clinical content, before anything else.
     appointment.case = get_case_for(request.user, appointment.case_id, clinical=True, audit_view=False)
-    if not services.can_write(request.user, appointment):
+    if not can_write_note(request.user, appointment):
         raise deny(request.user, what="note.write", object_id=appointment_id, case_id=appointment.case_id)
     return appointment
 
@@ -104,20 +103,21 @@ def note_new(request: AuthedRequest, appointment_id: int) -> HttpResponse:
     if individual is not None and form.may_keep_private:
         # Under limited secrets, what a partner says alone starts out private to them (the safer default).
         form.initial.update({f"{slot.name}_private": True for slot in form.slots if slot.client is None})
-    if request.method == "POST" and form.is_valid():
-        try:
-            note = services.note_create(
-                actor=request.user,
-                appointment=appointment,
-                template=template,
-                sections=form.section_inputs(),
-                individual_with=form.individual_with(),
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Draft saved. Sign it when it is complete.")
-            return redirect("records:note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.note_create(
+            actor=request.user,
+            appointment=appointment,
+            template=template,
+            sections=form.section_inputs(),
+            individual_with=form.individual_with(),
+        ),
+        success="Draft saved. Sign it when it is complete.",
+        then=lambda note: redirect("records:note", note_id=note.pk),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": case,
@@ -142,7 +142,7 @@ def _history(note: SessionNote, amendments: list) -> list[tuple[Any, str, Any]]:
 def _detail(request: AuthedRequest, note: SessionNote, amend_form: AmendForm | None = None) -> HttpResponse:
     user = request.user
     amendments = selectors.note_amendments(note)
-    may_write = services.can_write(user, note.appointment)
+    may_write = can_write_note(user, note.appointment)
     two_therapists = note.appointment.therapists.count() > 1
     context = {
         "nav": "cases",
@@ -175,7 +175,7 @@ def note_detail(request: AuthedRequest, note_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def note_edit(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
-    if not services.can_write(request.user, note.appointment):
+    if not can_write_note(request.user, note.appointment):
         raise deny(request.user, what="note.write", object_id=note_id, case_id=note.case_id)
     if note.is_signed:
         # There is no edit form for a signed note: the only way to change it is an amendment.
@@ -196,19 +196,20 @@ def note_edit(request: AuthedRequest, note_id: int) -> HttpResponse:
         policy=policy,
         initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.note_update_draft(
-                actor=request.user,
-                note=note,
-                sections=form.section_inputs(),
-                individual_with=form.individual_with(),
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Draft saved.")
-            return redirect("records:note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda _: services.note_update_draft(
+            actor=request.user,
+            note=note,
+            sections=form.section_inputs(),
+            individual_with=form.individual_with(),
+        ),
+        success="Draft saved.",
+        then=redirect("records:note", note_id=note.pk),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": note.case,
@@ -224,45 +225,44 @@ def note_edit(request: AuthedRequest, note_id: int) -> HttpResponse:
 @require_POST
 def note_sign(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
-    try:
-        services.note_sign(actor=request.user, note=note)
-    except AccessDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, "Note signed. It is now locked; later changes are amendments.")
-    return redirect("records:note", note_id=note.pk)
+    return post_action(
+        request,
+        lambda: services.note_sign(actor=request.user, note=note),
+        success="Note signed. It is now locked; later changes are amendments.",
+        then=redirect("records:note", note_id=note.pk),
+    )
 
 
 @require_POST
 def note_cosign(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
-    try:
-        services.note_cosign(actor=request.user, note=note)
-    except AccessDenied as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, "Note co-signed.")
-    return redirect("records:note", note_id=note.pk)
+    return post_action(
+        request,
+        lambda: services.note_cosign(actor=request.user, note=note),
+        success="Note co-signed.",
+        then=redirect("records:note", note_id=note.pk),
+    )
 
 
 @require_POST
 def note_amend(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_note_for(request.user, note_id)
     form = AmendForm(request.POST)
-    if form.is_valid():
-        try:
-            services.note_amend(
-                actor=request.user,
-                note=note,
-                text=form.cleaned_data["text"],
-                reason=form.cleaned_data["reason"],
-                private=form.cleaned_data["private"],
-            )
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Amendment added.")
-            return redirect("records:note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.note_amend(
+            actor=request.user,
+            note=note,
+            text=data["text"],
+            reason=data["reason"],
+            private=data["private"],
+        ),
+        success="Amendment added.",
+        then=redirect("records:note", note_id=note.pk),
+    )
+    if done:
+        return done
     return _detail(request, note, amend_form=form)
 
 
@@ -274,14 +274,15 @@ def process_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
     form = ProcessNoteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and not may_write:
         raise deny(user, what="process_note.create", object_id=case.pk, case_id=case.pk)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.process_note_create(actor=user, case=case, text=form.cleaned_data["text"])
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Process note saved. Only you can read it.")
-            return redirect("records:process_notes", case_id=case.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.process_note_create(actor=user, case=case, text=data["text"]),
+        success="Process note saved. Only you can read it.",
+        then=redirect("records:process_notes", case_id=case.pk),
+    )
+    if done:
+        return done
     context = {
         "nav": "cases",
         "case": case,
@@ -296,14 +297,15 @@ def process_notes(request: AuthedRequest, case_id: int) -> HttpResponse:
 def process_note(request: AuthedRequest, note_id: int) -> HttpResponse:
     note = selectors.get_process_note_for(request.user, note_id)
     form = ProcessNoteForm(request.POST if request.method == "POST" else None, initial={"text": note.text})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.process_note_update(actor=request.user, note=note, text=form.cleaned_data["text"])
-        except AccessDenied as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Process note saved.")
-            return redirect("records:process_note", note_id=note.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.process_note_update(actor=request.user, note=note, text=data["text"]),
+        success="Process note saved.",
+        then=redirect("records:process_note", note_id=note.pk),
+    )
+    if done:
+        return done
     if request.method == "GET":
         audit_record(actor=request.user, action="process_note.view", target=note, case=note.case_id)
     context = {"nav": "cases", "case": note.case, "note": note, "form": form}

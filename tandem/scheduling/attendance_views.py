@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from tandem.access.calendar import can_record_attendance
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.lib.time import practice_zone
@@ -32,7 +33,7 @@ def _back(request: AuthedRequest, appointment: Appointment) -> str:
 def attendance(request: AuthedRequest, appointment_id: int) -> HttpResponse:
     user = request.user
     appointment = Appointment.objects.select_related("case__team").filter(pk=appointment_id).first()
-    if appointment is None or not services.may_record_attendance(
+    if appointment is None or not can_record_attendance(
         user, appointment.case, set(appointment.therapists.values_list("pk", flat=True))
     ):
         raise deny(

@@ -250,7 +250,7 @@ def _entry(
     people = appointment.therapists.all()
     held_by = [t.pk for t in people]
     names = tuple(str(t) for t in people)
-    # The same rule as services.may_record_attendance, read from values already loaded.
+    # The same rule as can_record_attendance, read from values already loaded.
     can_record = (
         shown
         and now is not None

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tandem.access.calendar import can_have_feed
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.lib.parse import parse_id
@@ -140,24 +141,20 @@ def calendar_new(request: AuthedRequest) -> HttpResponse:
 def feed_manage(request: AuthedRequest) -> HttpResponse:
     """The therapist's own feed: create, rotate, revoke. It never tells anything about clients."""
     user = request.user
-    if not feeds.may_have_feed(user):
+    if not can_have_feed(user):
         raise deny(user, what="calendar_feed", object_id="")
     feed_url = None
     if request.method == "POST":
         action = request.POST.get("action", "")
-        try:
-            if action in ("create", "rotate"):
-                _, token = feeds.calendar_feed_issue(actor=user)
-                # Shown in this one answer only: no redirect, so the address is never stored anywhere.
-                feed_url = request.build_absolute_uri(reverse("scheduling:feed_ics", args=[token]))
-            elif action == "revoke":
-                if feeds.calendar_feed_revoke(actor=user) is not None:
-                    messages.success(
-                        request, "Your calendar feed is switched off. Its address no longer works."
-                    )
-                return redirect("scheduling:feed")
-        except AccessDenied as refusal:
-            messages.error(request, str(refusal))
+        # can_have_feed holds (above), so the services' own check passes; were it to refuse, the
+        # permission layer's middleware answers with the audited 404.
+        if action in ("create", "rotate"):
+            _, token = feeds.calendar_feed_issue(actor=user)
+            # Shown in this one answer only: no redirect, so the address is never stored anywhere.
+            feed_url = request.build_absolute_uri(reverse("scheduling:feed_ics", args=[token]))
+        elif action == "revoke":
+            if feeds.calendar_feed_revoke(actor=user) is not None:
+                messages.success(request, "Your calendar feed is switched off. Its address no longer works.")
             return redirect("scheduling:feed")
     context = {
         "nav": "calendar",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from tandem.lib.errors import Refusal
 
-class BookingError(Exception):
+
+class BookingError(Refusal):
     """A booking was refused; the message is fit to show to the person booking."""
 
 

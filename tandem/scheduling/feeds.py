@@ -28,8 +28,9 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
+from tandem.access.calendar import can_have_feed
 from tandem.access.services import AccessDenied
-from tandem.accounts.models import CLINICAL_ROLES, User
+from tandem.accounts.models import User
 from tandem.audit.services import audit_record
 from tandem.lib.time import practice_zone
 from tandem.scheduling.models import Appointment, AppointmentStatus, CalendarFeed
@@ -46,17 +47,13 @@ def token_hash(token: str) -> str:
     return salted_hmac("tandem.scheduling.calendar_feed", token, algorithm="sha256").hexdigest()
 
 
-def may_have_feed(user: Any) -> bool:
-    return bool(getattr(user, "is_active", False) and getattr(user, "role", None) in CLINICAL_ROLES)
-
-
 def _check_actor(actor: Any) -> None:
-    if not may_have_feed(actor):
+    if not can_have_feed(actor):
         raise AccessDenied("Only therapists have a calendar feed.")
 
 
 def feed_of(user: Any) -> CalendarFeed | None:
-    return CalendarFeed.objects.filter(therapist=user).first() if may_have_feed(user) else None
+    return CalendarFeed.objects.filter(therapist=user).first() if can_have_feed(user) else None
 
 
 # --- Services -------------------------------------------------------------------------------------
@@ -118,7 +115,7 @@ def feed_for_token(token: str) -> CalendarFeed | None:
     # in constant time makes that explicit.
     if feed is None or feed.token_hash is None or not hmac.compare_digest(feed.token_hash, wanted):
         return None
-    if not feed.active or not may_have_feed(feed.therapist):
+    if not feed.active or not can_have_feed(feed.therapist):
         return None
     return feed
 

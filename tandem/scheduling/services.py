@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tandem.access.calendar import can_record_attendance
 from tandem.access.services import AccessDenied, can_book_free_consultation, can_edit_case
 from tandem.accounts.models import CoTherapyTeam, Role, User
 from tandem.audit.actors import SystemActor
@@ -97,7 +98,6 @@ __all__ = [
     "find_clash",
     "intensive_book",
     "local_start",
-    "may_record_attendance",
     "series_book",
     "team_form",
 ]
@@ -703,15 +703,6 @@ ATTENDANCE_STATUSES = (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW)
 MAX_ATTENDANCE_NOTE = 1000
 
 
-def may_record_attendance(user: Any, case: Case, therapist_ids: Collection[int]) -> bool:
-    """Whether `user` may say if a session of `case` took place: the front desk and the director (as
-    for booking), the case's own therapists, and whoever held this session (`therapist_ids`), who may
-    no longer be assigned to the case (a consultation before assignment, a change of team)."""
-    if not getattr(user, "is_practice_staff", False) or not user.is_active:
-        return False
-    return user.pk in therapist_ids or can_edit_case(user, case)
-
-
 def appointment_record_attendance(
     *,
     actor: User,
@@ -730,7 +721,7 @@ def appointment_record_attendance(
     if status not in ATTENDANCE_STATUSES:
         raise BookingInvalid("Record either that the session took place or that nobody came.")
     therapist_ids = set(appointment.therapists.values_list("pk", flat=True))
-    if not may_record_attendance(actor, appointment.case, therapist_ids):
+    if not can_record_attendance(actor, appointment.case, therapist_ids):
         raise AccessDenied("You cannot record attendance for this appointment.")
     note = note.strip()
     if len(note) > MAX_ATTENDANCE_NOTE:

@@ -18,6 +18,7 @@ from tandem.access.services import AccessDenied, get_case_for
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import CoTherapyTeam, User
 from tandem.cases.models import Case, Client
+from tandem.lib.errors import Refusal
 from tandem.lib.parse import validate_day
 from tandem.practice.models import Room
 from tandem.scheduling import selectors, services
@@ -48,6 +49,8 @@ def api(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
             return _error(400, str(refusal))
         except services.BookingConflict as clash:
             return _error(409, str(clash))
+        except Refusal as refusal:
+            return JsonResponse({"error": refusal.message, "field": refusal.field}, status=400)
         except AccessDenied as refusal:
             return _error(403, str(refusal))
 

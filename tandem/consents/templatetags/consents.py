@@ -2,10 +2,10 @@ from typing import Any
 
 from django import template
 
+from tandem.access.clinical import can_export_record
 from tandem.access.services import can_see_clinical
 from tandem.cases.models import Case
 from tandem.consents import selectors
-from tandem.consents.record_export import may_export
 
 register = template.Library()
 
@@ -22,7 +22,7 @@ def case_consent_links(context: dict[str, Any], case: Case) -> dict[str, Any]:
     user = context["user"]
     return {
         "case": case,
-        "may_export": may_export(user, case),
+        "may_export": can_export_record(user, case),
         "clinical": can_see_clinical(user, case),
         "director": getattr(user, "is_director", False),
     }

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tandem.audit.actors import EXPORT_COMMAND
 from tandem.cases.models import Client
 from tandem.consents.client_export import client_data_export
 
@@ -18,6 +19,8 @@ class Command(BaseCommand):
         client = Client.objects.filter(pk=options["client"]).first()
         if client is None:
             raise CommandError("No client with that id.")
-        Path(options["out"]).write_text(client_data_export(actor=None, client=client), encoding="utf-8")
+        Path(options["out"]).write_text(
+            client_data_export(actor=EXPORT_COMMAND, client=client), encoding="utf-8"
+        )
         # No name on the terminal: logs of commands are kept longer than anyone reads them.
         self.stdout.write(f"Wrote the data of client {client.pk} to {options['out']}.")

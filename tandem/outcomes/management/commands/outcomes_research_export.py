@@ -4,9 +4,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tandem.access.clinical import can_read_outcomes
 from tandem.audit.services import audit_record
 from tandem.outcomes.research import as_csv, columns, research_rows
-from tandem.outcomes.selectors import can_read_outcomes
 
 
 class Command(BaseCommand):

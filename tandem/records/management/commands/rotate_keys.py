@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 
+from tandem.audit.actors import KEY_ROTATION
 from tandem.audit.services import audit_record
 from tandem.lib.crypto import encrypted_fields, is_current, rotate
 
@@ -59,5 +60,7 @@ class Command(BaseCommand):
             total_rotated += rotated
             self.stdout.write(f"{model._meta.label}: {scanned} rows checked, {rotated} re-encrypted")
         with transaction.atomic():
-            audit_record(actor=None, action="crypto.rotate_keys", detail={"rows_reencrypted": total_rotated})
+            audit_record(
+                actor=KEY_ROTATION, action="crypto.rotate_keys", detail={"rows_reencrypted": total_rotated}
+            )
         self.stdout.write(f"Done: {total_rotated} rows re-encrypted with the current key.")
