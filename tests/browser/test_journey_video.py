@@ -8,14 +8,13 @@ videos playing on every page."""
 
 import datetime as dt
 import re
-import shutil
 import time
 from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from tandem.accounts.models import Role
 from tandem.audit.actors import NOTIFY_WORKER
@@ -40,15 +39,12 @@ TWO_REMOTE_VIDEOS = (
 
 
 @pytest.fixture(scope="module")
-def media_browser() -> Iterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *FAKE_MEDIA]
-        )
-        yield launched
-        launched.close()
+def media_browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *FAKE_MEDIA]
+    )
+    yield launched
+    launched.close()
 
 
 def new_page(browser: Browser, base: str, *, phone: bool = False) -> tuple[BrowserContext, Page]:
