@@ -103,6 +103,51 @@ def test_cosign_by_the_other_therapist_only(cast):
         note_cosign(actor=cast.cotherapist, note=note)
 
 
+def test_a_cotherapy_note_awaits_cosignature_until_cosigned_and_a_solo_note_never(cast):
+    note = signed_dap(cast)
+    assert note.awaiting_cosignature
+    assert list(selectors.awaiting_cosignature(user=cast.cotherapist)) == [note]
+    assert not selectors.awaiting_cosignature(user=cast.therapist_a).exists()
+    note_cosign(actor=cast.cotherapist, note=note)
+    note.refresh_from_db()
+    assert not note.awaiting_cosignature
+    assert not selectors.awaiting_cosignature(user=cast.cotherapist).exists()
+    solo = past_session(cast.couple_case, [cast.therapist_a])
+    tmpl = template("dap")
+    draft = note_create(
+        actor=cast.therapist_a,
+        appointment=solo,
+        template=tmpl,
+        sections=fill(tmpl, cast.couple_case, {"Data": "solo"}),
+    )
+    assert not note_sign(actor=cast.therapist_a, note=draft).awaiting_cosignature
+
+
+def test_the_migration_marks_the_signed_cotherapy_notes_nobody_cosigned(cast):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tandem.records.migrations.0004_awaiting_cosignature")
+    waiting, done = signed_dap(cast), signed_dap(cast)
+    note_cosign(actor=cast.cotherapist, note=done)
+    solo = past_session(cast.couple_case, [cast.therapist_a])
+    tmpl = template("dap")
+    alone = note_sign(
+        actor=cast.therapist_a,
+        note=note_create(
+            actor=cast.therapist_a,
+            appointment=solo,
+            template=tmpl,
+            sections=fill(tmpl, cast.couple_case, {"Data": "solo"}),
+        ),
+    )
+    SessionNote.objects.update(awaiting_cosignature=False)
+    migration.mark_awaiting(apps, None)
+    marked = set(SessionNote.objects.filter(awaiting_cosignature=True).values_list("pk", flat=True))
+    assert marked == {waiting.pk} and alone.pk not in marked
+
+
 def test_cannot_cosign_a_draft(cast):
     appointment = team_session(cast)
     note = note_create(actor=cast.therapist_a, appointment=appointment, template=template("dap"), sections={})

@@ -30,6 +30,8 @@ from tandem.records.models import NoteStatus, NoteTemplate, SessionNote, Session
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 
 NOTE_TEXT = "Synthetic benchmark note: no real person. Session held as planned; homework reviewed."
+# How long a co-therapist takes to co-sign a note in the seeded practice.
+COSIGN_LAG = dt.timedelta(days=3)
 # (appointment id, case id, start, end, therapist ids)
 Session = tuple[int, int, dt.datetime, dt.datetime, tuple[int, ...]]
 
@@ -84,6 +86,8 @@ class LargeClinical:
             for _pk, case_id, _s, ends, people in chunk:
                 written = min(ends + dt.timedelta(minutes=15), self.now)
                 signed = min(written + dt.timedelta(hours=2), self.now)
+                # Co-therapy notes of the last three days are still waiting for the second signature.
+                cosigned = len(people) > 1 and signed < self.now - COSIGN_LAG
                 notes.append(
                     SessionNote(
                         appointment_id=_pk,
@@ -95,8 +99,9 @@ class LargeClinical:
                         updated_at=signed,
                         signed_at=signed,
                         signed_by_id=people[0],
-                        cosigned_at=min(signed + dt.timedelta(days=1), self.now) if len(people) > 1 else None,
-                        cosigned_by_id=people[1] if len(people) > 1 else None,
+                        cosigned_at=min(signed + dt.timedelta(days=1), self.now) if cosigned else None,
+                        cosigned_by_id=people[1] if cosigned else None,
+                        awaiting_cosignature=len(people) > 1 and not cosigned,
                     )
                 )
             notes = bulk(SessionNote, notes)

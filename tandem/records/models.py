@@ -61,12 +61,21 @@ class SessionNote(models.Model):
     cosigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Set when a co-therapy note is signed, cleared when the other therapist co-signs. Signed notes of
+    # one-therapist sessions are never co-signed either, so without this mark finding the few notes a
+    # therapist has to co-sign meant reading their whole session history.
+    awaiting_cosignature = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["case", "-created_at"], name="sessionnote_case_idx"),
             models.Index(fields=["status", "author"], name="sessionnote_status_idx"),
+            models.Index(
+                fields=["appointment"],
+                condition=Q(awaiting_cosignature=True),
+                name="sessionnote_cosign_due_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -77,6 +86,10 @@ class SessionNote(models.Model):
             models.CheckConstraint(
                 condition=Q(cosigned_by__isnull=True) | Q(status="signed"),
                 name="sessionnote_cosign_after_sign",
+            ),
+            models.CheckConstraint(
+                condition=Q(awaiting_cosignature=False) | Q(status="signed", cosigned_by__isnull=True),
+                name="sessionnote_awaiting_only_signed",
             ),
         ]
 

@@ -127,9 +127,7 @@ def unsigned_overdue(*, user: Any, now: datetime) -> QuerySet[SessionNote]:
 def awaiting_cosignature(*, user: Any) -> QuerySet[SessionNote]:
     """Signed notes of sessions this user took part in, signed by the other therapist, not yet co-signed."""
     return (
-        SessionNote.objects.filter(
-            status=NoteStatus.SIGNED, cosigned_by__isnull=True, appointment__therapists=user
-        )
+        SessionNote.objects.filter(awaiting_cosignature=True, appointment__therapists=user)
         .exclude(signed_by=user)
         .select_related("appointment", "case__partner_a", "case__partner_b")
         .order_by("appointment__starts_at")

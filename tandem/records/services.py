@@ -247,7 +247,9 @@ def note_sign(*, actor: User, note: SessionNote) -> SessionNote:
         current.signed_at = now
         current.signed_by = actor
         current.updated_at = now
-        current.save(update_fields=["status", "signed_at", "signed_by", "updated_at"])
+        team = Appointment.therapists.through.objects.filter(appointment_id=current.appointment_id)
+        current.awaiting_cosignature = team.count() > 1
+        current.save(update_fields=["status", "signed_at", "signed_by", "updated_at", "awaiting_cosignature"])
         audit_record(actor=actor, action="note.sign", target=current, case=current.case_id)
     return current
 
@@ -266,7 +268,8 @@ def note_cosign(*, actor: User, note: SessionNote) -> SessionNote:
             raise AccessDenied("You signed this note: the other therapist of the session co-signs it.")
         current.cosigned_by = actor
         current.cosigned_at = timezone.now()
-        current.save(update_fields=["cosigned_by", "cosigned_at"])
+        current.awaiting_cosignature = False
+        current.save(update_fields=["cosigned_by", "cosigned_at", "awaiting_cosignature"])
         audit_record(actor=actor, action="note.cosign", target=current, case=current.case_id)
     return current
 
