@@ -199,7 +199,10 @@ SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 10 * 60 * 60)
 # A little longer than the idle limit, so that the middleware (not the store) ends an idle session and
 # can say why.
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 300
-SESSION_SAVE_EVERY_REQUEST = True
+# The session limits middleware writes the session when the last-seen time is older than a minute
+# (accounts.services.touch_interval), which keeps the store's expiry ahead of the idle limit; saving on
+# every request wrote a row for every page view and poll.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

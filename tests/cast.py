@@ -1,6 +1,7 @@
 """The fixed cast every permission test uses, built through plain model calls (no services, no audit)."""
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from django.test import Client as HttpClient
@@ -8,6 +9,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, User, WorkingHours
+from tandem.accounts.services import LAST_SEEN_KEY, LOGIN_AT_KEY
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.practice.models import Location, Practice, Room
 
@@ -115,5 +117,7 @@ def login(client: HttpClient, user: User) -> HttpClient:
     )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    # As the log-in page does: both session clocks start now.
+    session[LOGIN_AT_KEY] = session[LAST_SEEN_KEY] = int(time.time())
     session.save()
     return client

@@ -61,6 +61,31 @@ def test_activity_keeps_the_session_alive(client, cast, settings):
         assert client.get(SECURITY).status_code == 200
 
 
+def test_a_page_writes_the_last_seen_time_only_when_it_is_a_minute_old(client, cast):
+    with time_machine.travel(START, tick=False) as traveller:
+        password_step(client, cast.partner_a)
+        started = int(START.timestamp())
+        traveller.shift(dt.timedelta(seconds=59))
+        assert client.get(SECURITY).status_code == 200
+        assert client.session[services.LAST_SEEN_KEY] == started
+        traveller.shift(dt.timedelta(seconds=1))
+        assert client.get(SECURITY).status_code == 200
+        assert client.session[services.LAST_SEEN_KEY] == started + 60
+        # The store keeps the session well past the idle limit from that write on.
+        traveller.shift(dt.timedelta(minutes=14, seconds=59))
+        assert client.get(SECURITY).status_code == 200
+
+
+def test_a_short_idle_limit_is_kept_to_within_a_tenth(client, cast, settings):
+    settings.SESSION_IDLE_SECONDS = 60
+    with time_machine.travel(START, tick=False) as traveller:
+        password_step(client, cast.partner_a)
+        # Active every 50 seconds for five minutes: never idle for a minute, never logged out.
+        for _ in range(6):
+            traveller.shift(dt.timedelta(seconds=50))
+            assert client.get(SECURITY).status_code == 200
+
+
 def test_idle_limit_follows_the_setting(client, cast, settings):
     settings.SESSION_IDLE_SECONDS = 60
     with time_machine.travel(START, tick=False) as traveller:

@@ -219,7 +219,7 @@ def test_page_queries_are_fixed_at_two_sizes(client, staff, django_assert_num_qu
 
 
 # The audit append takes an advisory lock first on PostgreSQL (one query more than on SQLite).
-QUERIES_BY_PROBLEM = 17 + (connection.vendor == "postgresql")
+QUERIES_BY_PROBLEM = 14 + (connection.vendor == "postgresql")
 
 
 def test_services_keep_the_registry_fresh_after_commit(staff, django_capture_on_commit_callbacks):

@@ -385,10 +385,21 @@ def session_end_reason(*, session: Any, now: int) -> str | None:
     return None
 
 
+def touch_interval() -> int:
+    """How stale the last-seen time may get before a request writes it again: a tenth of the idle limit,
+    at most a minute. Writing it on every request made every page (and every poll of the video waiting
+    room) write the session row; this way a session may end up to that much before the idle limit."""
+    return max(1, min(60, settings.SESSION_IDLE_SECONDS // 10))
+
+
 def touch_session(*, session: Any, now: int) -> None:
-    # Sessions made some other way (force_login, a shell) start both clocks when first seen.
+    """Note activity. The session is only written (SESSION_SAVE_EVERY_REQUEST is off) when this changes
+    it: on the first request of a session made some other way (force_login, a shell), which starts both
+    clocks, and when the last-seen time is older than `touch_interval()`."""
     session.setdefault(LOGIN_AT_KEY, now)
-    session[LAST_SEEN_KEY] = now
+    last_seen = session.get(LAST_SEEN_KEY)
+    if last_seen is None or now - int(last_seen) >= touch_interval():
+        session[LAST_SEEN_KEY] = now
 
 
 def end_session(*, request: HttpRequest, reason: str) -> None:
