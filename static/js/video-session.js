@@ -17,6 +17,9 @@ let janus = null;
 let publisher = null;
 let subscriber = null;
 let subscribed = new Set();
+let pending = []; // streams to ask the subscriber for once its current negotiation is done
+let negotiating = false;
+let subscriberPrivateId = null;
 let mids = new Map(); // mid -> feed id
 let leaving = false;
 
@@ -126,6 +129,9 @@ function teardown() {
   publisher = null;
   subscriber = null;
   subscribed = new Set();
+  pending = [];
+  negotiating = false;
+  subscriberPrivateId = null;
   mids = new Map();
   remotes.replaceChildren();
   if (old) {
@@ -179,36 +185,68 @@ function publish() {
   });
 }
 
+// One subscriber handle receives every other feed. Its negotiations run one at a time: feeds announced
+// while it is still attaching or answering an offer wait in `pending` and are asked for together once
+// that offer is answered. (Two feeds announced at once, as when the therapist lets everyone in, used to
+// attach two handles whose answers went to the wrong one, and a busy machine left a page without video.)
 function subscribe(config, publishers, privateId) {
-  const streams = publishers
-    .filter((feed) => !subscribed.has(feed.id))
-    .map((feed) => { subscribed.add(feed.id); return { feed: feed.id }; });
-  if (!streams.length) return;
+  for (const feed of publishers) {
+    if (subscribed.has(feed.id)) continue;
+    subscribed.add(feed.id);
+    pending.push({ feed: feed.id });
+  }
+  if (privateId) subscriberPrivateId = privateId;
+  nextSubscription(config);
+}
+
+function nextSubscription(config) {
+  if (negotiating || !pending.length || !janus) return;
+  const streams = pending;
+  pending = [];
+  negotiating = true;
   if (subscriber) {
-    subscriber.send({ message: { request: "subscribe", streams } });
+    subscriber.send({ message: { request: "subscribe", streams }, error: (cause) => dropped(config, cause) });
     return;
   }
-  janus.attach({
+  const session = janus;
+  session.attach({
     plugin: "janus.plugin.videoroom",
     success: (handle) => {
+      if (janus !== session) return;
       subscriber = handle;
       const join = { request: "join", ptype: "subscriber", room: config.room, streams, token: config.token };
-      if (privateId) join.private_id = privateId;
+      if (subscriberPrivateId) join.private_id = subscriberPrivateId;
       handle.send({ message: join });
     },
     error: (cause) => dropped(config, cause),
-    onmessage: (message, jsep) => {
-      if (message.streams) for (const stream of message.streams) mids.set(stream.mid, stream.feed_id);
-      if (!jsep) return;
-      subscriber.createAnswer({
-        jsep,
-        tracks: [{ type: "data" }],
-        success: (answer) => subscriber.send({ message: { request: "start", room: config.room }, jsep: answer }),
-        error: () => say("The others' video could not be received. Reload this page to try again.", "error"),
-      });
-    },
+    onmessage: (message, jsep) => onSubscriberMessage(config, session, message, jsep),
     onremotetrack: (track, mid, on, metadata) => onRemoteTrack(track, mid, on, metadata),
     oncleanup: () => {},
+  });
+}
+
+function onSubscriberMessage(config, session, message, jsep) {
+  if (janus !== session || !subscriber) return;
+  if (message.streams) for (const stream of message.streams) mids.set(stream.mid, stream.feed_id);
+  if (!jsep) {
+    // Nothing to negotiate (the feeds were already there, or gone): the next request may go.
+    if (message.error || message.videoroom === "updated") {
+      negotiating = false;
+      nextSubscription(config);
+    }
+    return;
+  }
+  const handle = subscriber;
+  handle.createAnswer({
+    jsep,
+    tracks: [{ type: "data" }],
+    success: (answer) => handle.send({
+      message: { request: "start", room: config.room },
+      jsep: answer,
+      success: () => { negotiating = false; nextSubscription(config); },
+      error: (cause) => dropped(config, cause),
+    }),
+    error: () => say("The others' video could not be received. Reload this page to try again.", "error"),
   });
 }
 
