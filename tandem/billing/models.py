@@ -205,8 +205,19 @@ class Payer(models.Model):
         "cases.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="payer"
     )
     insurer_name = models.CharField(max_length=200, blank=True)
+    # What this payer's open invoices still ask, kept by the billing services that change an invoice's
+    # balance (`services.payer_balance_refresh`), so that the aged receivables rank payers through an
+    # index instead of summing every open invoice per payer on each view.
+    open_balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["-open_balance", "id"],
+                condition=Q(open_balance__gt=0),
+                name="billing_payer_owing_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind="client") & Q(client__isnull=False) & Q(insurer_name=""))
@@ -339,6 +350,10 @@ class InvoiceStatus(models.TextChoices):
     PARTLY_PAID = "partly_paid", "Partly paid"
     PAID = "paid", "Paid"
     WRITTEN_OFF = "written_off", "Written off"
+
+
+# Invoices with something the payer may still pay (a written-off one no longer counts).
+OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.SENT, InvoiceStatus.PARTLY_PAID)
 
 
 class Invoice(models.Model):

@@ -2,6 +2,7 @@
 
 Aged receivables read only the open invoices (open, sent, partly paid), through the partial index
 `billing_invoice_open_idx`: however many paid invoices a practice has, the page reads the unpaid ones.
+Payers are ranked by `Payer.open_balance`, which billing's services keep as they change invoices.
 An invoice's balance is what billing's payment services keep on it (total less allocated and credited);
 its age counts from the day it was issued, in the practice's time zone (0-30, 31-60, 61-90, over 90 days).
 Written-off invoices are no longer receivable and are left out.
@@ -22,15 +23,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
-from tandem.billing.models import MONEY, Charge, ChargeStatus, Invoice, InvoiceStatus, Payer
+from tandem.billing.models import MONEY, OPEN_INVOICE_STATUSES, Charge, ChargeStatus, Invoice, Payer
 from tandem.billing.money import cents
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import AppointmentKind
 
-OPEN_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.SENT, InvoiceStatus.PARTLY_PAID)
+OPEN_STATUSES = OPEN_INVOICE_STATUSES
 BUCKETS = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
 PER_PAGE = 50
 ZERO = Decimal("0.00")
@@ -100,24 +101,23 @@ class KnownCountPaginator(Paginator):
 
 
 def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER_PAGE) -> AgedReport:
-    """The total row and one page of payers, largest balance first: two scans of the open invoices (the
-    total, which also counts the payers, and the ranking), then the page's payers' buckets and names.
-    Balances are never negative, so a payer owes something exactly when an open invoice has a balance."""
+    """The total row and one page of payers, largest balance first. The total is one scan of the open
+    invoices; the payers are ranked by the open balance the billing services keep on each of them
+    (`Payer.open_balance`, partially indexed), and only the page's payers' invoices are bucketed."""
     sums = _bucket_sums(today)
     owing = (
         Invoice.objects.filter(status__in=OPEN_STATUSES)
         .alias(open_balance=_balance())
         .filter(open_balance__gt=0)
     )
-    figures = owing.aggregate(**sums, payers=Count("payer_id", distinct=True))
-    total = _row(figures, "All payers", "")
-    # The page's payers by what they owe (one sum per payer), then the age buckets of those payers only.
-    ranked = owing.values("payer_id").annotate(owed=_money_sum(_balance())).order_by("-owed", "payer_id")
-    found = KnownCountPaginator(ranked, per_page, count=figures["payers"]).get_page(page)
-    ids = [r["payer_id"] for r in found.object_list]
+    total = _row(owing.aggregate(**sums), "All payers", "")
+    owed = Payer.objects.filter(open_balance__gt=0)
+    ranked = owed.order_by("-open_balance", "pk").values_list("pk", flat=True)
+    found = KnownCountPaginator(ranked, per_page, count=owed.count()).get_page(page)
+    ids = list(found.object_list)
     buckets = {r["payer_id"]: r for r in owing.filter(payer_id__in=ids).values("payer_id").annotate(**sums)}
     payers = Payer.objects.select_related("client").in_bulk(ids)
-    rows = [_row(buckets[pk], *_payer_label(payers.get(pk))) for pk in ids]
+    rows = [_row(buckets[pk], *_payer_label(payers.get(pk))) for pk in ids if pk in buckets]
     return AgedReport(today=today, total=total, page=found, rows=rows)
 
 

@@ -17,6 +17,7 @@ from tandem.access.billing import (
 )
 from tandem.access.services import deny, get_case_for
 from tandem.billing.models import (
+    OPEN_INVOICE_STATUSES,
     Allocation,
     ArrangementOverride,
     BillingArrangement,
@@ -25,7 +26,6 @@ from tandem.billing.models import (
     CreditNote,
     CreditNoteLine,
     Invoice,
-    InvoiceStatus,
     Package,
     Payer,
     Payment,
@@ -36,7 +36,7 @@ from tandem.cases.models import Case, Client
 from tandem.lib.parse import parse_id
 from tandem.scheduling.models import AppointmentSeries, SeriesKind
 
-OPEN_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.SENT, InvoiceStatus.PARTLY_PAID)
+OPEN_STATUSES = OPEN_INVOICE_STATUSES
 
 
 def _invoices() -> QuerySet[Invoice]:

@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tandem.access.billing import can_charge, can_edit_fees, can_manage_billing, can_set_sliding_scale
@@ -20,6 +21,8 @@ from tandem.access.services import AccessDenied
 from tandem.audit.services import audit_record
 from tandem.billing.charging import Share, Wanted, desired_charges, payer_for, split_by_shares
 from tandem.billing.models import (
+    MONEY,
+    OPEN_INVOICE_STATUSES,
     Allocation,
     ArrangementOverride,
     BillingArrangement,
@@ -437,6 +440,29 @@ def _settle_status(invoice: Invoice) -> str:
     return InvoiceStatus.SENT if invoice.sent_at else InvoiceStatus.OPEN
 
 
+def _open_owed() -> Coalesce:
+    """For each payer (the outer row): the sum of its open invoices' balances, zero when none."""
+    owed = (
+        Invoice.objects.filter(payer_id=OuterRef("pk"), status__in=OPEN_INVOICE_STATUSES)
+        .order_by()
+        .values("payer_id")
+        .annotate(owed=Sum(F("total") - F("allocated") - F("credited")))
+        .values("owed")
+    )
+    return Coalesce(Subquery(owed), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
+
+
+def payer_balance_refresh(*, payer_id: int) -> None:
+    """Set `Payer.open_balance` from the payer's open invoices; each service that changes an invoice's
+    balance or status calls it in its own transaction."""
+    Payer.objects.filter(pk=payer_id).update(open_balance=_open_owed())
+
+
+def payer_balances_rebuild() -> int:
+    """Every payer's open balance at once: after invoices were written in bulk (the large seed)."""
+    return Payer.objects.update(open_balance=_open_owed())
+
+
 def invoice_issue(
     *,
     actor: Any,
@@ -479,6 +505,7 @@ def invoice_issue(
             for c in lines
         )
         Charge.objects.filter(pk__in=[c.pk for c in lines]).update(status=ChargeStatus.INVOICED)
+        payer_balance_refresh(payer_id=payer.pk)
         audit_record(
             actor=actor,
             action="billing.invoice_issue",
@@ -537,6 +564,7 @@ def _credit(
     invoice.credited += applied
     invoice.status = _settle_status(invoice)
     invoice.save(update_fields=["credited", "status"])
+    payer_balance_refresh(payer_id=invoice.payer_id)
     audit_record(
         actor=actor,
         action="billing.credit_note_issue",
@@ -598,6 +626,7 @@ def invoice_write_off(
         current.written_off_at = now or timezone.now()
         current.write_off_reason = reason
         current.save(update_fields=["status", "written_off_at", "write_off_reason"])
+        payer_balance_refresh(payer_id=current.payer_id)
         audit_record(
             actor=actor,
             action="billing.invoice_write_off",
@@ -625,6 +654,8 @@ def _allocate(
         invoice.save(update_fields=["allocated", "status"])
         available -= part
         done.append((invoice.number, part))
+    if done:
+        payer_balance_refresh(payer_id=payer.pk)
     return done
 
 

@@ -29,6 +29,7 @@ from tandem.billing.models import (
     Payer,
     Payment,
 )
+from tandem.billing.services import payer_balances_rebuild
 from tandem.cases.models import Case
 from tandem.demo.data import BATCH
 from tandem.demo.plans import bulk
@@ -145,6 +146,8 @@ class LargeBilling:
             self._payments([i for i in invoices if i.allocated > 0], actor)
             written += len(invoices)
         DocumentCounter.objects.filter(series="invoice").update(last=number)
+        # Written in bulk, past the services that keep each payer's open balance: set them all once.
+        payer_balances_rebuild()
         self.progress(f"wrote {written:,} invoices with their charges, lines and payments")
         return written
 
