@@ -254,6 +254,42 @@ def test_demo_video_session_is_booked_through_the_booking_service(cast):
     assert f"/video/{appointment.pk}/" in out.getvalue()
 
 
+def services_book(cast, start: dt.datetime) -> Appointment:
+    """An ordinary in-person session of the solo case, booked through the booking service."""
+    from tandem.scheduling.services import appointment_book
+
+    case = cast.solo_case
+    return appointment_book(
+        actor=cast.director,
+        case=case,
+        kind=AppointmentKind.STANDARD,
+        mode=Mode.IN_PERSON,
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=50),
+        therapists=[case.therapist],
+        room=cast.room,
+    )
+
+
+def test_demo_video_session_starts_when_the_therapist_is_free_again(cast):
+    from io import StringIO
+
+    import time_machine
+    from django.core.management import call_command
+
+    solo = cast.solo_case.partner_a
+    solo.user = make_user("client", Role.CLIENT, first="Sam", last="Solo")
+    solo.save()
+    noon = timezone.make_aware(dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(12)))
+    busy = services_book(cast, noon - dt.timedelta(minutes=20))
+    with time_machine.travel(noon, tick=False):
+        out = StringIO()
+        call_command("demo_video_session", stdout=out)
+    demo = Appointment.objects.exclude(pk=busy.pk).get()
+    assert demo.mode == Mode.VIDEO and demo.starts_at == busy.ends_at
+    assert f"/video/{demo.pk}/" in out.getvalue()
+
+
 def test_reminders_say_join_from_the_portal_with_no_room_detail():
     from django.template.loader import render_to_string
 

@@ -1,15 +1,16 @@
-"""Book a demo video session starting in a minute, for the demo therapist and the demo couple whose
-partners log in as `client` and `partner` (`make run` prints these log-ins), so that it can be joined
-from two browser windows at once. Booked through the ordinary booking service where its rules allow;
-a demo started outside the demo therapist's working hours (an evening, a weekend) is still booked, by the
-seed (audited as such, holding the same calendar rows), since the point is to try video now. A clash
-with another booking is never overridden."""
+"""Book a demo video session starting in a minute (or as soon as the people in it are free), for the
+demo therapist and the demo couple whose partners log in as `client` and `partner` (`make run` prints
+these log-ins), so that it can be joined from two browser windows at once. Booked through the ordinary
+booking service where its rules allow; a demo started outside the demo therapist's working hours (an
+evening, a weekend) is still booked, by the seed (audited as such, holding the same calendar rows),
+since the point is to try video now. A clash with another booking is never overridden."""
 
 import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -56,6 +57,23 @@ def _demo_book(case: Case, start: dt.datetime, end: dt.datetime, reason: str) ->
     return appointment
 
 
+def _first_free_start(case: Case, start: dt.datetime, length: dt.timedelta) -> dt.datetime:
+    """`start`, or the end of whatever the demo therapist or couple is booked for then (its room opens 15
+    minutes before, so a demo right after a session is joinable at once): a clash is never overridden,
+    and a new user trying video should not be told to come back later."""
+    assert case.therapist is not None
+    held = Occupancy.objects.filter(
+        Q(resource_kind=ResourceKind.THERAPIST, resource_id=case.therapist.pk)
+        | Q(resource_kind=ResourceKind.CLIENT, resource_id__in=[c.pk for c in case.partners])
+    )
+    for _ in range(8):
+        busy = held.filter(starts_at__lt=start + length, ends_at__gt=start).order_by("-ends_at").first()
+        if busy is None:
+            return start
+        start = busy.ends_at
+    return start
+
+
 class Command(BaseCommand):
     help = "Book a demo video session starting now for the demo therapist and the demo couple."
 
@@ -75,6 +93,7 @@ class Command(BaseCommand):
                 f"No case with a therapist for the portal user {options['client']!r}: run seed_demo."
             )
         start = (timezone.now() + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+        start = _first_free_start(case, start, dt.timedelta(minutes=options["minutes"]))
         try:
             appointment = appointment_book(
                 actor=case.therapist,
