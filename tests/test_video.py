@@ -287,6 +287,7 @@ def test_demo_video_session_starts_when_the_therapist_is_free_again(cast):
         call_command("demo_video_session", stdout=out)
     demo = Appointment.objects.exclude(pk=busy.pk).get()
     assert demo.mode == Mode.VIDEO and demo.starts_at == busy.ends_at
+    assert "the room opens at 12:15" in out.getvalue()  # a quarter of an hour before its start
     assert f"/video/{demo.pk}/" in out.getvalue()
 
 

@@ -110,6 +110,11 @@ class Command(BaseCommand):
                 case, start, start + dt.timedelta(minutes=options["minutes"]), str(refusal)
             )
         path = reverse("video:session", kwargs={"appointment_id": appointment.pk})
+        if start > timezone.now() + dt.timedelta(minutes=15):
+            opens = timezone.localtime(start - dt.timedelta(minutes=15))
+            self.stdout.write(
+                f"The demo therapist or couple is booked until then: the room opens at {opens:%H:%M}."
+            )
         self.stdout.write(
             f"Demo video session booked at {timezone.localtime(start):%H:%M} for case {case.reference}: "
             f"log in as {case.therapist.username} and as {options['client']} "
