@@ -3,7 +3,9 @@
 import importlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -26,6 +28,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On SQLite, the journeys' test database is a file, as in production, not Django's in-memory one.
+    The live server answers several browsers at once (the video journey: three of them, polling), and
+    an in-memory shared-cache database refuses a write that meets another at once ("database table is
+    locked"), where a file database waits its timeout (settings: IMMEDIATE transactions, WAL)."""
+    from django.conf import settings
+
+    default = settings.DATABASES["default"]
+    if default["ENGINE"] == "django.db.backends.sqlite3":
+        name = Path(tempfile.gettempdir()) / f"tandem-browser-tests-{os.getpid()}.sqlite3"
+        default.setdefault("TEST", {})["NAME"] = str(name)
 
 
 @pytest.fixture(scope="session")
