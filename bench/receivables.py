@@ -55,12 +55,11 @@ def main() -> None:
     from django.urls import reverse
 
     from bench import catalog
-    from tandem.billing.models import Invoice
-    from tandem.billing.reports import OPEN_STATUSES
+    from tandem.billing.models import OPEN_INVOICE_STATUSES, Invoice
 
     size = seed_once(args.cases)
     size["invoices"] = Invoice.objects.count()
-    size["open invoices"] = Invoice.objects.filter(status__in=OPEN_STATUSES).count()
+    size["open invoices"] = Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES).count()
     director = catalog.session_for("director")
     pages = [
         ("Aged receivables", reverse("billing_reports:aged")),

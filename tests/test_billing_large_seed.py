@@ -6,8 +6,8 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from tandem.billing.models import Allocation, DocumentCounter, Invoice, InvoiceLine
-from tandem.billing.reports import OPEN_STATUSES, aged_receivables
+from tandem.billing.models import OPEN_INVOICE_STATUSES, Allocation, DocumentCounter, Invoice, InvoiceLine
+from tandem.billing.reports import aged_receivables
 from tandem.demo.large_billing import LargeBilling
 
 pytestmark = pytest.mark.django_db
@@ -23,5 +23,5 @@ def test_a_year_of_consistent_invoices(cast):
         allocated = Allocation.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"] or Decimal("0")
         assert allocated == invoice.allocated
         assert (invoice.status == "paid") == (invoice.balance == 0)
-    owed = sum((i.balance for i in Invoice.objects.filter(status__in=OPEN_STATUSES)), Decimal("0"))
+    owed = sum((i.balance for i in Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES)), Decimal("0"))
     assert aged_receivables(today=timezone.localdate()).total.total == owed

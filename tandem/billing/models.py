@@ -37,7 +37,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.expressions import CombinedExpression
 
 from tandem.scheduling.models import AppointmentKind
 
@@ -354,6 +355,11 @@ class InvoiceStatus(models.TextChoices):
 
 # Invoices with something the payer may still pay (a written-off one no longer counts).
 OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.SENT, InvoiceStatus.PARTLY_PAID)
+
+
+def invoice_balance() -> CombinedExpression:
+    """`Invoice.balance` in SQL: what is left to pay of an invoice."""
+    return F("total") - F("allocated") - F("credited")
 
 
 class Invoice(models.Model):

@@ -23,15 +23,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
-from tandem.billing.models import MONEY, OPEN_INVOICE_STATUSES, Charge, ChargeStatus, Invoice, Payer
+from tandem.billing.models import (
+    MONEY,
+    OPEN_INVOICE_STATUSES,
+    Charge,
+    ChargeStatus,
+    Invoice,
+    Payer,
+    invoice_balance,
+)
 from tandem.billing.money import cents
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import AppointmentKind
 
-OPEN_STATUSES = OPEN_INVOICE_STATUSES
 BUCKETS = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
 PER_PAGE = 50
 ZERO = Decimal("0.00")
@@ -43,10 +50,6 @@ def _money_sum(expression: object) -> Coalesce:
     return Coalesce(Sum(expression), Value(ZERO), output_field=DecimalField(**MONEY))  # type: ignore[arg-type]
 
 
-def _balance() -> object:
-    return F("total") - F("allocated") - F("credited")
-
-
 def _bucket_sums(today: dt.date) -> dict[str, Coalesce]:
     """One SUM per age bucket: an invoice is in the first bucket whose start its issue moment is after."""
     starts = [local_day_bounds(today - dt.timedelta(days=days))[0] for days in (30, 60, 90)]
@@ -54,7 +57,7 @@ def _bucket_sums(today: dt.date) -> dict[str, Coalesce]:
     for n, name in enumerate(("b0", "b1", "b2", "b3")):
         newer = Q(issued_at__gte=starts[n]) if n < 3 else Q(issued_at__lt=starts[2])
         older = Q(issued_at__lt=starts[n - 1]) if 0 < n < 3 else Q()
-        sums[name] = _money_sum(Case(When(newer & older, then=_balance()), default=Value(ZERO)))
+        sums[name] = _money_sum(Case(When(newer & older, then=invoice_balance()), default=Value(ZERO)))
     return sums
 
 
@@ -106,8 +109,8 @@ def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER
     (`Payer.open_balance`, partially indexed), and only the page's payers' invoices are bucketed."""
     sums = _bucket_sums(today)
     owing = (
-        Invoice.objects.filter(status__in=OPEN_STATUSES)
-        .alias(open_balance=_balance())
+        Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES)
+        .alias(open_balance=invoice_balance())
         .filter(open_balance__gt=0)
     )
     total = _row(owing.aggregate(**sums), "All payers", "")

@@ -36,8 +36,6 @@ from tandem.cases.models import Case, Client
 from tandem.lib.parse import parse_id
 from tandem.scheduling.models import AppointmentSeries, SeriesKind
 
-OPEN_STATUSES = OPEN_INVOICE_STATUSES
-
 
 def _invoices() -> QuerySet[Invoice]:
     return Invoice.objects.select_related("payer__client", "case__partner_a", "case__partner_b")
@@ -161,7 +159,7 @@ def uninvoiced(limit: int = 200) -> list[CaseOpen]:
 
 
 def open_invoices(limit: int = 200) -> list[Invoice]:
-    return list(_invoices().filter(status__in=OPEN_STATUSES).order_by("due_on", "number")[:limit])
+    return list(_invoices().filter(status__in=OPEN_INVOICE_STATUSES).order_by("due_on", "number")[:limit])
 
 
 @dataclass
@@ -239,7 +237,7 @@ class Statement:
 
     @property
     def owed(self) -> Decimal:
-        return sum((i.balance for i in self.invoices if i.status in OPEN_STATUSES), Decimal("0"))
+        return sum((i.balance for i in self.invoices if i.status in OPEN_INVOICE_STATUSES), Decimal("0"))
 
 
 def statement(payer: Payer) -> Statement:
@@ -273,7 +271,7 @@ def my_statement(user: Any) -> Statement | None:
 def owed_by(payers: list[Payer]) -> dict[int, Decimal]:
     """What each payer still owes on their open invoices (one query)."""
     owed: dict[int, Decimal] = {}
-    rows = Invoice.objects.filter(payer__in=payers, status__in=OPEN_STATUSES).values_list(
+    rows = Invoice.objects.filter(payer__in=payers, status__in=OPEN_INVOICE_STATUSES).values_list(
         "payer_id", "total", "allocated", "credited"
     )
     for payer_id, total, allocated, credited in rows:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -45,6 +45,7 @@ from tandem.billing.models import (
     Refund,
     SlidingScale,
     SlidingScaleKind,
+    invoice_balance,
 )
 from tandem.billing.money import HUNDRED, cents, currency
 from tandem.billing.selectors import payer_credit
@@ -446,7 +447,7 @@ def _open_owed() -> Coalesce:
         Invoice.objects.filter(payer_id=OuterRef("pk"), status__in=OPEN_INVOICE_STATUSES)
         .order_by()
         .values("payer_id")
-        .annotate(owed=Sum(F("total") - F("allocated") - F("credited")))
+        .annotate(owed=Sum(invoice_balance()))
         .values("owed")
     )
     return Coalesce(Subquery(owed), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
