@@ -22,11 +22,18 @@ from tandem.scheduling.models import Appointment, AppointmentKind, Mode, Occupan
 from tandem.scheduling.services import appointment_book
 
 
+def _held(case: Case) -> list[tuple[str, int]]:
+    """The calendar rows the demo session holds: the case's therapist and each partner."""
+    assert case.therapist is not None
+    clients: list[tuple[str, int]] = [(ResourceKind.CLIENT, c.pk) for c in case.partners]
+    return [(ResourceKind.THERAPIST, case.therapist.pk), *clients]
+
+
 def _demo_book(case: Case, start: dt.datetime, end: dt.datetime, reason: str) -> Appointment:
     """The seed's booking of the demo session outside working hours: the appointment, its people and
     their calendar rows (so that nothing else can be booked over it), with its audit row."""
     assert case.therapist is not None
-    clients = [client for client in (case.partner_a, case.partner_b) if client is not None]
+    clients = case.partners
     try:
         with transaction.atomic():
             appointment = Appointment.objects.create(
@@ -34,10 +41,7 @@ def _demo_book(case: Case, start: dt.datetime, end: dt.datetime, reason: str) ->
             )
             appointment.therapists.set([case.therapist])
             appointment.attendees.set(clients)
-            held = [(ResourceKind.THERAPIST, case.therapist.pk)] + [
-                (ResourceKind.CLIENT, c.pk) for c in clients
-            ]
-            for kind, pk in held:
+            for kind, pk in _held(case):
                 if Occupancy.objects.filter(
                     resource_kind=kind, resource_id=pk, starts_at__lt=end, ends_at__gt=start
                 ).exists():
@@ -61,11 +65,10 @@ def _first_free_start(case: Case, start: dt.datetime, length: dt.timedelta) -> d
     """`start`, or the end of whatever the demo therapist or couple is booked for then (its room opens 15
     minutes before, so a demo right after a session is joinable at once): a clash is never overridden,
     and a new user trying video should not be told to come back later."""
-    assert case.therapist is not None
-    held = Occupancy.objects.filter(
-        Q(resource_kind=ResourceKind.THERAPIST, resource_id=case.therapist.pk)
-        | Q(resource_kind=ResourceKind.CLIENT, resource_id__in=[c.pk for c in case.partners])
-    )
+    either = Q(pk__in=[])
+    for kind, pk in _held(case):
+        either |= Q(resource_kind=kind, resource_id=pk)
+    held = Occupancy.objects.filter(either)
     for _ in range(8):
         busy = held.filter(starts_at__lt=start + length, ends_at__gt=start).order_by("-ends_at").first()
         if busy is None:
