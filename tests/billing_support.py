@@ -8,6 +8,8 @@ from typing import Any
 from django.utils import timezone
 
 from tandem.billing import services
+from tandem.billing.models import Charge, ChargeKind, Payer
+from tandem.lib.time import local_today
 from tandem.scheduling import services as scheduling
 from tandem.scheduling.models import Appointment, AppointmentKind
 
@@ -131,3 +133,24 @@ def billing_world(cast: Any) -> BillingWorld:
         appointment.therapists.set([cast.therapist_a, cast.cotherapist])
     package = package_create(actor=cast.coordinator, series=series)
     return BillingWorld(invoice=invoice, credit_note=note, fee_charge=fee, package=package)
+
+
+def issued(cast, payer: Payer, amount: str, days_ago: int):
+    """An invoice of `amount` to `payer`, issued `days_ago` days ago (at 10:00 practice time)."""
+    day = local_today() - dt.timedelta(days=days_ago)
+    Charge.objects.create(
+        case=cast.couple_case,
+        payer=payer,
+        kind=ChargeKind.SESSION,
+        description="Standard session",
+        amount=Decimal(amount),
+        currency="EUR",
+        service_date=day,
+        created_at=timezone.now(),
+    )
+    at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
+    return services.invoice_issue(actor=cast.coordinator, payer=payer, case=cast.couple_case, now=at)
+
+
+def insurer(name: str) -> Payer:
+    return Payer.objects.create(kind="insurer", insurer_name=name)

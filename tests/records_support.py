@@ -48,8 +48,9 @@ def fill(
     return inputs
 
 
-def signed_dap(cast: Cast, text: str = "DAP-DATA-TEXT") -> SessionNote:
-    appointment = team_session(cast)
+def signed_dap(cast: Cast, text: str = "DAP-DATA-TEXT", therapists: list | None = None) -> SessionNote:
+    """A signed DAP note by therapist A: of a co-therapy session, or of a session with `therapists`."""
+    appointment = team_session(cast) if therapists is None else past_session(cast.couple_case, therapists)
     tmpl = template("dap")
     note = note_create(
         actor=cast.therapist_a,

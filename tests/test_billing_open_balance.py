@@ -13,7 +13,7 @@ from tandem.billing.charging import client_payer
 from tandem.billing.models import OPEN_INVOICE_STATUSES, Invoice, Payer
 from tandem.billing.reports import aged_receivables
 from tandem.lib.time import local_today
-from tests.test_billing_reports import insurer, issued
+from tests.billing_support import insurer, issued
 
 pytestmark = pytest.mark.django_db
 

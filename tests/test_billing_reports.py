@@ -7,14 +7,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from tandem.billing import services
 from tandem.billing.charging import client_payer
-from tandem.billing.models import Charge, ChargeKind, Payer
+from tandem.billing.models import Charge, ChargeKind
 from tandem.billing.reports import aged_receivables, revenue, safe_cell
 from tandem.lib.time import local_today
-from tests.billing_support import attend, book, set_fees
+from tests.billing_support import attend, book, insurer, issued, set_fees
 from tests.cast import login
 
 pytestmark = pytest.mark.django_db
@@ -25,27 +24,6 @@ PAGES = [
     "billing_reports:revenue",
     "billing_reports:revenue_csv",
 ]
-
-
-def issued(cast, payer: Payer, amount: str, days_ago: int):
-    """An invoice of `amount` to `payer`, issued `days_ago` days ago (at 10:00 practice time)."""
-    day = local_today() - dt.timedelta(days=days_ago)
-    Charge.objects.create(
-        case=cast.couple_case,
-        payer=payer,
-        kind=ChargeKind.SESSION,
-        description="Standard session",
-        amount=Decimal(amount),
-        currency="EUR",
-        service_date=day,
-        created_at=timezone.now(),
-    )
-    at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
-    return services.invoice_issue(actor=cast.coordinator, payer=payer, case=cast.couple_case, now=at)
-
-
-def insurer(name: str) -> Payer:
-    return Payer.objects.create(kind="insurer", insurer_name=name)
 
 
 @pytest.fixture

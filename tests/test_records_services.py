@@ -112,15 +112,7 @@ def test_a_cotherapy_note_awaits_cosignature_until_cosigned_and_a_solo_note_neve
     note.refresh_from_db()
     assert not note.awaiting_cosignature
     assert not selectors.awaiting_cosignature(user=cast.cotherapist).exists()
-    solo = past_session(cast.couple_case, [cast.therapist_a])
-    tmpl = template("dap")
-    draft = note_create(
-        actor=cast.therapist_a,
-        appointment=solo,
-        template=tmpl,
-        sections=fill(tmpl, cast.couple_case, {"Data": "solo"}),
-    )
-    assert not note_sign(actor=cast.therapist_a, note=draft).awaiting_cosignature
+    assert not signed_dap(cast, therapists=[cast.therapist_a]).awaiting_cosignature
 
 
 def test_the_migration_marks_the_signed_cotherapy_notes_nobody_cosigned(cast):
@@ -131,17 +123,7 @@ def test_the_migration_marks_the_signed_cotherapy_notes_nobody_cosigned(cast):
     migration = importlib.import_module("tandem.records.migrations.0004_awaiting_cosignature")
     waiting, done = signed_dap(cast), signed_dap(cast)
     note_cosign(actor=cast.cotherapist, note=done)
-    solo = past_session(cast.couple_case, [cast.therapist_a])
-    tmpl = template("dap")
-    alone = note_sign(
-        actor=cast.therapist_a,
-        note=note_create(
-            actor=cast.therapist_a,
-            appointment=solo,
-            template=tmpl,
-            sections=fill(tmpl, cast.couple_case, {"Data": "solo"}),
-        ),
-    )
+    alone = signed_dap(cast, therapists=[cast.therapist_a])
     SessionNote.objects.update(awaiting_cosignature=False)
     migration.mark_awaiting(apps, None)
     marked = set(SessionNote.objects.filter(awaiting_cosignature=True).values_list("pk", flat=True))
