@@ -1,0 +1,79 @@
+"""The case scopes written as SQL (tandem/cases/scopes.py) against what each role must reach."""
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from tandem.access.models import BreakGlassGrant
+from tandem.access.services import cases_visible_to, staff_cases_visible_to
+from tandem.cases.models import AbsentPartner, Case, Client, Phase
+from tandem.cases.selectors import case_search
+
+
+def ids(queryset) -> set[str]:
+    return set(queryset.values_list("reference", flat=True))
+
+
+def grant(user, case, *, minutes: int) -> BreakGlassGrant:
+    now = timezone.now()
+    return BreakGlassGrant.objects.create(
+        user=user,
+        case=case,
+        reason="Covering",
+        started_at=now - dt.timedelta(hours=1),
+        expires_at=now + dt.timedelta(minutes=minutes),
+    )
+
+
+def third_case(cast, **fields) -> Case:
+    client = Client.objects.create(first_name="Rowan", last_name="Third")
+    return Case.objects.create(
+        reference="T-0003",
+        partner_a=client,
+        absent_partner=AbsentPartner.UNAVAILABLE,
+        phase=Phase.INTAKE,
+        opened_on=dt.date(2026, 11, 1),
+        **fields,
+    )
+
+
+def test_each_role_reaches_its_own_cases_only(cast):
+    other = third_case(cast, therapist=cast.therapist_b)
+    # Team members, first and second, and the therapist of a one-therapist case.
+    assert ids(cases_visible_to(cast.therapist_a)) == {"T-0001", "T-0002"}
+    assert ids(cases_visible_to(cast.cotherapist)) == {"T-0001"}
+    assert ids(cases_visible_to(cast.therapist_b)) == {other.reference}
+    # Each partner of the couple, whichever side of the case they are on; nobody else's.
+    assert ids(cases_visible_to(cast.partner_a)) == {"T-0001"}
+    assert ids(cases_visible_to(cast.partner_b)) == {"T-0001"}
+    assert ids(staff_cases_visible_to(cast.partner_a)) == set()
+    assert (
+        ids(cases_visible_to(cast.director)) == ids(cases_visible_to(cast.coordinator)) == ids(Case.objects)
+    )
+    # Assignment is narrower than reach: a grant opens a case without assigning it.
+    grant(cast.therapist_b, cast.couple_case, minutes=30)
+    assert ids(cases_visible_to(cast.therapist_b)) == {"T-0001", other.reference}
+    assert ids(Case.objects.assigned_to(cast.therapist_b)) == {other.reference}
+    assert ids(Case.objects.assigned_to(cast.cotherapist)) == {"T-0001"}
+
+
+def test_an_expired_grant_opens_nothing(cast):
+    # The grant's end is compared in the database, in whatever form each backend stores times.
+    grant(cast.therapist_b, cast.solo_case, minutes=-1)
+    assert ids(cases_visible_to(cast.therapist_b)) == set()
+    grant(cast.therapist_b, cast.solo_case, minutes=1)
+    assert ids(cases_visible_to(cast.therapist_b)) == {"T-0002"}
+
+
+def test_the_scope_nests_in_other_queries(cast):
+    # As a subquery of a search with its own joins to the partners: no alias of the outer query leaks in.
+    found = case_search(
+        user=cast.cotherapist, name_filter=Q(partner_b__first_name="Blair"), phase="", therapist=None,
+        page=1, per_page=25,
+    )  # fmt: skip
+    assert [c.reference for c in found.object_list] == ["T-0001"]
+    found = case_search(
+        user=cast.therapist_a, name_filter=Q(), phase="open", therapist=cast.cotherapist, page=1, per_page=25
+    )
+    assert [c.reference for c in found.object_list] == ["T-0001"]
