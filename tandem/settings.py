@@ -127,6 +127,15 @@ TEMPLATES = [
             ],
         },
     },
+    # Only for fragments that print a thousand rows (tandem/lib/jinja.py says why); named "*.jinja"
+    # and rendered with using="jinja2", so the Django engine above never reads them.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "tandem.lib.jinja.environment"},
+    },
 ]
 
 # --- Database -------------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from tandem.access.services import deny, staff_cases_visible_to
@@ -27,12 +27,20 @@ from tandem.accounts.models import CLINICAL_ROLES, Role, User, WorkingHours
 from tandem.lib import parse
 from tandem.lib.time import local_day_bounds, local_today, practice_zone
 from tandem.practice.models import PracticeClosure, Room
-from tandem.scheduling.models import Appointment, AppointmentStatus, TimeOff
+from tandem.scheduling.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Mode,
+    TimeOff,
+)
 
 SPANS = ("day", "week")
 
 
-@dataclass(frozen=True)
+# Not frozen, with slots: a practice week makes over a thousand, and a frozen dataclass sets each of its
+# twenty fields through object.__setattr__.
+@dataclass(slots=True)
 class Entry:
     """One appointment as one day shows it: only plain values, nothing left to query."""
 
@@ -110,6 +118,10 @@ class Day:
     @property
     def iso(self) -> str:
         return self.date.isoformat()
+
+    @property
+    def heading(self) -> str:
+        return f"{self.date:%A} {self.date.day} {self.date:%B}"
 
 
 @dataclass
@@ -195,96 +207,112 @@ def span_days(anchor: dt.date, span: str) -> list[dt.date]:
 def _hhmm(moment: dt.datetime, day: dt.date) -> str:
     # An appointment running over midnight shows the other day's date next to its time.
     if moment.date() == day:
-        return f"{moment:%H:%M}"
+        return f"{moment.hour:02d}:{moment.minute:02d}"
     return f"{moment:%a} {moment.day} {moment:%b} {moment:%H:%M}"
+
+
+class _Row(NamedTuple):
+    """One appointment as the calendar reads it: values, not model instances (a practice week has over
+    a thousand, and building an Appointment, its case, room and therapists for each cost more than the
+    query)."""
+
+    pk: int
+    case_id: int | None
+    reference: str | None
+    kind: str
+    mode: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    room: str | None
+    location: str | None
+    therapist_ids: tuple[int, ...] = ()
 
 
 def _appointments(
     first: dt.datetime, last: dt.datetime, *, therapist: User | None, room: Room | None
-) -> list[Appointment]:
-    # Names only: a practice week prefetches over a thousand therapist rows.
-    people = User.objects.only("username", "first_name", "last_name").order_by("last_name", "first_name")
-    therapists = Prefetch("therapists", queryset=people)
-    rows = (
-        Appointment.objects.between(first, last)
-        .exclude(status=AppointmentStatus.CANCELLED)
-        .select_related("case", "room__location")
-        # Only what the page shows: the case's clinical text never leaves the database here.
-        .only(
-            "case",
-            "room",
-            "room__location",
-            "kind",
-            "mode",
-            "starts_at",
-            "ends_at",
-            "status",
-            "case__reference",
-            "room__name",
-            "room__location__name",
-        )
-        .prefetch_related(therapists)
-        .order_by("starts_at", "pk")
-    )
+) -> tuple[list[_Row], dict[int, str]]:
+    """The span's appointments in time order, and the names of the therapists holding them."""
+    # Only what the page shows: the case's clinical text never leaves the database here.
+    rows = Appointment.objects.between(first, last).exclude(status=AppointmentStatus.CANCELLED)
     if therapist is not None:
         rows = rows.filter(therapists=therapist)
     if room is not None:
         rows = rows.filter(room=room)
-    return list(rows)
+    found = rows.order_by("starts_at", "pk").values_list(
+        "pk", "case_id", "case__reference", "kind", "mode", "starts_at", "ends_at", "status",
+        "room__name", "room__location__name",
+    )  # fmt: skip
+    held: dict[int, list[int]] = defaultdict(list)
+    through = Appointment.therapists.through.objects.filter(appointment__in=rows.values("pk"))
+    for appointment_id, user_id in through.values_list("appointment_id", "user_id"):
+        held[appointment_id].append(user_id)
+    # In the therapists' own order (last name, first name), named as their str() does.
+    people = User.objects.filter(pk__in={pk for ids in held.values() for pk in ids}).order_by(
+        "last_name", "first_name", "pk"
+    )
+    names = {user.pk: str(user) for user in people.only("username", "first_name", "last_name")}
+    order = {pk: n for n, pk in enumerate(names)}
+    return [
+        _Row(*row, therapist_ids=tuple(sorted(held[row[0]], key=order.__getitem__))) for row in found
+    ], names
+
+
+KIND_LABELS = dict(AppointmentKind.choices)
+MODE_LABELS = dict(Mode.choices)
+STATUS_LABELS = dict(AppointmentStatus.choices)
 
 
 def _entry(
-    appointment: Appointment,
+    row: _Row,
     day: dt.date,
     visible: set[int],
     *,
+    names: dict[int, str],
     viewer: Any = None,
     editable: Collection[int] = (),
     now: dt.datetime | None = None,
     links: Links | None = None,
 ) -> Entry:
     zone = practice_zone()
-    start, end = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
-    room = appointment.room
-    shown = appointment.case_id in visible
-    people = appointment.therapists.all()
-    held_by = [t.pk for t in people]
-    names = tuple(str(t) for t in people)
+    start, end = row.starts_at.astimezone(zone), row.ends_at.astimezone(zone)
+    shown = row.case_id in visible
+    people = tuple(names[pk] for pk in row.therapist_ids)
     # The same rule as can_record_attendance, read from values already loaded.
     can_record = (
         shown
         and now is not None
-        and appointment.starts_at <= now
-        and (appointment.case_id in editable or getattr(viewer, "pk", None) in held_by)
+        and row.starts_at <= now
+        and (row.case_id in editable or getattr(viewer, "pk", None) in row.therapist_ids)
     )
     return Entry(
-        pk=appointment.pk,
+        pk=row.pk,
         start=start,
         end=end,
         start_label=_hhmm(start, day),
         end_label=_hhmm(end, day),
-        kind=appointment.kind,
-        kind_label=appointment.get_kind_display(),
-        mode=appointment.mode,
-        mode_label=appointment.get_mode_display(),
-        room_label=f"{room.name}, {room.location.name}" if room is not None else "",
-        therapists=names,
-        therapists_label=" & ".join(names),
-        case_id=appointment.case_id if shown else None,
-        case_reference=(appointment.case.reference or "") if shown else None,
-        status=appointment.status,
-        status_label=appointment.get_status_display(),
+        kind=row.kind,
+        kind_label=KIND_LABELS.get(row.kind, row.kind),
+        mode=row.mode,
+        mode_label=MODE_LABELS.get(row.mode, row.mode),
+        room_label=f"{row.room}, {row.location}" if row.room is not None else "",
+        therapists=people,
+        therapists_label=" & ".join(people),
+        case_id=row.case_id if shown else None,
+        case_reference=(row.reference or "") if shown else None,
+        status=row.status,
+        status_label=STATUS_LABELS.get(row.status, row.status),
         can_record=can_record,
-        case_url=links.case(appointment.case_id) if links and shown and appointment.case_id else "",
-        attendance_url=links.attendance(appointment.pk) if links and can_record else "",
-        video_url=_video_url(appointment, links, shown),
+        case_url=links.case(row.case_id) if links and shown and row.case_id else "",
+        attendance_url=links.attendance(row.pk) if links and can_record else "",
+        video_url=_video_url(row, links, shown),
     )
 
 
-def _video_url(appointment: Appointment, links: Links | None, shown: bool) -> str:
-    if not (links and links.video and shown) or appointment.mode != "video":
+def _video_url(row: _Row, links: Links | None, shown: bool) -> str:
+    if not (links and links.video and shown) or row.mode != Mode.VIDEO:
         return ""
-    return links.video(appointment.pk) if appointment.status == AppointmentStatus.BOOKED else ""
+    return links.video(row.pk) if row.status == AppointmentStatus.BOOKED else ""
 
 
 def _visible_and_editable(viewer: Any, case_ids: set[int]) -> tuple[set[int], set[int]]:
@@ -309,27 +337,40 @@ def _visible_and_editable(viewer: Any, case_ids: set[int]) -> tuple[set[int], se
     return visible, editable
 
 
-def _working(therapist: User | None) -> dict[int, list[WorkingHours]]:
-    rows = WorkingHours.objects.select_related("therapist__user", "location").filter(
-        therapist__user__is_active=True
-    )
+class _Hours(NamedTuple):
+    weekday: int
+    starts: dt.time
+    ends: dt.time
+    who: str
+    where: str
+
+
+def _working(therapist: User | None) -> dict[int, list[_Hours]]:
+    """Working hours by weekday, as values: the whole practice has a few hundred rows a week."""
+    rows = WorkingHours.objects.filter(therapist__user__is_active=True)
     if therapist is not None:
         rows = rows.filter(therapist__user=therapist)
-    by_weekday: dict[int, list[WorkingHours]] = defaultdict(list)
-    for row in rows.order_by("weekday", "starts", "therapist__user__last_name"):
-        by_weekday[row.weekday].append(row)
+    by_weekday: dict[int, list[_Hours]] = defaultdict(list)
+    found = rows.order_by("weekday", "starts", "therapist__user__last_name").values_list(
+        "weekday", "starts", "ends", "therapist__user__first_name", "therapist__user__last_name",
+        "therapist__user__username", "location__name",
+    )  # fmt: skip
+    for weekday, starts, ends, first, last, username, where in found:
+        # Named as User.__str__ names them (full name, else the username).
+        who = f"{first} {last}".strip() or username
+        by_weekday[weekday].append(_Hours(weekday, starts, ends, who, where))
     return by_weekday
 
 
-def _work_block(row: WorkingHours, day: dt.date) -> Block:
+def _work_block(row: _Hours, day: dt.date) -> Block:
     zone = practice_zone()
     return Block(
-        who=str(row.therapist.user),
+        who=row.who,
         start_label=f"{row.starts:%H:%M}",
         end_label=f"{row.ends:%H:%M}",
         start=dt.datetime.combine(day, row.starts, tzinfo=zone),
         end=dt.datetime.combine(day, row.ends, tzinfo=zone),
-        where=row.location.name,
+        where=row.where,
     )
 
 
@@ -376,8 +417,8 @@ def calendar_build(
         days.append(Day(date, start.astimezone(dt.UTC), end.astimezone(dt.UTC), is_today=date == today))
     first, last = days[0].starts_at, days[-1].ends_at
 
-    appointments = _appointments(first, last, therapist=therapist, room=room)
-    case_ids = {a.case_id for a in appointments}
+    appointments, names = _appointments(first, last, therapist=therapist, room=room)
+    case_ids = {a.case_id for a in appointments if a.case_id is not None}
     visible, editable = _visible_and_editable(viewer, case_ids)
     now = timezone.now()
     closures = dict(
@@ -397,7 +438,7 @@ def calendar_build(
             if row.starts_at < day.ends_at and row.ends_at > day.starts_at
         ]
         day.entries = [
-            _entry(a, day.date, visible, viewer=viewer, editable=editable, now=now, links=links)
+            _entry(a, day.date, visible, names=names, viewer=viewer, editable=editable, now=now, links=links)
             for a in appointments
             if a.starts_at < day.ends_at and a.ends_at > day.starts_at
         ]

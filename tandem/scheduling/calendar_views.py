@@ -8,8 +8,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,9 +27,16 @@ from tandem.scheduling.models import AppointmentKind
 
 
 def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: str) -> HttpResponse:
+    # The days are printed by Jinja2 (tandem/lib/jinja.py says why), the page around them by Django.
+    # The CSRF field once: the engine's own csrf_input masks the token afresh wherever it is printed.
+    context = {"cal": cal, "new_url": reverse("scheduling:calendar_new"), "here": request.get_full_path()}
+    days = render_to_string(
+        "scheduling/_calendar_days.jinja", {**context, "csrf": csrf_input(request)}, using="jinja2"
+    )
     context = {
         "nav": "calendar",
         "cal": cal,
+        "days": mark_safe(days),  # noqa: S308 -- rendered just above by the autoescaping Jinja2 engine
         "title": title,
         "url": url,
         "therapists": calendar.calendar_therapists(),
