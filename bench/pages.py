@@ -238,10 +238,13 @@ def run_pages(args: argparse.Namespace) -> None:
 
     from bench import catalog
     from tandem.audit.models import AuditEvent
+    from tandem.lib.startup import settle
 
     size = seed_once(args.cases)
     fixtures = catalog.fixtures()
     sessions = {role: catalog.session_for(role) for role in ("therapist", "director", "client")}
+    # As tandem/wsgi.py does in each web worker before its first request.
+    settle()
     audit_before = AuditEvent.objects.count()
     results: list[Result] = []
     # Static files come from the finders rather than a collectstatic manifest, so DEBUG=0 needs no build.
