@@ -22,6 +22,7 @@ from tandem.demo.data import (
     FEMALE_FIRST,
     FEMALE_PROBLEMS,
     INTENSIVE,
+    LARGE_LAST_NAMES,
     LAST_NAMES,
     MALE_FIRST,
     MALE_PROBLEMS,
@@ -40,7 +41,8 @@ class CasesSeed(SeedState):
     # --- cases ------------------------------------------------------------------------------------
     def _person(self, sex: str, last: str | None = None) -> PersonPlan:
         names = {"F": FEMALE_FIRST, "M": MALE_FIRST, "N": NEUTRAL_FIRST}[sex]
-        return PersonPlan(self.rng.choice(names), last or self.rng.choice(LAST_NAMES), sex)
+        surnames = LARGE_LAST_NAMES if self.large else LAST_NAMES
+        return PersonPlan(self.rng.choice(names), last or self.rng.choice(surnames), sex)
 
     def _couple(self) -> tuple[PersonPlan, PersonPlan]:
         pair = self.rng.choices(("FM", "MF", "FF", "MM", "NF", "NM"), weights=(35, 35, 12, 10, 4, 4))[0]

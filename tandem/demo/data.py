@@ -15,6 +15,12 @@ STAFF_DOMAIN = "staff.tandem-demo.invalid"
 CLIENT_DOMAIN = "clients.tandem-demo.invalid"
 DEFAULT_SEED = 2026
 DEMO_CASES = 30
+# A large practice has staff in proportion to its caseload (40 therapists for 20,000 cases over six years,
+# about twenty sessions a week each), so that one therapist's or one room's week looks alike at any size.
+CASES_PER_THERAPIST = 500
+MIN_LARGE_THERAPISTS = 4
+# Of which this share works in co-therapy teams (pairs) for intensives.
+TEAM_SHARE = 0.4
 BATCH = 2000
 
 # One log-in per role; (role, username). Other generated staff get unusable passwords.
@@ -147,6 +153,22 @@ LAST_NAMES = (
     "Whitlowe",
     "Wychwood",
 )
+# The large practice's clients draw from about 1,600 synthetic surnames (a head and a tail, "Ash" +
+# "ford"): tens of thousands of clients named from forty-five surnames would make every name search return
+# hundreds of cases, which a real practice's would not.
+SURNAME_HEADS = (
+    "Ash", "Bramble", "Call", "Dun", "Elder", "Fair", "Glen", "Holl", "Ives", "Juniper", "Kestrel", "Larch",
+    "Marl", "North", "Oak", "Penny", "Quarry", "Rook", "Sallow", "Thistle", "Under", "Vant", "Wester",
+    "Yarrow", "Zand", "Brook", "Copper", "Dove", "Ember", "Fox", "Gorse", "Hazel", "Ingle", "Kings",
+    "Linden", "Meadow", "Nettle", "Orchard", "Prim", "Raven",
+)  # fmt: skip
+SURNAME_TAILS = (
+    "grove", "ton", "way", "mere", "ridge", "wood", "haven", "dale", "field", "mont", "low", "cott",
+    "hurst", "well", "ington", "worth", "water", "lane", "ford", "brook", "by", "hove", "fell", "cote",
+    "ly", "rigg", "nook", "moor", "qvist", "croft", "fold", "son", "rose", "stead", "wick", "combe",
+    "ham", "holt", "shaw", "thorpe",
+)  # fmt: skip
+LARGE_LAST_NAMES = tuple(head + tail for head in SURNAME_HEADS for tail in SURNAME_TAILS)
 CREDENTIALS = (
     "MSc Clinical Psychology, certified sex therapist",
     "MA Couple and Family Therapy, registered psychotherapist",

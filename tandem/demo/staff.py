@@ -11,14 +11,17 @@ from django.contrib.auth.password_validation import validate_password
 
 from tandem.accounts.models import CoTherapyTeam, Gender, Role, TherapistProfile, User, WorkingHours
 from tandem.demo.data import (
+    CASES_PER_THERAPIST,
     CREDENTIALS,
     DEMO_PASSWORD,
     FEMALE_FIRST,
     LAST_NAMES,
     LICENCE_BODY,
     MALE_FIRST,
+    MIN_LARGE_THERAPISTS,
     SLOTS,
     STAFF_DOMAIN,
+    TEAM_SHARE,
 )
 from tandem.demo.grid import Shift, slot_time
 from tandem.demo.plans import bulk
@@ -69,7 +72,8 @@ class StaffSeed(SeedState):
         specs = [("Maren", "Ashgrove", "F")]
         names_rng = random.Random(self.seed + 1)  # noqa: S311 -- synthetic data
         seen = {"Maren Ashgrove"}
-        while len(specs) < 40:
+        n_therapists = max(MIN_LARGE_THERAPISTS, round(self.n_cases / CASES_PER_THERAPIST))
+        while len(specs) < n_therapists:
             sex = "F" if len(specs) % 2 == 0 else "M"
             first = names_rng.choice(FEMALE_FIRST if sex == "F" else MALE_FIRST)
             last = names_rng.choice(LAST_NAMES)
@@ -102,7 +106,7 @@ class StaffSeed(SeedState):
         self.shift_map: dict[int, dict[int, Shift]] = {}
         north, south = self.locations
         # The specs alternate female and male, so teams pair therapists 0+1, 2+3, ...
-        n_teams = 3 if not self.large else 16
+        n_teams = 3 if not self.large else int(len(self._therapist_specs()) * TEAM_SHARE)
         for index, (first, last, sex) in enumerate(self._therapist_specs()):
             # The demo therapist (0) and their co-therapist in the first team (1) can log in.
             username = {0: "therapist", 1: "cotherapist"}.get(index, f"{first}.{last}".lower())
