@@ -42,6 +42,9 @@ class Fixtures:
     room_id: int
     client_case_id: int
     client_appointment_id: int | None
+    # The heavy case's latest invoice and its payer (None where the seed wrote no billing).
+    invoice_id: int | None = None
+    payer_id: int | None = None
     month_ago: dt.date = field(default_factory=lambda: timezone.localdate() - dt.timedelta(days=30))
 
 
@@ -87,6 +90,13 @@ PAGES: list[tuple[str, tuple[str, ...], Build]] = [
         lambda f: _get("audit:events", query=f"action=note.sign&date_from={f.month_ago.isoformat()}"),
     ),
     ("Audit, by person", DIRECTOR, lambda f: _get("audit:events", query=f"actor={f.therapist.pk}")),
+    # Billing, as the front desk and the director use it: a case's billing page, an invoice, a payer's
+    # statement and the two reports.
+    ("Billing, case", DIRECTOR, lambda f: _get("billing:case", f.heavy.pk)),
+    ("Invoice", DIRECTOR, lambda f: _get("billing:invoice", f.invoice_id) if f.invoice_id else None),
+    ("Payer statement", DIRECTOR, lambda f: _get("billing:payer", f.payer_id) if f.payer_id else None),
+    ("Aged receivables", DIRECTOR, lambda f: _get("billing_reports:aged")),
+    ("Revenue", DIRECTOR, lambda f: _get("billing_reports:revenue")),
     ("Portal home", CLIENT, lambda f: _get("portal:home")),
     # The portal lists appointments on its home page; each has an add-to-calendar download.
     (
@@ -114,6 +124,7 @@ PAGES: list[tuple[str, tuple[str, ...], Build]] = [
 
 def fixtures() -> Fixtures:
     from tandem.accounts.models import User
+    from tandem.billing.models import Invoice
     from tandem.cases.models import Case
     from tandem.practice.models import Room
     from tandem.records.models import SessionNote
@@ -144,6 +155,8 @@ def fixtures() -> Fixtures:
         .values_list("pk", flat=True)
         .first()
     )
+    invoices = Invoice.objects.filter(case=heavy).order_by("-issued_at", "-pk")
+    invoice = invoices.values("pk", "payer_id").first()
     return Fixtures(
         therapist=therapist,
         heavy=heavy,
@@ -152,6 +165,8 @@ def fixtures() -> Fixtures:
         room_id=Room.objects.order_by("pk").values_list("pk", flat=True)[0],
         client_case_id=client_case.pk,
         client_appointment_id=appointment,
+        invoice_id=invoice["pk"] if invoice else None,
+        payer_id=invoice["payer_id"] if invoice else None,
     )
 
 
