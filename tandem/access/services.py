@@ -68,6 +68,15 @@ def staff_cases_visible_to(user: Any) -> CaseQuerySet:
     return cases_visible_to(user)
 
 
+def cases_in_care_of(user: Any) -> CaseQuerySet:
+    """The cases a member of staff acts on from Today: a therapist's own and their teams' (not the ones a
+    break-glass grant opens), the whole practice for the director and the front desk. For a therapist
+    this is narrower than what they may open, so it is scoped as it stands."""
+    if getattr(user, "role", None) == Role.THERAPIST and user.is_active:
+        return Case.objects.assigned_to(user)
+    return staff_cases_visible_to(user)
+
+
 def is_assigned(user: Any, case: Case) -> bool:
     if user.pk is None:
         return False

@@ -13,7 +13,13 @@ from typing import Any
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
-from tandem.access.services import can_see_clinical, cases_visible_to, deny, staff_cases_visible_to
+from tandem.access.services import (
+    can_see_clinical,
+    cases_in_care_of,
+    cases_visible_to,
+    deny,
+    staff_cases_visible_to,
+)
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.homework.models import Assignment, AssignmentLog, AssignmentStatus, Exercise
@@ -126,12 +132,9 @@ def case_adherence(*, user: Any, case: Case) -> list[AssignmentView] | None:
 
 def today_adherence(*, user: Any, day: dt.date, limit: int = 200) -> list[tuple[Case, list[AssignmentView]]]:
     """For the clinician's sessions of the day: each case's active homework and how far each partner got."""
-    if user.role == Role.THERAPIST:
-        cases = staff_cases_visible_to(user).assigned_to(user)
-    elif user.role == Role.DIRECTOR:
-        cases = staff_cases_visible_to(user)
-    else:
+    if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
+    cases = cases_in_care_of(user)
     start, end = local_day_bounds(day)
     seen_today = Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
     if user.role == Role.THERAPIST:

@@ -8,7 +8,12 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from tandem.access.services import can_edit_case, can_move_case, is_case_clinician, staff_cases_visible_to
+from tandem.access.services import (
+    can_edit_case,
+    can_move_case,
+    cases_in_care_of,
+    is_case_clinician,
+)
 from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase
 from tandem.lib.time import local_today, practice_zone
@@ -276,8 +281,7 @@ LINK_PEOPLE = ("partner_a", "partner_b")
 
 
 def _my_cases(user: Any) -> Any:
-    visible = staff_cases_visible_to(user)
-    return visible.assigned_to(user) if user.role == Role.THERAPIST else visible
+    return cases_in_care_of(user)
 
 
 def overdue_referrals(*, user: Any, limit: int = 20) -> list[Referral]:
