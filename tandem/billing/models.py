@@ -525,3 +525,55 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.amount} {self.currency}"
+
+
+# --- Revenue, kept by day ---------------------------------------------------------------------------
+# Charges that count as revenue: not waived, not reversed.
+LIVE_CHARGE_STATUSES = (ChargeStatus.OPEN, ChargeStatus.INVOICED)
+
+
+class RevenueDay(models.Model):
+    """Live charges (open or invoiced) summed by service day and session kind, each charge once: the
+    revenue report's months, formats and total. Kept by billing's services as charges are made and
+    closed (services.revenue_count), so that the report reads a few thousand rows instead of a year of
+    a large practice's charges joined to their appointments (400 ms at 20,000 cases)."""
+
+    day = models.DateField()
+    # The session kind; blank for a charge that belongs to no appointment (a package's deposit).
+    kind = models.CharField(max_length=30, blank=True)
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "kind"], name="billing_revenueday_one_row")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind or 'no session'}: {self.amount}"
+
+
+class RevenueDayTherapist(models.Model):
+    """The same sums by therapist as well: a co-therapy session's charge counts in full for each of its
+    two therapists (the report's by-therapist table); a charge with no therapist is on the row without."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=30, blank=True)
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "kind", "therapist"],
+                condition=Q(therapist__isnull=False),
+                name="billing_revenuetherapist_one_row",
+            ),
+            models.UniqueConstraint(
+                fields=["day", "kind"],
+                condition=Q(therapist__isnull=True),
+                name="billing_revenuetherapist_one_unassigned_row",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind or 'no session'} therapist {self.therapist_id}: {self.amount}"

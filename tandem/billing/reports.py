@@ -29,10 +29,10 @@ from django.db.models.functions import Coalesce, TruncMonth
 from tandem.billing.models import (
     MONEY,
     OPEN_INVOICE_STATUSES,
-    Charge,
-    ChargeStatus,
     Invoice,
     Payer,
+    RevenueDay,
+    RevenueDayTherapist,
     invoice_balance,
 )
 from tandem.billing.money import cents
@@ -154,57 +154,48 @@ def _therapist_name(first: str | None, last: str | None) -> str:
 
 
 def revenue(*, date_from: dt.date, date_to: dt.date) -> RevenueReport:
-    """Live charges of the period by month, therapist and format: one grouped query (the cube) and one
-    total; the page's three tables are the cube's margins."""
-    live = Charge.objects.filter(
-        status__in=(ChargeStatus.OPEN, ChargeStatus.INVOICED), service_date__range=(date_from, date_to)
-    )
-    total = cents(live.aggregate(s=_money_sum("amount"))["s"])
-    cube_rows = (
-        live.annotate(month=TruncMonth("service_date"))
-        .values(
-            "month",
-            "appointment__kind",
-            "appointment__therapists__first_name",
-            "appointment__therapists__last_name",
-            "appointment__therapists__id",
-        )
-        .annotate(amount=_money_sum("amount"))
-        .order_by("month", "appointment__therapists__last_name", "appointment__kind")
-    )
+    """Live charges of the period by month, therapist and format, from the revenue kept by day
+    (models.RevenueDay, RevenueDayTherapist): two grouped queries over at most a few rows per day and
+    therapist, whatever the size of the practice; the page's three tables are their margins."""
+    days = RevenueDay.objects.filter(day__range=(date_from, date_to))
     months: dict[dt.date, Decimal] = defaultdict(lambda: ZERO)
-    therapists: dict[str, Decimal] = defaultdict(lambda: ZERO)
     formats: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    # A co-therapy charge is in the cube once per therapist: months, formats and the total count it once.
+    by_month = days.annotate(month=TruncMonth("day")).values("month", "kind").annotate(amount=Sum("amount"))
+    for row in by_month.order_by("month", "kind"):
+        amount = cents(row["amount"])
+        months[_month(row["month"])] += amount
+        formats[_kind_label(row["kind"])] += amount
+    therapists: dict[str, Decimal] = defaultdict(lambda: ZERO)
     cube = []
-    for row in cube_rows:
-        month = row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]
-        first, last = row["appointment__therapists__first_name"], row["appointment__therapists__last_name"]
-        name = _therapist_name(first, last)
+    cells = (
+        RevenueDayTherapist.objects.filter(day__range=(date_from, date_to))
+        .annotate(month=TruncMonth("day"))
+        .values("month", "kind", "therapist__first_name", "therapist__last_name", "therapist_id")
+        .annotate(amount=Sum("amount"))
+        .order_by("month", "therapist__last_name", "kind")
+    )
+    for row in cells:
+        name = _therapist_name(row["therapist__first_name"], row["therapist__last_name"])
         therapists[name] += cents(row["amount"])
-        cube.append((month, name, _kind_label(row["appointment__kind"]), cents(row["amount"])))
-    # A co-therapy charge is in the cube once per therapist: months and formats count it once.
-    for month, fmt, amount in _month_format(live):
-        months[month] += amount
-        formats[_kind_label(fmt)] += amount
+        cube.append((_month(row["month"]), name, _kind_label(row["kind"]), cents(row["amount"])))
     return RevenueReport(
-        months=sorted(months.items()),
-        therapists=sorted(therapists.items(), key=lambda item: (-item[1], item[0])),
-        formats=sorted(formats.items(), key=lambda item: (-item[1], item[0])),
-        total=total,
-        cube=cube,
+        months=sorted((month, amount) for month, amount in months.items() if amount),
+        therapists=sorted(
+            ((name, amount) for name, amount in therapists.items() if amount),
+            key=lambda item: (-item[1], item[0]),
+        ),
+        formats=sorted(
+            ((name, amount) for name, amount in formats.items() if amount),
+            key=lambda item: (-item[1], item[0]),
+        ),
+        total=sum(months.values(), ZERO),
+        cube=[cell for cell in cube if cell[3]],
     )
 
 
-def _month_format(live: object) -> Iterable[tuple[dt.date, str | None, Decimal]]:
-    rows = (
-        live.annotate(month=TruncMonth("service_date"))  # type: ignore[attr-defined]
-        .values("month", "appointment__kind")
-        .annotate(amount=_money_sum("amount"))
-        .order_by("month", "appointment__kind")
-    )
-    for row in rows:
-        month = row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]
-        yield month, row["appointment__kind"], cents(row["amount"])
+def _month(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 # --- CSV ---------------------------------------------------------------------------------------------

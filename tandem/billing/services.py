@@ -21,6 +21,7 @@ from tandem.access.services import AccessDenied
 from tandem.audit.services import audit_record
 from tandem.billing.charging import Share, Wanted, desired_charges, payer_for, split_by_shares
 from tandem.billing.models import (
+    LIVE_CHARGE_STATUSES,
     MONEY,
     OPEN_INVOICE_STATUSES,
     Allocation,
@@ -48,6 +49,7 @@ from tandem.billing.models import (
     invoice_balance,
 )
 from tandem.billing.money import HUNDRED, cents, currency
+from tandem.billing.revenue import revenue_count
 from tandem.billing.selectors import payer_credit
 from tandem.cases.models import Case, Client
 from tandem.lib.errors import Refusal
@@ -311,9 +313,12 @@ def _reverse(charges: Iterable[Charge], *, actor: Any, reason: str, now: dt.date
             _credit(actor=actor, invoice=line.invoice, amounts={line.pk: None}, reason=reason, now=now)
             charge.refresh_from_db()
             continue
+        was_live = charge.status in LIVE_CHARGE_STATUSES
         charge.status = ChargeStatus.REVERSED
         charge.closed_at, charge.closed_by, charge.closed_reason = now, _user(actor), reason
         charge.save(update_fields=["status", "closed_at", "closed_by", "closed_reason"])
+        if was_live:
+            revenue_count(charges=[charge], sign=-1)
         done.append(charge.pk)
     return done
 
@@ -323,7 +328,7 @@ def _user(actor: Any) -> Any:
 
 
 def _create_charge(*, case: Case, wanted: Wanted, actor: Any, now: dt.datetime, **links: Any) -> Charge:
-    return Charge.objects.create(
+    charge = Charge.objects.create(
         case=case,
         payer=payer_for(wanted.share),
         kind=wanted.kind,
@@ -336,6 +341,8 @@ def _create_charge(*, case: Case, wanted: Wanted, actor: Any, now: dt.datetime, 
         created_by=_user(actor),
         **links,
     )
+    revenue_count(charges=[charge], sign=1)
+    return charge
 
 
 def charges_reconcile(*, actor: Any, appointment_id: int, now: dt.datetime | None = None) -> dict[str, list]:
@@ -402,6 +409,7 @@ def charge_waive(*, actor: Any, charge: Charge, reason: str, now: dt.datetime | 
         current.status = ChargeStatus.WAIVED
         current.closed_at, current.closed_by, current.closed_reason = now or timezone.now(), actor, reason
         current.save(update_fields=["status", "closed_at", "closed_by", "closed_reason"])
+        revenue_count(charges=[current], sign=-1)
         audit_record(
             actor=actor,
             action="billing.charge_waive",
@@ -559,9 +567,11 @@ def _credit(
             credit_note=note, invoice_line=line, description=line.description, amount=want
         )
         if want == line.amount - (credited.get(line.pk) or Decimal("0")):
-            Charge.objects.filter(pk=line.charge_id).update(
+            closed = Charge.objects.filter(pk=line.charge_id, status__in=LIVE_CHARGE_STATUSES).update(
                 status=ChargeStatus.REVERSED, closed_at=now, closed_by=_user(actor), closed_reason=reason
             )
+            if closed:
+                revenue_count(charges=Charge.objects.filter(pk=line.charge_id), sign=-1)
     invoice.credited += applied
     invoice.status = _settle_status(invoice)
     invoice.save(update_fields=["credited", "status"])

@@ -29,6 +29,7 @@ from tandem.billing.models import (
     Payer,
     Payment,
 )
+from tandem.billing.revenue import revenue_rebuild
 from tandem.billing.services import payer_balances_rebuild
 from tandem.cases.models import Case
 from tandem.demo.data import BATCH
@@ -148,6 +149,7 @@ class LargeBilling:
         DocumentCounter.objects.filter(series="invoice").update(last=number)
         # Written in bulk, past the services that keep each payer's open balance: set them all once.
         payer_balances_rebuild()
+        revenue_rebuild()
         self.progress(f"wrote {written:,} invoices with their charges, lines and payments")
         return written
 
