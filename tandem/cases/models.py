@@ -103,6 +103,11 @@ class Case(models.Model):
             models.Index(fields=["phase", "-opened_on"], name="case_phase_idx"),
             models.Index(fields=["therapist", "phase"], name="case_therapist_idx"),
             models.Index(fields=["-opened_on", "-id"], name="case_opened_idx"),
+            # The open cases oldest first (Today's lists): walking every case by opening day passed the
+            # practice's years of discharged cases before the first open one.
+            models.Index(
+                fields=["opened_on", "id"], condition=Q(phase__in=OPEN_PHASES), name="case_open_opened_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

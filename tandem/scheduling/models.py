@@ -190,6 +190,13 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["starts_at"], name="appointment_start_idx"),
             models.Index(fields=["case", "starts_at"], name="appointment_case_idx"),
+            # "Has the case a session booked ahead?" (Today's cases without a next session): one probe
+            # per case, where the planner otherwise scanned every booked session of the practice.
+            models.Index(
+                fields=["case", "starts_at"],
+                condition=models.Q(status=AppointmentStatus.BOOKED),
+                name="appointment_case_booked_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
