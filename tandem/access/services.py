@@ -44,7 +44,8 @@ def cases_visible_to(user: Any) -> CaseQuerySet:
     # (The SQL of each scope is written once in cases/scopes.py: see there why.)
     if user.role == Role.THERAPIST:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        scope = RawSQL(f"{scopes.assigned_sql()} UNION {_granted_sql()}", (*[user.pk] * 4, now))  # noqa: S611
+        sql = scopes.evaluated_first(f"{scopes.assigned_sql()} UNION {_granted_sql()}")
+        scope = RawSQL(sql, (*[user.pk] * 4, now))  # noqa: S611
         return Case.objects.filter(pk__in=scope)
     if user.role == Role.CLIENT:
         return Case.objects.filter(pk__in=scopes.partner_ids(user.pk))

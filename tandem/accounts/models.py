@@ -26,6 +26,9 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        # Staff by role and name (calendar pickers, set-up, audit filters): the clients' log-ins are most
+        # of the table and grow with the practice, and the staff lists scanned them all.
+        indexes = [models.Index(fields=["role", "last_name", "first_name"], name="user_role_name_idx")]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

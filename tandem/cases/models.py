@@ -102,6 +102,10 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["phase", "-opened_on"], name="case_phase_idx"),
             models.Index(fields=["therapist", "phase"], name="case_therapist_idx"),
+            # A therapist's case ids straight from the index (their scope, cases/scopes.py), without
+            # visiting rows spread over the whole table.
+            models.Index(fields=["therapist", "id"], name="case_therapist_ids_idx"),
+            models.Index(fields=["team", "id"], name="case_team_ids_idx"),
             models.Index(fields=["-opened_on", "-id"], name="case_opened_idx"),
             # The open cases oldest first (Today's lists): walking every case by opening day passed the
             # practice's years of discharged cases before the first open one.
