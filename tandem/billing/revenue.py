@@ -31,16 +31,17 @@ def revenue_count(*, charges: Iterable[Charge], sign: int) -> None:
     kinds, held = _sessions({c.appointment_id for c in charges if c.appointment_id is not None})
     for charge in charges:
         amount = charge.amount * sign
-        kind = kinds.get(charge.appointment_id, "") if charge.appointment_id else ""
+        # A charge with no appointment (a package's) has no kind and no therapist.
+        kind = kinds.get(charge.appointment_id, "")
         _bump(RevenueDay, {"day": charge.service_date, "kind": kind}, amount)
-        for therapist_id in held.get(charge.appointment_id, [None]) if charge.appointment_id else [None]:
+        for therapist_id in held.get(charge.appointment_id) or [None]:
             key = {"day": charge.service_date, "kind": kind, "therapist_id": therapist_id}
             _bump(RevenueDayTherapist, key, amount)
 
 
-def _sessions(ids: set[int]) -> tuple[dict[int, str], dict[int, list[int | None]]]:
-    kinds = dict(Appointment.objects.filter(pk__in=ids).values_list("pk", "kind"))
-    held: dict[int, list[int | None]] = defaultdict(list)
+def _sessions(ids: set[int]) -> tuple[dict[int | None, str], dict[int | None, list[int | None]]]:
+    kinds: dict[int | None, str] = dict(Appointment.objects.filter(pk__in=ids).values_list("pk", "kind"))
+    held: dict[int | None, list[int | None]] = defaultdict(list)
     through = Appointment.therapists.through.objects.filter(appointment_id__in=ids)
     for appointment_id, user_id in through.values_list("appointment_id", "user_id"):
         held[appointment_id].append(user_id)

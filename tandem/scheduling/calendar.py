@@ -226,13 +226,15 @@ class _Row(NamedTuple):
     status: str
     room: str | None
     location: str | None
+    # The holding therapists in their own order (last name, first name): ids and names.
     therapist_ids: tuple[int, ...] = ()
+    therapist_names: tuple[str, ...] = ()
 
 
 def _appointments(
     first: dt.datetime, last: dt.datetime, *, therapist: User | None, room: Room | None
-) -> tuple[list[_Row], dict[int, str]]:
-    """The span's appointments in time order, and the names of the therapists holding them."""
+) -> list[_Row]:
+    """The span's appointments in time order, with the therapists holding them."""
     # Only what the page shows: the case's clinical text never leaves the database here.
     rows = Appointment.objects.between(first, last).exclude(status=AppointmentStatus.CANCELLED)
     if therapist is not None:
@@ -253,9 +255,11 @@ def _appointments(
     )
     names = {user.pk: str(user) for user in people.only("username", "first_name", "last_name")}
     order = {pk: n for n, pk in enumerate(names)}
-    return [
-        _Row(*row, therapist_ids=tuple(sorted(held[row[0]], key=order.__getitem__))) for row in found
-    ], names
+    rows_out = []
+    for row in found:
+        ids = tuple(sorted(held[row[0]], key=order.__getitem__))
+        rows_out.append(_Row(*row, therapist_ids=ids, therapist_names=tuple(names[pk] for pk in ids)))
+    return rows_out
 
 
 KIND_LABELS = dict(AppointmentKind.choices)
@@ -268,7 +272,6 @@ def _entry(
     day: dt.date,
     visible: set[int],
     *,
-    names: dict[int, str],
     viewer: Any = None,
     editable: Collection[int] = (),
     now: dt.datetime | None = None,
@@ -277,7 +280,7 @@ def _entry(
     zone = practice_zone()
     start, end = row.starts_at.astimezone(zone), row.ends_at.astimezone(zone)
     shown = row.case_id in visible
-    people = tuple(names[pk] for pk in row.therapist_ids)
+    people = row.therapist_names
     # The same rule as can_record_attendance, read from values already loaded.
     can_record = (
         shown
@@ -338,7 +341,6 @@ def _visible_and_editable(viewer: Any, case_ids: set[int]) -> tuple[set[int], se
 
 
 class _Hours(NamedTuple):
-    weekday: int
     starts: dt.time
     ends: dt.time
     who: str
@@ -358,7 +360,7 @@ def _working(therapist: User | None) -> dict[int, list[_Hours]]:
     for weekday, starts, ends, first, last, username, where in found:
         # Named as User.__str__ names them (full name, else the username).
         who = f"{first} {last}".strip() or username
-        by_weekday[weekday].append(_Hours(weekday, starts, ends, who, where))
+        by_weekday[weekday].append(_Hours(starts, ends, who, where))
     return by_weekday
 
 
@@ -417,7 +419,7 @@ def calendar_build(
         days.append(Day(date, start.astimezone(dt.UTC), end.astimezone(dt.UTC), is_today=date == today))
     first, last = days[0].starts_at, days[-1].ends_at
 
-    appointments, names = _appointments(first, last, therapist=therapist, room=room)
+    appointments = _appointments(first, last, therapist=therapist, room=room)
     case_ids = {a.case_id for a in appointments if a.case_id is not None}
     visible, editable = _visible_and_editable(viewer, case_ids)
     now = timezone.now()
@@ -438,7 +440,7 @@ def calendar_build(
             if row.starts_at < day.ends_at and row.ends_at > day.starts_at
         ]
         day.entries = [
-            _entry(a, day.date, visible, names=names, viewer=viewer, editable=editable, now=now, links=links)
+            _entry(a, day.date, visible, viewer=viewer, editable=editable, now=now, links=links)
             for a in appointments
             if a.starts_at < day.ends_at and a.ends_at > day.starts_at
         ]

@@ -29,9 +29,15 @@ from tandem.scheduling.models import AppointmentKind
 def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: str) -> HttpResponse:
     # The days are printed by Jinja2 (tandem/lib/jinja.py says why), the page around them by Django.
     # The CSRF field once: the engine's own csrf_input masks the token afresh wherever it is printed.
-    context = {"cal": cal, "new_url": reverse("scheduling:calendar_new"), "here": request.get_full_path()}
     days = render_to_string(
-        "scheduling/_calendar_days.jinja", {**context, "csrf": csrf_input(request)}, using="jinja2"
+        "scheduling/_calendar_days.jinja",
+        {
+            "cal": cal,
+            "new_url": reverse("scheduling:calendar_new"),
+            "here": request.get_full_path(),
+            "csrf": csrf_input(request),
+        },
+        using="jinja2",
     )
     context = {
         "nav": "calendar",
