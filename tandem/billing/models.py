@@ -207,7 +207,7 @@ class Payer(models.Model):
     )
     insurer_name = models.CharField(max_length=200, blank=True)
     # What this payer's open invoices still ask, kept by the billing services that change an invoice's
-    # balance (`services.payer_balance_refresh`), so that the aged receivables rank payers through an
+    # balance (`services.owed_refresh`), so that the aged receivables rank payers through an
     # index instead of summing every open invoice per payer on each view.
     open_balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
 
@@ -394,6 +394,12 @@ class Invoice(models.Model):
                 condition=Q(status__in=["open", "sent", "partly_paid"]),
                 name="billing_invoice_open_idx",
             ),
+            # One issue day's open invoices, for the kept receivables (billing.receivables).
+            models.Index(
+                fields=["issued_at"],
+                condition=Q(status__in=["open", "sent", "partly_paid"]),
+                name="billing_invoice_owed_day_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="billing_invoice_total_not_negative"),
@@ -577,3 +583,16 @@ class RevenueDayTherapist(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind or 'no session'} therapist {self.therapist_id}: {self.amount}"
+
+
+class ReceivableDay(models.Model):
+    """What is still owed on the open invoices issued on one local day (balances above zero, written-off
+    invoices left out): the aged-receivables total row, which buckets these days by age instead of reading
+    every open invoice of a large practice. Kept by billing's services through
+    `billing.receivables.receivables_refresh` whenever an invoice's balance or status changes."""
+
+    day = models.DateField(unique=True)
+    amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.amount} owed"

@@ -1,8 +1,9 @@
 """The director's financial reports, aggregated in SQL: aged receivables and revenue.
 
-Aged receivables read only the open invoices (open, sent, partly paid), through the partial index
-`billing_invoice_open_idx`: however many paid invoices a practice has, the page reads the unpaid ones.
-Payers are ranked by `Payer.open_balance`, which billing's services keep as they change invoices.
+Aged receivables total what billing's services keep owed by issue day (`ReceivableDay`, one row per day
+however large the practice), and rank payers by `Payer.open_balance`, which the same services keep; only
+the page's payers' open invoices (open, sent, partly paid) are read, through the partial index
+`billing_invoice_open_idx`.
 An invoice's balance is what billing's payment services keep on it (total less allocated and credited);
 its age counts from the day it was issued, in the practice's time zone (0-30, 31-60, 61-90, over 90 days).
 Written-off invoices are no longer receivable and are left out.
@@ -28,14 +29,15 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from tandem.billing.models import (
     MONEY,
-    OPEN_INVOICE_STATUSES,
     Invoice,
     Payer,
+    ReceivableDay,
     RevenueDay,
     RevenueDayTherapist,
     invoice_balance,
 )
 from tandem.billing.money import cents
+from tandem.billing.receivables import owing
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import AppointmentKind
 
@@ -59,6 +61,15 @@ def _bucket_sums(today: dt.date) -> dict[str, Coalesce]:
         older = Q(issued_at__lt=starts[n - 1]) if 0 < n < 3 else Q()
         sums[name] = _money_sum(Case(When(newer & older, then=invoice_balance()), default=Value(ZERO)))
     return sums
+
+
+def _day_sums(today: dt.date) -> dict[str, Coalesce]:
+    """The same buckets over what is owed by issue day (`ReceivableDay`): ages count in local days."""
+    edges = [today - dt.timedelta(days=days) for days in (30, 60, 90)]
+    ages = [Q(day__gte=edges[0]), Q(day__gte=edges[1], day__lt=edges[0])]
+    ages += [Q(day__gte=edges[2], day__lt=edges[1]), Q(day__lt=edges[2])]
+    cells = [Case(When(age, then="amount"), default=Value(ZERO)) for age in ages]
+    return {f"b{n}": _money_sum(cell) for n, cell in enumerate(cells)}
 
 
 @dataclass
@@ -104,21 +115,18 @@ class KnownCountPaginator(Paginator):
 
 
 def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER_PAGE) -> AgedReport:
-    """The total row and one page of payers, largest balance first. The total is one scan of the open
-    invoices; the payers are ranked by the open balance the billing services keep on each of them
-    (`Payer.open_balance`, partially indexed), and only the page's payers' invoices are bucketed."""
+    """The total row and one page of payers, largest balance first. The total buckets what the billing
+    services keep owed by issue day (`ReceivableDay`, a row per day however many invoices); the payers
+    are ranked by the open balance kept on each of them (`Payer.open_balance`, partially indexed), and
+    only the page's payers' invoices are bucketed."""
     sums = _bucket_sums(today)
-    owing = (
-        Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES)
-        .alias(open_balance=invoice_balance())
-        .filter(open_balance__gt=0)
-    )
-    total = _row(owing.aggregate(**sums), "All payers", "")
+    total = _row(ReceivableDay.objects.aggregate(**_day_sums(today)), "All payers", "")
     owed = Payer.objects.filter(open_balance__gt=0)
     ranked = owed.order_by("-open_balance", "pk").values_list("pk", flat=True)
     found = KnownCountPaginator(ranked, per_page, count=owed.count()).get_page(page)
     ids = list(found.object_list)
-    buckets = {r["payer_id"]: r for r in owing.filter(payer_id__in=ids).values("payer_id").annotate(**sums)}
+    theirs = owing(Invoice.objects.filter(payer_id__in=ids))
+    buckets = {r["payer_id"]: r for r in theirs.values("payer_id").annotate(**sums)}
     payers = Payer.objects.select_related("client").in_bulk(ids)
     rows = [_row(buckets[pk], *_payer_label(payers.get(pk))) for pk in ids if pk in buckets]
     return AgedReport(today=today, total=total, page=found, rows=rows)

@@ -49,6 +49,7 @@ from tandem.billing.models import (
     invoice_balance,
 )
 from tandem.billing.money import HUNDRED, cents, currency
+from tandem.billing.receivables import receivables_refresh
 from tandem.billing.revenue import revenue_count
 from tandem.billing.selectors import payer_credit
 from tandem.cases.models import Case, Client
@@ -461,10 +462,11 @@ def _open_owed() -> Coalesce:
     return Coalesce(Subquery(owed), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
 
 
-def payer_balance_refresh(*, payer_id: int) -> None:
-    """Set `Payer.open_balance` from the payer's open invoices; each service that changes an invoice's
-    balance or status calls it in its own transaction."""
+def owed_refresh(*, payer_id: int, invoices: Iterable[Invoice]) -> None:
+    """Each service that changes invoices' balances or status calls this in its own transaction: the
+    payer's open balance (`Payer.open_balance`) and what is owed by issue day (`ReceivableDay`) again."""
     Payer.objects.filter(pk=payer_id).update(open_balance=_open_owed())
+    receivables_refresh(issued=[invoice.issued_at for invoice in invoices])
 
 
 def payer_balances_rebuild() -> int:
@@ -514,7 +516,7 @@ def invoice_issue(
             for c in lines
         )
         Charge.objects.filter(pk__in=[c.pk for c in lines]).update(status=ChargeStatus.INVOICED)
-        payer_balance_refresh(payer_id=payer.pk)
+        owed_refresh(payer_id=payer.pk, invoices=[invoice])
         audit_record(
             actor=actor,
             action="billing.invoice_issue",
@@ -575,7 +577,7 @@ def _credit(
     invoice.credited += applied
     invoice.status = _settle_status(invoice)
     invoice.save(update_fields=["credited", "status"])
-    payer_balance_refresh(payer_id=invoice.payer_id)
+    owed_refresh(payer_id=invoice.payer_id, invoices=[invoice])
     audit_record(
         actor=actor,
         action="billing.credit_note_issue",
@@ -637,7 +639,7 @@ def invoice_write_off(
         current.written_off_at = now or timezone.now()
         current.write_off_reason = reason
         current.save(update_fields=["status", "written_off_at", "write_off_reason"])
-        payer_balance_refresh(payer_id=current.payer_id)
+        owed_refresh(payer_id=current.payer_id, invoices=[current])
         audit_record(
             actor=actor,
             action="billing.invoice_write_off",
@@ -653,6 +655,7 @@ def _allocate(
     *, payer: Payer, invoices: list[Invoice], available: Decimal, payment: Payment | None, now: dt.datetime
 ) -> list[tuple[int, Decimal]]:
     done = []
+    paid: list[Invoice] = []
     for invoice in invoices:
         if available <= 0:
             break
@@ -665,8 +668,9 @@ def _allocate(
         invoice.save(update_fields=["allocated", "status"])
         available -= part
         done.append((invoice.number, part))
+        paid.append(invoice)
     if done:
-        payer_balance_refresh(payer_id=payer.pk)
+        owed_refresh(payer_id=payer.pk, invoices=paid)
     return done
 
 

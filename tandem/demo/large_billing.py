@@ -29,6 +29,7 @@ from tandem.billing.models import (
     Payer,
     Payment,
 )
+from tandem.billing.receivables import receivables_rebuild
 from tandem.billing.revenue import revenue_rebuild
 from tandem.billing.services import payer_balances_rebuild
 from tandem.cases.models import Case
@@ -147,8 +148,10 @@ class LargeBilling:
             self._payments([i for i in invoices if i.allocated > 0], actor)
             written += len(invoices)
         DocumentCounter.objects.filter(series="invoice").update(last=number)
-        # Written in bulk, past the services that keep each payer's open balance: set them all once.
+        # Written in bulk, past the services that keep each payer's open balance, what is owed by issue
+        # day and the revenue by day: set them all once.
         payer_balances_rebuild()
+        receivables_rebuild()
         revenue_rebuild()
         self.progress(f"wrote {written:,} invoices with their charges, lines and payments")
         return written

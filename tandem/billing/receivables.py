@@ -1,0 +1,60 @@
+"""What is owed, kept by issue day (models.ReceivableDay): refreshed by billing's services whenever an
+invoice's balance or status changes, and rebuilt after bulk writes (the large seed, the migration).
+
+A day's row is set again from that day's open invoices rather than moved by a difference, because the
+services that change an invoice know its new balance but not always what it counted for before (an
+allocation can close it, a credit can leave it overpaid). Two transactions refreshing one day must not
+each sum without the other's change, so the row is locked first, and summed afterwards: on PostgreSQL
+every statement under READ COMMITTED reads what was committed when it starts, so a writer that waited for
+the lock sums after the other's commit and sees its invoices too; SQLite runs one writer at a time.
+Days are locked in date order, so two writers never wait for each other crosswise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import DecimalField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from tandem.billing.models import MONEY, OPEN_INVOICE_STATUSES, Invoice, ReceivableDay, invoice_balance
+from tandem.lib.time import local_day_bounds, practice_zone
+
+
+def owing(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """The invoices still to be collected: open (not paid, not written off) with a balance above zero."""
+    return invoices.filter(status__in=OPEN_INVOICE_STATUSES).alias(left=invoice_balance()).filter(left__gt=0)
+
+
+def _owed_sum() -> Coalesce:
+    return Coalesce(Sum(invoice_balance()), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
+
+
+def receivables_refresh(*, issued: Iterable[dt.datetime]) -> None:
+    """Set the rows of the days these invoices were issued on (their `issued_at`), in the caller's
+    transaction."""
+    for day in sorted({timezone.localdate(at, practice_zone()) for at in issued}):
+        # Insert the row if the day has none (waiting for a concurrent insert of it to commit), then lock it.
+        ReceivableDay.objects.bulk_create([ReceivableDay(day=day)], ignore_conflicts=True)
+        ReceivableDay.objects.select_for_update().filter(day=day).values_list("pk").get()
+        start, end = local_day_bounds(day)
+        that_day = owing(Invoice.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by())
+        owed = that_day.aggregate(owed=_owed_sum())["owed"]
+        ReceivableDay.objects.filter(day=day).update(amount=owed)
+
+
+def receivables_rebuild() -> None:
+    """Every day again from the open invoices: after writes that went past the services."""
+    by_day = (
+        owing(Invoice.objects.order_by())
+        .annotate(day=TruncDate("issued_at", tzinfo=practice_zone()))
+        .values("day")
+        .annotate(owed=_owed_sum())
+    )
+    with transaction.atomic():
+        ReceivableDay.objects.all().delete()
+        ReceivableDay.objects.bulk_create(ReceivableDay(day=r["day"], amount=r["owed"]) for r in by_day)
