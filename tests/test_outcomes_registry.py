@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,7 @@ from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, Response
 from tandem.outcomes import rules
 from tandem.outcomes.later import outcome_rows_after_change
-from tandem.outcomes.models import OutcomeNorm, OutcomeRow
+from tandem.outcomes.models import OutcomeNorm, OutcomeRow, OutcomeStamp
 from tandem.outcomes.report import DIMENSIONS, Filters
 from tandem.outcomes.selectors import OUTCOME_INSTRUMENTS
 from tandem.outcomes.services import outcome_rows_refresh
@@ -175,6 +176,22 @@ def test_practice_sd_follows_the_baselines(staff):
     _assert_same(staff["director"], Filters(instrument="CSI16"))
 
 
+def test_remembered_counts_follow_every_change(staff):
+    """The page's counts come from the cache until the registry's writer renews its stamp."""
+    director = staff["director"]
+    for n in range(6):
+        outcome_rows_refresh(case_ids=[finished_couple(n, director, scores={"CSI16": (40, 60)}).pk])
+    filters = Filters(instrument="CSI16", by="format")
+    _assert_same(director, filters)
+    stamp = OutcomeStamp.objects.get().value
+    _assert_same(director, filters)
+    # A seventh couple who got worse: counted at once, not the six remembered before.
+    outcome_rows_refresh(case_ids=[finished_couple(6, director, scores={"CSI16": (60, 20)}).pk])
+    assert OutcomeStamp.objects.get().value != stamp
+    _assert_same(director, filters)
+    _assert_same(director, Filters(instrument="CSI16", by="period"))
+
+
 def test_demo_practice_equals_the_computation_from_raw_scores():
     call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
     director = User.objects.get(username="director")
@@ -196,6 +213,8 @@ def test_rebuild_command_rewrites_everything_and_is_audited(staff):
 
 
 @pytest.mark.parametrize("cases", [3, 15])
+# A cache in memory, so that the queries counted are the page's whatever cache the suite runs with.
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_page_queries_are_fixed_at_two_sizes(client, staff, django_assert_num_queries, cases):
     for n in range(cases):
         case = finished_couple(
@@ -206,11 +225,17 @@ def test_page_queries_are_fixed_at_two_sizes(client, staff, django_assert_num_qu
         )
     outcome_rows_refresh()
     login(client, staff["director"])
-    # Session, user, second factor; the problem choices; the audit row; the practice SD; the grouped
-    # counts and the total row's (a case counts under each problem); the medians of both; the labels.
+    by_problem = {"instrument": "CSI16", "by": "problem"}
+    # Session, user, second factor; the problem choices; the audit row; the practice SD; the registry's
+    # stamp; the grouped counts and the total row's (a case counts under each problem); the medians of
+    # both; the labels.
     with django_assert_num_queries(QUERIES_BY_PROBLEM):
-        response = client.get(reverse("outcomes:practice"), {"instrument": "CSI16", "by": "problem"})
+        response = client.get(reverse("outcomes:practice"), by_problem)
     assert response.status_code == 200
+    # The same view again reads the four counting queries' results from the cache.
+    with django_assert_num_queries(QUERIES_BY_PROBLEM - 4):
+        again = client.get(reverse("outcomes:practice"), by_problem)
+    assert again.context["tables"] == response.context["tables"]
     # The PHQ-9 publishes its norm SD and each case is in one staff row (no practice SD, no total
     # query), but the staff's labels take two queries (teams, therapists) where problems take one.
     with django_assert_num_queries(QUERIES_BY_PROBLEM - 1):
@@ -219,7 +244,7 @@ def test_page_queries_are_fixed_at_two_sizes(client, staff, django_assert_num_qu
 
 
 # The audit append takes an advisory lock first on PostgreSQL (one query more than on SQLite).
-QUERIES_BY_PROBLEM = 14 + (connection.vendor == "postgresql")
+QUERIES_BY_PROBLEM = 15 + (connection.vendor == "postgresql")
 
 
 def test_services_keep_the_registry_fresh_after_commit(staff, django_capture_on_commit_callbacks):

@@ -10,6 +10,8 @@ finished case, so the category is decided in the page's GROUP BY query from the 
 partners sit on one row so that the couple's category comes from the same pass.
 """
 
+import uuid
+
 from django.db import models
 
 
@@ -79,3 +81,16 @@ class OutcomeNorm(models.Model):
 
     def __str__(self) -> str:
         return f"Practice SD on {self.instrument}"
+
+
+class OutcomeStamp(models.Model):
+    """One row whose value the registry's writer replaces with a new random one in every transaction
+    that changes rows or norms. The director's counts are remembered in the shared cache under the stamp
+    they were counted at (summary.py), so a committed change is seen on the next view. The value is random
+    rather than a counter so that a rolled-back change can never bring an earlier stamp back."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.UUIDField(default=uuid.uuid4)
+
+    def __str__(self) -> str:
+        return f"Outcomes registry stamp {self.value}"

@@ -7,6 +7,7 @@ commit for one case whenever a service changes an input (`later.py`), and for ev
 own (the change that prompted it has one); a rebuild of everything writes one.
 """
 
+import uuid
 from collections import Counter
 from collections.abc import Collection
 from decimal import Decimal
@@ -19,7 +20,7 @@ from tandem.audit.services import audit_record
 from tandem.cases.models import Case, PresentingProblem
 from tandem.measures.engine import load_definition
 from tandem.outcomes import rules
-from tandem.outcomes.models import OutcomeNorm, OutcomeProblem, OutcomeRow
+from tandem.outcomes.models import OutcomeNorm, OutcomeProblem, OutcomeRow, OutcomeStamp
 from tandem.outcomes.selectors import (
     FOLLOW_UP_WINDOWS,
     OUTCOME_INSTRUMENTS,
@@ -131,6 +132,12 @@ def _practice_sd_codes() -> list[str]:
     return [code for code in OUTCOME_INSTRUMENTS if rules.needs_practice_sd(load_definition(code))]
 
 
+def _stamp_renew() -> None:
+    """A new stamp in the writer's transaction: counts remembered under the old one are not read again."""
+    OutcomeStamp.objects.bulk_create([OutcomeStamp(pk=1)], ignore_conflicts=True)
+    OutcomeStamp.objects.filter(pk=1).update(value=uuid.uuid4())
+
+
 def outcome_rows_refresh(*, case_ids: Collection[int] | None = None) -> int:
     """Rewrite the registry rows of CASE_IDS (every case when None) from their stored records; returns
     how many rows were written. A case no longer in the registry's scope loses its rows."""
@@ -159,4 +166,5 @@ def outcome_rows_refresh(*, case_ids: Collection[int] | None = None) -> int:
                 if case_ids is None or _finished_baselines(stored, code) != before[code]
             ]
         )
+        _stamp_renew()
     return len(rows)
