@@ -1,10 +1,12 @@
 """Billing reads for the pages: each object a user reaches goes through `tandem.access.billing`'s rules
 (a refusal is an audited 404), and each page's rows come in a fixed number of queries."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
@@ -31,6 +33,7 @@ from tandem.billing.models import (
     Payment,
     Refund,
     SlidingScale,
+    invoice_balance,
 )
 from tandem.cases.models import Case, Client
 from tandem.lib.parse import parse_id
@@ -227,37 +230,51 @@ def case_payers(case: Case) -> list[Payer]:
 
 @dataclass
 class Statement:
+    """A payer's account: what is owed and held in credit over everything, and the documents in pages of
+    STATEMENT_PAGE, newest first (an insurer receives thousands of invoices a year)."""
+
     payer: Payer
     name: str
-    invoices: list[Invoice]
-    payments: list[Payment]
-    credit_notes: list[CreditNote]
-    refunds: list[Refund]
+    owed: Decimal
     credit: Decimal
+    invoices: Page
+    payments: Page
+    credit_notes: Page
+    refunds: Page
 
-    @property
-    def owed(self) -> Decimal:
-        return sum((i.balance for i in self.invoices if i.status in OPEN_INVOICE_STATUSES), Decimal("0"))
+
+STATEMENT_PAGE = 50
 
 
-def statement(payer: Payer) -> Statement:
+def _paged(rows: QuerySet[Any], page: str | int | None) -> Page:
+    return Paginator(rows, STATEMENT_PAGE).get_page(page)
+
+
+def statement(payer: Payer, pages: Mapping[str, str] | None = None) -> Statement:
+    """PAGES: the page number of each list by its name (the query string), the first page otherwise."""
+    pages = pages or {}
     allocations = Allocation.objects.select_related("invoice").order_by("id")
+    open_invoices = Invoice.objects.filter(payer=payer, status__in=OPEN_INVOICE_STATUSES).order_by()
+    payments = Payment.objects.filter(payer=payer).prefetch_related(Prefetch("allocations", allocations))
     return Statement(
         payer=payer,
         name=payer_name(payer),
-        invoices=list(Invoice.objects.filter(payer=payer).select_related("case").order_by("-number")),
-        payments=list(
-            Payment.objects.filter(payer=payer).prefetch_related(Prefetch("allocations", allocations))
-        ),
-        credit_notes=list(
-            CreditNote.objects.filter(payer=payer).select_related("invoice").order_by("-number")
-        ),
-        refunds=list(Refund.objects.filter(payer=payer).order_by("-paid_on", "-id")),
+        owed=open_invoices.aggregate(owed=Sum(invoice_balance()))["owed"] or Decimal("0.00"),
         credit=payer_credit(payer),
+        invoices=_paged(
+            Invoice.objects.filter(payer=payer).select_related("case").order_by("-number"),
+            pages.get("invoices"),
+        ),
+        payments=_paged(payments.order_by("-received_on", "-id"), pages.get("payments")),
+        credit_notes=_paged(
+            CreditNote.objects.filter(payer=payer).select_related("invoice").order_by("-number"),
+            pages.get("credit_notes"),
+        ),
+        refunds=_paged(Refund.objects.filter(payer=payer).order_by("-paid_on", "-id"), pages.get("refunds")),
     )
 
 
-def my_statement(user: Any) -> Statement | None:
+def my_statement(user: Any, pages: Mapping[str, str] | None = None) -> Statement | None:
     """The portal's statement: only the invoices addressed to the client who is logged in."""
     client: Client | None = payer_client_of(user)
     if client is None:
@@ -265,7 +282,7 @@ def my_statement(user: Any) -> Statement | None:
     payer = Payer.objects.select_related("client").filter(kind="client", client=client).first()
     if payer is None:
         return None
-    return statement(payer)
+    return statement(payer, pages)
 
 
 def owed_by(payers: list[Payer]) -> dict[int, Decimal]:

@@ -422,7 +422,11 @@ def write_off_page(request: AuthedRequest, invoice_id: int) -> HttpResponse:
 # --- a payer's statement ------------------------------------------------------------------------------
 def payer_page(request: AuthedRequest, payer_id: int) -> HttpResponse:
     payer = selectors.payer_for_staff(request.user, payer_id)
-    context = {"nav": "billing", "statement": selectors.statement(payer), "paid": InvoiceStatus.PAID}
+    context = {
+        "nav": "billing",
+        "statement": selectors.statement(payer, request.GET),
+        "paid": InvoiceStatus.PAID,
+    }
     return render(request, "billing/statement.html", context)
 
 
@@ -494,7 +498,7 @@ def setup_page(request: AuthedRequest) -> HttpResponse:
 def my_invoices(request: AuthedRequest) -> HttpResponse:
     if payer_client_of(request.user) is None:
         raise deny(request.user, what="portal.invoices", object_id=request.path)
-    context = {"statement": selectors.my_statement(request.user)}
+    context = {"statement": selectors.my_statement(request.user, request.GET)}
     return render(request, "billing/mine.html", context)
 
 
