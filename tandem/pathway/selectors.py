@@ -199,10 +199,41 @@ def _local_noon(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), tzinfo=practice_zone())
 
 
-def case_timeline(*, case: Case, clinical: bool) -> list[TimelineEntry]:
+def case_timeline(
+    *,
+    case: Case,
+    clinical: bool,
+    sessions: list[Appointment] | None = None,
+    referrals: list[Referral] | None = None,
+    plans: list[TreatmentPlan] | None = None,
+    follow_ups: list[FollowUpTask] | None = None,
+) -> list[TimelineEntry]:
     """Every phase change and session, and (for clinical readers) every referral event, plan version and
-    follow-up done, oldest first. One query per kind of event, however long the history."""
-    entries: list[TimelineEntry] = []
+    follow-up done, oldest first. One query per kind of event, however long the history; the case page
+    passes the rows it has already read (non-cancelled sessions, referrals, plans, follow-ups) instead."""
+    entries = _phase_entries(case, clinical) + _partner_entries(case)
+    if sessions is None:
+        sessions = list(case.appointments.exclude(status=AppointmentStatus.CANCELLED).order_by("starts_at"))
+    for appt in sessions:
+        entries.append(
+            TimelineEntry(appt.starts_at, "session", appt.get_kind_display(), appt.get_status_display())
+        )
+    if clinical:
+        if referrals is None:
+            referrals = list(
+                Referral.objects.filter(case=case).select_related("specialist_type", "client", "referred_by")
+            )
+        if plans is None:
+            plans = list(TreatmentPlan.objects.filter(case=case).select_related("created_by"))
+        if follow_ups is None:
+            follow_ups = list(FollowUpTask.objects.filter(case=case).select_related("done_by"))
+        entries += _referral_entries(referrals) + _plan_entries(plans) + _follow_up_entries(follow_ups)
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+def _phase_entries(case: Case, clinical: bool) -> list[TimelineEntry]:
+    entries = []
     for change in case.phase_changes.select_related("by"):
         title = (
             f"{change.get_from_phase_display()} → {change.get_to_phase_display()}"
@@ -215,6 +246,11 @@ def case_timeline(*, case: Case, clinical: bool) -> list[TimelineEntry]:
             if change.override_reason:
                 detail = f"{detail} Rule overridden: {change.override_reason}".strip()
         entries.append(TimelineEntry(change.at, "phase", title, detail, change.by))
+    return entries
+
+
+def _partner_entries(case: Case) -> list[TimelineEntry]:
+    entries = []
     for joined in case.partner_joins.select_related("by", "client"):
         # The reason the partner had been absent, kept as the individual case page showed it to everyone.
         before = f"Until then: {joined.get_was_absent_display()}. {joined.was_absent_note}".strip()
@@ -225,54 +261,49 @@ def case_timeline(*, case: Case, clinical: bool) -> list[TimelineEntry]:
         # Shown as the individual case's reason is: to everyone who may open the case.
         after = f"From then: {left.get_absent_partner_display()}. {left.reason}"
         entries.append(TimelineEntry(left.at, "partner", f"{left.client.full_name} left", after, left.by))
-    for appt in case.appointments.exclude(status=AppointmentStatus.CANCELLED).order_by("starts_at"):
-        entries.append(
-            TimelineEntry(appt.starts_at, "session", appt.get_kind_display(), appt.get_status_display())
-        )
-    if clinical:
-        for ref in Referral.objects.filter(case=case).select_related(
-            "specialist_type", "client", "referred_by"
-        ):
-            about = f"{ref.specialist_type.label} for {ref.client.full_name}"
+    return entries
+
+
+def _referral_entries(referrals: list[Referral]) -> list[TimelineEntry]:
+    entries = []
+    for ref in referrals:
+        about = f"{ref.specialist_type.label} for {ref.client.full_name}"
+        entries.append(TimelineEntry(ref.sent_at, "referral", f"Referral sent: {about}", "", ref.referred_by))
+        if ref.appointment_on and ref.appointment_recorded_at:
             entries.append(
-                TimelineEntry(ref.sent_at, "referral", f"Referral sent: {about}", "", ref.referred_by)
+                TimelineEntry(_local_noon(ref.appointment_on), "referral", f"Specialist appointment: {about}")
             )
-            if ref.appointment_on and ref.appointment_recorded_at:
-                entries.append(
-                    TimelineEntry(
-                        _local_noon(ref.appointment_on), "referral", f"Specialist appointment: {about}"
-                    )
-                )
-            if ref.result_recorded_at:
-                entries.append(
-                    TimelineEntry(
-                        ref.result_recorded_at,
-                        "referral",
-                        f"Referral result: {about}",
-                        f"{ref.get_physical_cause_display()}: {ref.finding}",
-                    )
-                )
-        for plan in TreatmentPlan.objects.filter(case=case).select_related("created_by"):
+        if ref.result_recorded_at:
             entries.append(
                 TimelineEntry(
-                    plan.created_at,
-                    "plan",
-                    f"Treatment plan version {plan.version}: {plan.get_format_display()}",
-                    plan.change_note,
-                    plan.created_by,
+                    ref.result_recorded_at,
+                    "referral",
+                    f"Referral result: {about}",
+                    f"{ref.get_physical_cause_display()}: {ref.finding}",
                 )
             )
-        for task in (
-            FollowUpTask.objects.filter(case=case)
-            .filter(status=FollowUpStatus.DONE)
-            .select_related("done_by")
-        ):
-            if task.done_at:
-                entries.append(
-                    TimelineEntry(task.done_at, "follow_up", f"{task.label} done", task.outcome, task.done_by)
-                )
-    entries.sort(key=lambda e: e.at)
     return entries
+
+
+def _plan_entries(plans: list[TreatmentPlan]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            plan.created_at,
+            "plan",
+            f"Treatment plan version {plan.version}: {plan.get_format_display()}",
+            plan.change_note,
+            plan.created_by,
+        )
+        for plan in plans
+    ]
+
+
+def _follow_up_entries(tasks: list[FollowUpTask]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(task.done_at, "follow_up", f"{task.label} done", task.outcome, task.done_by)
+        for task in tasks
+        if task.status == FollowUpStatus.DONE and task.done_at
+    ]
 
 
 # A Today list links each case by its partners' names (cases/_case_links.html): the therapist and team

@@ -57,18 +57,30 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
 
 
 def case_detail_context(*, case: Case, now: dt.datetime, user: Any, clinical: bool) -> dict[str, Any]:
-    """Everything the case page shows beyond the case row itself, in a fixed number of queries."""
-    appointments = (
+    """Everything the case page shows beyond the case row itself, in a fixed number of queries. The
+    sessions are read once for the upcoming and recent lists and the timeline (a case has tens, at most a
+    few hundred), and the timeline reuses the pathway's referrals, plans and follow-ups."""
+    sessions = list(
         case.appointments.exclude(status=AppointmentStatus.CANCELLED)
         .select_related("room__location")
         .prefetch_related(Prefetch("therapists"))
-        .order_by("starts_at")
+        .order_by("starts_at", "id")
+    )
+    pathway = pathway_selectors.case_pathway(case=case, user=user, clinical=clinical)
+    plans = [pathway["plan"], *pathway["plan_history"]] if pathway.get("plan") else []
+    timeline = pathway_selectors.case_timeline(
+        case=case,
+        clinical=clinical,
+        sessions=sessions,
+        referrals=pathway.get("referrals"),
+        plans=plans,
+        follow_ups=pathway["follow_ups"],
     )
     return {
-        "upcoming": list(appointments.filter(starts_at__gte=now)[:10]),
-        "recent": list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:10]),
+        "upcoming": [a for a in sessions if a.starts_at >= now][:10],
+        "recent": [a for a in reversed(sessions) if a.starts_at < now][:10],
         "problems": list(case.problems.select_related("problem", "client").order_by("problem__sort_order")),
         "grants": list(case.break_glass_grants.select_related("user").order_by("-started_at")[:10]),
-        "timeline": pathway_selectors.case_timeline(case=case, clinical=clinical),
-        **pathway_selectors.case_pathway(case=case, user=user, clinical=clinical),
+        "timeline": timeline,
+        **pathway,
     }
