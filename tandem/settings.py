@@ -138,6 +138,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms print their fields with Django's Jinja2 copies of its form templates (lib/form_renderer.py).
+FORM_RENDERER = "tandem.lib.form_renderer.FormRenderer"
+
 # --- Database -------------------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(

@@ -98,7 +98,7 @@ def test_director_sees_the_events(director, history, cast):
     case_url = reverse("cases:detail", kwargs={"case_id": cast.couple_case.pk})
     assert f'<a href="{case_url}">T-0001</a>' in html
     assert "cases.case " + str(cast.solo_case.pk) in html
-    assert "fields: [&quot;phone&quot;]" in html
+    assert "fields: [&#34;phone&#34;]" in html
 
 
 @pytest.mark.parametrize("who", ["therapist_a", "coordinator", "partner_a"])

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from tandem.access.audit_forms import AuditFilterForm
@@ -30,6 +32,10 @@ def events(request: HttpRequest) -> HttpResponse:
         ).get_page(request.GET.get("page"))
     else:
         audit_record(actor=request.user, action="audit.view", detail={"invalid_filters": sorted(form.errors)})
+    # The rows are printed by Jinja2 (tandem/lib/jinja.py says why), the page around them by Django.
+    rows = ""
+    if page is not None:
+        rows = render_to_string("audit/_event_rows.jinja", {"events": page}, using="jinja2")
     return render(
         request,
         "audit/events.html",
@@ -37,6 +43,7 @@ def events(request: HttpRequest) -> HttpResponse:
             "nav": "audit",
             "form": form,
             "page_obj": page,
+            "rows": mark_safe(rows),  # noqa: S308 -- rendered just above by the autoescaping Jinja2 engine
             "sort": form.cleaned_data.get("sort") if form.is_valid() else None,
             "practice_tz": settings.TIME_ZONE,
         },

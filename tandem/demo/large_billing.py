@@ -148,11 +148,7 @@ class LargeBilling:
             self._payments([i for i in invoices if i.allocated > 0], actor)
             written += len(invoices)
         DocumentCounter.objects.filter(series="invoice").update(last=number)
-        # Written in bulk, past the services that keep each payer's open balance, what is owed by issue
-        # day and the revenue by day: set them all once.
-        payer_balances_rebuild()
-        receivables_rebuild()
-        revenue_rebuild()
+        rebuild_kept_sums()
         self.progress(f"wrote {written:,} invoices with their charges, lines and payments")
         return written
 
@@ -181,3 +177,11 @@ class LargeBilling:
                 for i, p in zip(invoices, payments, strict=True)
             ],
         )
+
+
+def rebuild_kept_sums() -> None:
+    """Invoices and charges were written in bulk, past the services that keep the payers' open balances,
+    what is owed by issue day and the revenue by day: set them all once."""
+    payer_balances_rebuild()
+    receivables_rebuild()
+    revenue_rebuild()
