@@ -156,6 +156,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters travel apart from the SQL (server-side binding), so that psycopg can prepare a query
+    # the second time a connection runs it: PostgreSQL then keeps its plan. Planning a scoped list
+    # with its joins took 2-3 ms of the 0.1 ms it ran, eight times on Today; PostgreSQL still plans
+    # afresh where the kept plan would be worse (plan_cache_mode auto). Not behind a transaction-mode
+    # pooler, whose connections do not keep prepared statements.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": 2,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared by all workers (database by default, Redis when CACHE_URL is set) -------------
