@@ -142,22 +142,19 @@ def main() -> None:
 
     call_command("collectstatic", interactive=False, verbosity=0)
     fixtures = catalog.fixtures()
-    sessions = {role: catalog.session_for(role) for role in ("therapist", "director", "client")}
     server = start_server(args)
     rows = []
     try:
-        cookies = {
-            role: cookies_for(
-                args.port, client.session.session_key, settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME
-            )
-            for role, client in sessions.items()
-        }
         for page, roles, build in catalog.PAGES:
             request = build(fixtures)
             if request is None or args.only.lower() not in page.lower():
                 continue
             for role in roles:
-                cookie, token = cookies[role]
+                # A new log-in for each page: a full run lasts longer than a session may stay idle (the
+                # client's pages come last, after the staff's), and an ended session answers 302.
+                session_key = catalog.session_for(role).session.session_key
+                names = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+                cookie, token = cookies_for(args.port, session_key, *names)
                 headers = {"Cookie": cookie, "Host": "127.0.0.1", **request.headers}
                 body = None
                 if request.data is not None:
