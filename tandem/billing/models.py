@@ -37,8 +37,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum, Value
 from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
 
 from tandem.scheduling.models import AppointmentKind
 
@@ -360,6 +361,11 @@ OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.SENT, InvoiceStatus.P
 def invoice_balance() -> CombinedExpression:
     """`Invoice.balance` in SQL: what is left to pay of an invoice."""
     return F("total") - F("allocated") - F("credited")
+
+
+def money_sum(expression: Any) -> Coalesce:
+    """SUM of an amount in SQL, zero (with two places) when there are no rows."""
+    return Coalesce(Sum(expression), Value(Decimal("0.00")), output_field=models.DecimalField(**MONEY))
 
 
 class Invoice(models.Model):

@@ -14,24 +14,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tandem.billing.models import MONEY, OPEN_INVOICE_STATUSES, Invoice, ReceivableDay, invoice_balance
+from tandem.billing.models import (
+    OPEN_INVOICE_STATUSES,
+    Invoice,
+    ReceivableDay,
+    invoice_balance,
+    money_sum,
+)
 from tandem.lib.time import local_day_bounds, practice_zone
 
 
 def owing(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """The invoices still to be collected: open (not paid, not written off) with a balance above zero."""
     return invoices.filter(status__in=OPEN_INVOICE_STATUSES).alias(left=invoice_balance()).filter(left__gt=0)
-
-
-def _owed_sum() -> Coalesce:
-    return Coalesce(Sum(invoice_balance()), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
 
 
 def receivables_refresh(*, issued: Iterable[dt.datetime]) -> None:
@@ -43,7 +44,7 @@ def receivables_refresh(*, issued: Iterable[dt.datetime]) -> None:
         ReceivableDay.objects.select_for_update().filter(day=day).values_list("pk").get()
         start, end = local_day_bounds(day)
         that_day = owing(Invoice.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by())
-        owed = that_day.aggregate(owed=_owed_sum())["owed"]
+        owed = that_day.aggregate(owed=money_sum(invoice_balance()))["owed"]
         ReceivableDay.objects.filter(day=day).update(amount=owed)
 
 
@@ -53,7 +54,7 @@ def receivables_rebuild() -> None:
         owing(Invoice.objects.order_by())
         .annotate(day=TruncDate("issued_at", tzinfo=practice_zone()))
         .values("day")
-        .annotate(owed=_owed_sum())
+        .annotate(owed=money_sum(invoice_balance()))
     )
     with transaction.atomic():
         ReceivableDay.objects.all().delete()

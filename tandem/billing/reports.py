@@ -24,17 +24,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, DecimalField, Q, Sum, Value, When
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
 from tandem.billing.models import (
-    MONEY,
     Invoice,
     Payer,
     ReceivableDay,
     RevenueDay,
     RevenueDayTherapist,
     invoice_balance,
+    money_sum,
 )
 from tandem.billing.money import cents
 from tandem.billing.receivables import owing
@@ -48,28 +48,28 @@ PACKAGE_FORMAT = "Intensive package"
 NO_THERAPIST = "No session (package)"
 
 
-def _money_sum(expression: object) -> Coalesce:
-    return Coalesce(Sum(expression), Value(ZERO), output_field=DecimalField(**MONEY))  # type: ignore[arg-type]
+AGE_EDGES = (30, 60, 90)
+
+
+def _age_sums(field: str, edges: list[Any], amount: Any) -> dict[str, Coalesce]:
+    """One SUM per age bucket (b0 newest .. b3 oldest): a row is in the first bucket whose edge its
+    `field` is on or after; EDGES are the starts of AGE_EDGES days ago, newest first."""
+    ages = [Q(**{f"{field}__gte": edges[0]})]
+    ages += [Q(**{f"{field}__gte": edges[n], f"{field}__lt": edges[n - 1]}) for n in (1, 2)]
+    ages += [Q(**{f"{field}__lt": edges[2]})]
+    cells = [Case(When(age, then=amount), default=Value(ZERO)) for age in ages]
+    return {f"b{n}": money_sum(cell) for n, cell in enumerate(cells)}
 
 
 def _bucket_sums(today: dt.date) -> dict[str, Coalesce]:
-    """One SUM per age bucket: an invoice is in the first bucket whose start its issue moment is after."""
-    starts = [local_day_bounds(today - dt.timedelta(days=days))[0] for days in (30, 60, 90)]
-    sums = {}
-    for n, name in enumerate(("b0", "b1", "b2", "b3")):
-        newer = Q(issued_at__gte=starts[n]) if n < 3 else Q(issued_at__lt=starts[2])
-        older = Q(issued_at__lt=starts[n - 1]) if 0 < n < 3 else Q()
-        sums[name] = _money_sum(Case(When(newer & older, then=invoice_balance()), default=Value(ZERO)))
-    return sums
+    """The buckets of open invoices by the moment each was issued (local days' starts)."""
+    starts = [local_day_bounds(today - dt.timedelta(days=days))[0] for days in AGE_EDGES]
+    return _age_sums("issued_at", starts, invoice_balance())
 
 
 def _day_sums(today: dt.date) -> dict[str, Coalesce]:
     """The same buckets over what is owed by issue day (`ReceivableDay`): ages count in local days."""
-    edges = [today - dt.timedelta(days=days) for days in (30, 60, 90)]
-    ages = [Q(day__gte=edges[0]), Q(day__gte=edges[1], day__lt=edges[0])]
-    ages += [Q(day__gte=edges[2], day__lt=edges[1]), Q(day__lt=edges[2])]
-    cells = [Case(When(age, then="amount"), default=Value(ZERO)) for age in ages]
-    return {f"b{n}": _money_sum(cell) for n, cell in enumerate(cells)}
+    return _age_sums("day", [today - dt.timedelta(days=days) for days in AGE_EDGES], F("amount"))
 
 
 @dataclass
