@@ -33,7 +33,6 @@ from tandem.billing.models import (
     Payment,
     Refund,
     SlidingScale,
-    invoice_balance,
 )
 from tandem.cases.models import Case, Client
 from tandem.lib.parse import parse_id
@@ -254,12 +253,12 @@ def statement(payer: Payer, pages: Mapping[str, str] | None = None) -> Statement
     """PAGES: the page number of each list by its name (the query string), the first page otherwise."""
     pages = pages or {}
     allocations = Allocation.objects.select_related("invoice").order_by("id")
-    open_invoices = Invoice.objects.filter(payer=payer, status__in=OPEN_INVOICE_STATUSES).order_by()
     payments = Payment.objects.filter(payer=payer).prefetch_related(Prefetch("allocations", allocations))
     return Statement(
         payer=payer,
         name=payer_name(payer),
-        owed=open_invoices.aggregate(owed=Sum(invoice_balance()))["owed"] or Decimal("0.00"),
+        # Kept on the payer by billing's services as they change its invoices (one writer of the fact).
+        owed=payer.open_balance,
         credit=payer_credit(payer),
         invoices=_paged(
             Invoice.objects.filter(payer=payer).select_related("case").order_by("-number"),
