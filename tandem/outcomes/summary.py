@@ -233,8 +233,9 @@ def _state_annotations(definition: dict[str, Any], divisor: float | None) -> dic
     return states
 
 
-def _rows(user: Any, filters: report.Filters) -> QuerySet[OutcomeRow]:
-    """The registry rows of the cases the permission layer lets USER see, under the page's filters."""
+def _rows(cases: QuerySet[Any], filters: report.Filters) -> QuerySet[OutcomeRow]:
+    """The registry rows of CASES (what the permission layer lets the user see), under the page's
+    filters."""
     rows = OutcomeRow.objects.filter(instrument=filters.instrument)
     if filters.by == "problem":
         # The measure in the join's condition, so that only this measure's problems are read.
@@ -243,7 +244,6 @@ def _rows(user: Any, filters: report.Filters) -> QuerySet[OutcomeRow]:
                 "problems", condition=Q(problems__instrument=filters.instrument)
             )
         )
-    cases = outcome_cases(user)
     if cases.query.where:
         # Unless the permission layer lets USER see every case (the director does), only theirs.
         rows = rows.filter(case__in=cases)
@@ -347,16 +347,18 @@ def _count(rows: QuerySet[OutcomeRow], states: dict[str, Any], by: str) -> Count
     )
 
 
-def _remembered(user: Any, by: str, rows: QuerySet[OutcomeRow], count: Callable[[], Counts]) -> Counts:
+def _remembered(*, shared: bool, by: str, rows: QuerySet[OutcomeRow], count: Callable[[], Counts]) -> Counts:
     """The counts from the shared cache when the registry has not changed since they were counted.
 
     Counting reads every row of the registry, so it costs what the practice's size costs (65 ms at 20,000
     cases); the registry changes a few times an hour, and the director opens the page and its groupings
     far more often. The key holds the registry's stamp (renewed by its one writer in each change), the
     grouping and the SQL of the rows counted, which carries the measure, filters and thresholds. Only the
-    whole practice's counts are shared: a user whom the permission layer limits is counted each time."""
+    whole practice's counts are SHARED: a user whom the permission layer limits is counted each time."""
+    if not shared:
+        return count()
     stamp = OutcomeStamp.objects.values_list("value", flat=True).first()
-    if stamp is None or outcome_cases(user).query.where:
+    if stamp is None:
         return count()
     key = "outcomes-counts:" + hashlib.sha256(f"{stamp}\n{by}\n{rows.query}".encode()).hexdigest()
     found = cache.get(key)
@@ -373,8 +375,15 @@ def practice_tables(user: Any, filters: report.Filters) -> tuple[list[report.Tab
     if rules.needs_practice_sd(definition):
         sd = OutcomeNorm.objects.filter(instrument=filters.instrument).values_list("sd", flat=True).first()
     states = _state_annotations(definition, _denominator(definition, sd))
-    rows = _rows(user, filters)
-    counts = _remembered(user, filters.by, rows.annotate(**states), lambda: _count(rows, states, filters.by))
+    cases = outcome_cases(user)
+    rows = _rows(cases, filters)
+    counts = _remembered(
+        # Unless the permission layer narrows what USER sees (the director sees every case).
+        shared=not cases.query.where,
+        by=filters.by,
+        rows=rows.annotate(**states),
+        count=lambda: _count(rows, states, filters.by),
+    )
     groups = _grouped(counts.combos, counts.middles, _labeller(filters.by, counts.combos + counts.middles))
     everything = Tally()
     if counts.total_combos is not None:
