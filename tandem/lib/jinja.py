@@ -10,7 +10,9 @@ unknown name is an error rather than an empty string, so that a typo fails the t
 import datetime as dt
 from typing import Any
 
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from jinja2 import Environment, StrictUndefined
 
 from tandem.lib.time import practice_zone
@@ -35,3 +37,8 @@ def environment(**options: Any) -> Environment:
     env.filters["link"] = link
     env.filters["local"] = local
     return env
+
+
+def fragment(template_name: str, context: dict[str, Any]) -> SafeString:
+    """A `*.jinja` fragment rendered for a page that the Django engine prints around it."""
+    return mark_safe(render_to_string(template_name, context, using="jinja2"))  # noqa: S308 -- autoescaped

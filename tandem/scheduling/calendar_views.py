@@ -9,16 +9,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tandem.access.calendar import can_have_feed
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
+from tandem.lib.jinja import fragment
 from tandem.lib.parse import parse_id
 from tandem.lib.urls import id_url
 from tandem.scheduling import calendar, feeds, services
@@ -29,7 +28,7 @@ from tandem.scheduling.models import AppointmentKind
 def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: str) -> HttpResponse:
     # The days are printed by Jinja2 (tandem/lib/jinja.py says why), the page around them by Django.
     # The CSRF field once: the engine's own csrf_input masks the token afresh wherever it is printed.
-    days = render_to_string(
+    days = fragment(
         "scheduling/_calendar_days.jinja",
         {
             "cal": cal,
@@ -37,12 +36,11 @@ def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: 
             "here": request.get_full_path(),
             "csrf": csrf_input(request),
         },
-        using="jinja2",
     )
     context = {
         "nav": "calendar",
         "cal": cal,
-        "days": mark_safe(days),  # noqa: S308 -- rendered just above by the autoescaping Jinja2 engine
+        "days": days,
         "title": title,
         "url": url,
         "therapists": calendar.calendar_therapists(),
