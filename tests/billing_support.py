@@ -152,5 +152,17 @@ def issued(cast, payer: Payer, amount: str, days_ago: int):
     return services.invoice_issue(actor=cast.coordinator, payer=payer, case=cast.couple_case, now=at)
 
 
+def paid(cast, payer: Payer, amount: str, invoice, method: str = "card") -> None:
+    """A payment of `amount` received today from `payer`, set against `invoice`."""
+    services.payment_record(
+        actor=cast.coordinator,
+        payer=payer,
+        method=method,
+        amount=Decimal(amount),
+        received_on=local_today(),
+        invoices=[invoice],
+    )
+
+
 def insurer(name: str) -> Payer:
     return Payer.objects.create(kind="insurer", insurer_name=name)

@@ -19,7 +19,7 @@ from tandem.billing.receivables import receivables_rebuild
 from tandem.billing.reports import aged_receivables
 from tandem.cases.models import Client
 from tandem.lib.time import local_today
-from tests.billing_support import issued
+from tests.billing_support import issued, paid
 
 pytestmark = pytest.mark.django_db
 
@@ -37,17 +37,6 @@ def kept() -> dict[dt.date, Decimal]:
     return dict(ReceivableDay.objects.filter(amount__gt=0).values_list("day", "amount"))
 
 
-def pay(cast, payer, amount: str, invoice) -> None:
-    services.payment_record(
-        actor=cast.coordinator,
-        payer=payer,
-        method="card",
-        amount=Decimal(amount),
-        received_on=local_today(),
-        invoices=[invoice],
-    )
-
-
 def test_kept_receivables_follow_every_change_to_an_invoice(cast):
     alex = client_payer(cast.couple_case.partner_a)
     blair = client_payer(cast.couple_case.partner_b)
@@ -58,9 +47,9 @@ def test_kept_receivables_follow_every_change_to_an_invoice(cast):
     ]
     made = [step() for step in steps]
     assert kept() == from_invoices()
-    pay(cast, alex, "30.00", made[0])  # partly paid
+    paid(cast, alex, "30.00", made[0])  # partly paid
     assert kept() == from_invoices()
-    pay(cast, blair, "40.00", made[1])  # paid: no longer owed
+    paid(cast, blair, "40.00", made[1])  # paid: no longer owed
     assert kept() == from_invoices()
     services.invoice_mark_sent(actor=cast.coordinator, invoice=made[2])
     line = made[2].lines.get()
@@ -119,7 +108,7 @@ def test_payments_at_once_on_one_issue_day_all_count(cast):
     def settle(payer, invoice, amount: str) -> None:
         try:
             start.wait()
-            pay(cast, payer, amount, invoice)
+            paid(cast, payer, amount, invoice)
         except BaseException as exc:
             errors.append(exc)
         finally:

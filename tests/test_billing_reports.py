@@ -13,7 +13,7 @@ from tandem.billing.charging import client_payer
 from tandem.billing.models import Charge, ChargeKind
 from tandem.billing.reports import aged_receivables, revenue, safe_cell
 from tandem.lib.time import local_today
-from tests.billing_support import attend, book, insurer, issued, set_fees
+from tests.billing_support import attend, book, insurer, issued, paid, set_fees
 from tests.cast import login
 
 pytestmark = pytest.mark.django_db
@@ -32,14 +32,7 @@ def ledger(cast):
     blair = client_payer(cast.couple_case.partner_b)
     issued(cast, alex, "100.00", 10)
     partly = issued(cast, alex, "200.00", 45)
-    services.payment_record(
-        actor=cast.coordinator,
-        payer=alex,
-        method="cash",
-        amount=Decimal("50.00"),
-        received_on=local_today(),
-        invoices=[partly],
-    )
+    paid(cast, alex, "50.00", partly, method="cash")
     issued(cast, blair, "300.00", 75)
     issued(cast, blair, "400.00", 120)
     # Boundaries: 30 days is still the first bucket, 31 the second, 90 the third, 91 the fourth.
@@ -47,15 +40,8 @@ def ledger(cast):
     issued(cast, blair, "2.00", 31)
     issued(cast, blair, "4.00", 90)
     issued(cast, blair, "8.00", 91)
-    paid = issued(cast, alex, "70.00", 20)
-    services.payment_record(
-        actor=cast.coordinator,
-        payer=alex,
-        method="card",
-        amount=Decimal("70.00"),
-        received_on=local_today(),
-        invoices=[paid],
-    )
+    settled = issued(cast, alex, "70.00", 20)
+    paid(cast, alex, "70.00", settled)
     gone = issued(cast, blair, "999.00", 200)
     services.invoice_write_off(actor=cast.coordinator, invoice=gone, reason="Moved abroad, unreachable")
     return alex, blair

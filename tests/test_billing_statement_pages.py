@@ -8,11 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tandem.billing import services
 from tandem.billing.charging import client_payer
 from tandem.billing.selectors import STATEMENT_PAGE
-from tandem.lib.time import local_today
-from tests.billing_support import issued
+from tests.billing_support import issued, paid
 from tests.cast import login
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +27,7 @@ def many(cast):
     """Fifty-five invoices of 10.00 to one payer, the oldest of them paid."""
     payer = client_payer(cast.couple_case.partner_a)
     invoices = [issued(cast, payer, "10.00", 60 - n) for n in range(STATEMENT_PAGE + 5)]
-    services.payment_record(
-        actor=cast.coordinator,
-        payer=payer,
-        method="card",
-        amount=Decimal("10.00"),
-        received_on=local_today(),
-        invoices=[invoices[0]],
-    )
+    paid(cast, payer, "10.00", invoices[0])
     return payer, invoices
 
 
