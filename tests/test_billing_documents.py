@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
-from tandem.billing import packages, services
+from tandem.billing import packages, selectors, services
 from tandem.billing.charging import client_payer
 from tandem.billing.models import (
     Charge,
@@ -90,7 +90,7 @@ def test_partial_payment_overpayment_credit_and_refund(cast):
     )
     invoice.refresh_from_db()
     assert (invoice.status, invoice.balance) == (InvoiceStatus.PAID, Decimal("0.00"))
-    assert services.payer_credit(payer) == Decimal("15.00")
+    assert selectors.payer_credit(payer) == Decimal("15.00")
     with pytest.raises(services.BillingInvalid):
         services.refund_record(
             actor=cast.coordinator,
@@ -108,7 +108,7 @@ def test_partial_payment_overpayment_credit_and_refund(cast):
         reason="Overpaid",
         paid_on=today,
     )
-    assert services.payer_credit(payer) == Decimal("0.00")
+    assert selectors.payer_credit(payer) == Decimal("0.00")
     for bad in ("0", "-5", "1.001", "abc", "NaN"):
         with pytest.raises(services.BillingInvalid):
             services.payment_record(
@@ -141,7 +141,7 @@ def test_credit_note_on_a_paid_invoice_becomes_credit_and_a_write_off_keeps_its_
         actor=cast.director, invoice=invoice, amounts={line.pk: Decimal("5.00")}, reason="Shortened session"
     )
     assert (note.total, note.to_credit) == (Decimal("5.00"), Decimal("5.00"))
-    assert services.payer_credit(payer) == Decimal("5.00")
+    assert selectors.payer_credit(payer) == Decimal("5.00")
     assert note.number >= 1 and note.display_number.startswith("CN-")
     with pytest.raises(services.BillingInvalid):
         services.credit_note_issue(
@@ -237,7 +237,7 @@ def test_package_refund_follows_days_before_the_first_day(
     )
     # The invoiced deposit and balance were credited: the 600 paid is now credit, to refund or to set
     # against the invoice of what the rules keep.
-    assert services.payer_credit(payer) == Decimal("600.00")
+    assert selectors.payer_credit(payer) == Decimal("600.00")
     assert set(series.appointments.values_list("status", flat=True)) == {AppointmentStatus.CANCELLED}
     assert not Charge.objects.filter(appointment__series=series).exists()
 

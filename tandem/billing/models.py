@@ -211,6 +211,11 @@ class Payer(models.Model):
     # balance (`services.owed_refresh`), so that the aged receivables rank payers through an
     # index instead of summing every open invoice per payer on each view.
     open_balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    # What the payer holds with the practice (payments and over-credited notes, less what was allocated
+    # or refunded), kept by the same services in the transaction that moves it (`services.credit_refresh`),
+    # so that a statement and the refund and allocation rules read one row instead of four sums over an
+    # insurer's years of payments.
+    credit = models.DecimalField(**MONEY, default=Decimal("0.00"))
 
     class Meta:
         indexes = [
@@ -226,6 +231,7 @@ class Payer(models.Model):
                 | (Q(kind="insurer") & Q(client__isnull=True) & ~Q(insurer_name="")),
                 name="billing_payer_one_kind",
             ),
+            models.CheckConstraint(condition=Q(credit__gte=0), name="billing_payer_credit_not_negative"),
             models.UniqueConstraint(
                 fields=["insurer_name"], condition=Q(kind="insurer"), name="billing_one_payer_per_insurer"
             ),

@@ -109,14 +109,9 @@ def package_for_manager(user: Any, package_id: Any) -> Package:
 
 
 def payer_credit(payer: Payer) -> Decimal:
-    """Money the payer has with the practice: payments and over-credited notes, less what is allocated
-    and refunded."""
-    zero = Decimal("0")
-    paid = Payment.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    noted = CreditNote.objects.filter(payer=payer).aggregate(s=Sum("to_credit"))["s"] or zero
-    used = Allocation.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    refunded = Refund.objects.filter(payer=payer).aggregate(s=Sum("amount"))["s"] or zero
-    return paid + noted - used - refunded
+    """Money the payer has with the practice now (payments and over-credited notes, less what was
+    allocated and refunded), as billing's services keep it on the payer."""
+    return Payer.objects.values_list("credit", flat=True).get(pk=payer.pk)
 
 
 # --- pages ------------------------------------------------------------------------------------------
@@ -259,7 +254,7 @@ def statement(payer: Payer, pages: Mapping[str, str] | None = None) -> Statement
         name=payer_name(payer),
         # Kept on the payer by billing's services as they change its invoices (one writer of the fact).
         owed=payer.open_balance,
-        credit=payer_credit(payer),
+        credit=payer.credit,
         invoices=_paged(
             Invoice.objects.filter(payer=payer).select_related("case").order_by("-number"),
             pages.get("invoices"),

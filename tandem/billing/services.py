@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, Model, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,7 +51,6 @@ from tandem.billing.models import (
 from tandem.billing.money import HUNDRED, cents, currency
 from tandem.billing.receivables import receivables_refresh
 from tandem.billing.revenue import revenue_count
-from tandem.billing.selectors import payer_credit
 from tandem.cases.models import Case, Client
 from tandem.lib.errors import Refusal
 from tandem.scheduling.models import Appointment, AppointmentKind
@@ -462,6 +461,32 @@ def _open_owed() -> Coalesce:
     return Coalesce(Subquery(owed), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
 
 
+def _payer_sum(model: type[Model], field: str) -> Coalesce:
+    """For each payer (the outer row): the sum of FIELD over its rows of MODEL, zero when none."""
+    rows = model._default_manager.filter(payer_id=OuterRef("pk")).order_by().values("payer_id")
+    summed = rows.annotate(total=Sum(field)).values("total")
+    return Coalesce(Subquery(summed), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
+
+
+def _credit_held() -> Any:
+    """For each payer: payments and credit notes' surplus, less what was allocated and refunded."""
+    money_in = _payer_sum(Payment, "amount") + _payer_sum(CreditNote, "to_credit")
+    return money_in - _payer_sum(Allocation, "amount") - _payer_sum(Refund, "amount")
+
+
+def _payer_locked(payer_id: int) -> Payer:
+    """Every service that moves a payer's money locks the payer first, then its invoices, then the issue
+    days (`receivables_refresh`): one order, so two of them never wait for each other crosswise."""
+    return Payer.objects.select_for_update().get(pk=payer_id)
+
+
+def _credit_move(payer_id: int, amount: Decimal) -> None:
+    """Move the payer's kept credit by exactly what the caller's new row adds or takes (a payment, a
+    credit note's surplus, an allocation, a refund); the constraint refuses a credit below zero."""
+    if amount:
+        Payer.objects.filter(pk=payer_id).update(credit=F("credit") + amount)
+
+
 def owed_refresh(*, payer_id: int, invoices: Iterable[Invoice]) -> None:
     """Each service that changes invoices' balances or status calls this in its own transaction: the
     payer's open balance (`Payer.open_balance`) and what is owed by issue day (`ReceivableDay`) again."""
@@ -470,8 +495,9 @@ def owed_refresh(*, payer_id: int, invoices: Iterable[Invoice]) -> None:
 
 
 def payer_balances_rebuild() -> int:
-    """Every payer's open balance at once: after invoices were written in bulk (the large seed)."""
-    return Payer.objects.update(open_balance=_open_owed())
+    """Every payer's open balance and credit at once: after invoices and payments were written in bulk
+    (the large seed)."""
+    return Payer.objects.update(open_balance=_open_owed(), credit=_credit_held())
 
 
 def invoice_issue(
@@ -487,6 +513,7 @@ def invoice_issue(
     _require(can_manage_billing(actor), "Only the director and the front desk issue invoices.")
     now = now or timezone.now()
     with transaction.atomic():
+        _payer_locked(payer.pk)
         found = Charge.objects.select_for_update().filter(payer=payer, case=case, status=ChargeStatus.OPEN)
         if charges is not None:
             found = found.filter(pk__in=[c.pk for c in charges])
@@ -531,6 +558,7 @@ def _credit(
     *, actor: Any, invoice: Invoice, amounts: dict[int, Decimal | None], reason: str, now: dt.datetime
 ) -> CreditNote:
     """Credit invoice lines (None: what is left of the line). Lines credited in full reverse their charge."""
+    _payer_locked(invoice.payer_id)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     lines = {line.pk: line for line in invoice.lines.select_related("charge").filter(pk__in=list(amounts))}
     if len(lines) != len(amounts):
@@ -578,6 +606,7 @@ def _credit(
     invoice.status = _settle_status(invoice)
     invoice.save(update_fields=["credited", "status"])
     owed_refresh(payer_id=invoice.payer_id, invoices=[invoice])
+    _credit_move(invoice.payer_id, note.to_credit)
     audit_record(
         actor=actor,
         action="billing.credit_note_issue",
@@ -632,6 +661,7 @@ def invoice_write_off(
     _require(can_manage_billing(actor), "Only the director and the front desk write invoices off.")
     reason = _reason(reason)
     with transaction.atomic():
+        _payer_locked(invoice.payer_id)
         current = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if current.status in (InvoiceStatus.PAID, InvoiceStatus.WRITTEN_OFF):
             raise BillingInvalid("Only an invoice with something left to pay can be written off.")
@@ -671,6 +701,7 @@ def _allocate(
         paid.append(invoice)
     if done:
         owed_refresh(payer_id=payer.pk, invoices=paid)
+        _credit_move(payer.pk, -sum((part for _, part in done), Decimal("0")))
     return done
 
 
@@ -707,6 +738,7 @@ def payment_record(
     if received_on > timezone.localtime(now).date():
         raise BillingInvalid("A payment cannot be received in the future.")
     with transaction.atomic():
+        _payer_locked(payer.pk)
         targets = _open_invoices(payer, invoices)
         payment = Payment.objects.create(
             payer=payer,
@@ -718,6 +750,7 @@ def payment_record(
             recorded_at=now,
             recorded_by=actor,
         )
+        _credit_move(payer.pk, amount)
         done = _allocate(payer=payer, invoices=targets, available=amount, payment=payment, now=now)
         audit_record(
             actor=actor,
@@ -735,8 +768,7 @@ def credit_allocate(
     _require(can_manage_billing(actor), "Only the director and the front desk allocate credit.")
     now = now or timezone.now()
     with transaction.atomic():
-        Payer.objects.select_for_update().filter(pk=payer.pk).first()
-        credit = payer_credit(payer)
+        credit = _payer_locked(payer.pk).credit
         if credit <= 0:
             raise BillingInvalid("This payer has no credit.")
         done = _allocate(
@@ -769,8 +801,7 @@ def refund_record(
     amount = _amount(amount)
     reason = _reason(reason)
     with transaction.atomic():
-        Payer.objects.select_for_update().filter(pk=payer.pk).first()
-        credit = payer_credit(payer)
+        credit = _payer_locked(payer.pk).credit
         if amount > credit:
             raise BillingInvalid(f"This payer's credit is {credit}: refund at most that.")
         refund = Refund.objects.create(
@@ -783,6 +814,7 @@ def refund_record(
             recorded_at=now or timezone.now(),
             recorded_by=actor,
         )
+        _credit_move(payer.pk, -amount)
         audit_record(
             actor=actor, action="billing.refund_record", target=refund, detail={"amount": str(amount)}
         )
@@ -827,6 +859,10 @@ def payments_record(
         raise BillingInvalid("Give each payer's amount once.")
     now = now or timezone.now()
     with transaction.atomic():
+        # Lock the payers in one order first, so that two desks recording the same payers never wait for
+        # each other crosswise.
+        for payer_id in sorted(payer.pk for payer, _ in amounts):
+            _payer_locked(payer_id)
         return [
             payment_record(
                 actor=actor,
