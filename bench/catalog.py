@@ -42,7 +42,9 @@ class Fixtures:
     room_id: int
     client_case_id: int
     client_appointment_id: int | None
-    # The heavy case's latest invoice and its payer (None where the seed wrote no billing).
+    # The heavy case's latest invoice, and the payer with the longest history: the largest insurer at
+    # either size, so that both sizes of the growth mode print full pages of its statement (None where
+    # the seed wrote no billing).
     invoice_id: int | None = None
     payer_id: int | None = None
     month_ago: dt.date = field(default_factory=lambda: timezone.localdate() - dt.timedelta(days=30))
@@ -155,8 +157,8 @@ def fixtures() -> Fixtures:
         .values_list("pk", flat=True)
         .first()
     )
-    invoices = Invoice.objects.filter(case=heavy).order_by("-issued_at", "-pk")
-    invoice = invoices.values("pk", "payer_id").first()
+    invoice = Invoice.objects.filter(case=heavy).order_by("-issued_at", "-pk").values("pk").first()
+    longest = Invoice.objects.values("payer_id").annotate(n=Count("pk")).order_by("-n", "payer_id").first()
     return Fixtures(
         therapist=therapist,
         heavy=heavy,
@@ -166,7 +168,7 @@ def fixtures() -> Fixtures:
         client_case_id=client_case.pk,
         client_appointment_id=appointment,
         invoice_id=invoice["pk"] if invoice else None,
-        payer_id=invoice["payer_id"] if invoice else None,
+        payer_id=longest["payer_id"] if longest else None,
     )
 
 

@@ -4,6 +4,7 @@ read one row however long the payer's history."""
 
 import importlib
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -121,7 +122,7 @@ def test_one_payers_payments_credits_and_refunds_at_once_all_count(cast):
     )
     for _ in range(3):
         issued(cast, alex, "10.00", 1)
-    work = [
+    work: list[Callable[[], object]] = [
         lambda invoice=invoice: services.credit_note_issue(
             actor=cast.coordinator, invoice=invoice, reason="Fee corrected"
         )

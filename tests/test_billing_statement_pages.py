@@ -74,3 +74,16 @@ def test_the_portal_statement_is_paged_too(cast, client, many):
     response = client.get(reverse("portal:invoices"), {"invoices": 2})
     assert response.status_code == 200
     assert [i.pk for i in response.context["statement"].invoices] == [i.pk for i in reversed(invoices[:5])]
+
+
+def test_each_statement_links_its_documents_where_its_reader_may_open_them(cast, client, many):
+    payer, invoices = many
+    newest = invoices[-1]
+    login(client, cast.coordinator)
+    staff = statement_of(client, payer).content.decode()
+    assert f'href="{reverse("billing:invoice", args=[newest.pk])}"' in staff
+    client.logout()
+    login(client, cast.couple_case.partner_a.user)
+    portal = client.get(reverse("portal:invoices")).content.decode()
+    assert f'href="{reverse("portal:invoice_pdf", args=[newest.pk])}"' in portal
+    assert reverse("billing:invoice", args=[newest.pk]) not in portal

@@ -376,7 +376,9 @@ def money_sum(expression: Any) -> Coalesce:
 
 class Invoice(models.Model):
     number = models.PositiveIntegerField(unique=True)
-    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="invoices")
+    # Indexed by the statement index, which leads with the payer: a second index on the payer alone
+    # lets a prepared (generic) plan pick it and sort an insurer's whole history for one page.
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="invoices", db_index=False)
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="invoices")
     issued_at = models.DateTimeField()
     issued_by = models.ForeignKey(
@@ -399,6 +401,8 @@ class Invoice(models.Model):
         ordering = ["-number"]
         indexes = [
             models.Index(fields=["payer", "status"]),
+            # A payer's statement pages its invoices newest first (an insurer has thousands).
+            models.Index(fields=["payer", "-number"], name="billing_invoice_statement_idx"),
             models.Index(fields=["status", "due_on"]),
             # Aged receivables read only the unpaid invoices (billing/reports.py).
             models.Index(
@@ -450,7 +454,9 @@ class InvoiceLine(models.Model):
 class CreditNote(models.Model):
     number = models.PositiveIntegerField(unique=True)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
-    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="credit_notes")
+    # Indexed by the statement index, which leads with the payer: a second index on the payer alone
+    # lets a prepared (generic) plan pick it and sort an insurer's whole history for one page.
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="credit_notes", db_index=False)
     issued_at = models.DateTimeField()
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -463,6 +469,7 @@ class CreditNote(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        indexes = [models.Index(fields=["payer", "-number"], name="billing_note_statement_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(total__gt=0), name="billing_credit_note_positive"),
         ]
@@ -493,7 +500,9 @@ class PaymentMethod(models.TextChoices):
 
 
 class Payment(models.Model):
-    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="payments")
+    # Indexed by the statement index, which leads with the payer: a second index on the payer alone
+    # lets a prepared (generic) plan pick it and sort an insurer's whole history for one page.
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="payments", db_index=False)
     method = models.CharField(max_length=10, choices=PaymentMethod.choices)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
@@ -504,6 +513,10 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-received_on", "-id"]
+        # A payer's statement pages its payments newest first.
+        indexes = [
+            models.Index(fields=["payer", "-received_on", "-id"], name="billing_payment_statement_idx")
+        ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="billing_payment_positive")]
 
     def __str__(self) -> str:
@@ -529,7 +542,9 @@ class Allocation(models.Model):
 
 
 class Refund(models.Model):
-    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="refunds")
+    # Indexed by the statement index, which leads with the payer: a second index on the payer alone
+    # lets a prepared (generic) plan pick it and sort an insurer's whole history for one page.
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="refunds", db_index=False)
     method = models.CharField(max_length=10, choices=PaymentMethod.choices)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
@@ -539,6 +554,7 @@ class Refund(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        indexes = [models.Index(fields=["payer", "-paid_on", "-id"], name="billing_refund_statement_idx")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="billing_refund_positive")]
 
     def __str__(self) -> str:

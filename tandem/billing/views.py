@@ -18,10 +18,11 @@ from tandem.access.billing import can_edit_fees, can_manage_billing, can_set_sli
 from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.billing import forms, selectors, services
-from tandem.billing.models import BillingPolicy, Fee, InvoiceStatus, Payer
+from tandem.billing.models import BillingPolicy, Fee, Payer
 from tandem.billing.packages import package_cancel, package_create
 from tandem.billing.pdf import credit_note_pdf, invoice_pdf
 from tandem.cases.models import Case
+from tandem.lib.jinja import fragment
 from tandem.lib.parse import parse_id
 from tandem.lib.time import local_today
 
@@ -422,12 +423,19 @@ def write_off_page(request: AuthedRequest, invoice_id: int) -> HttpResponse:
 # --- a payer's statement ------------------------------------------------------------------------------
 def payer_page(request: AuthedRequest, payer_id: int) -> HttpResponse:
     payer = selectors.payer_for_staff(request.user, payer_id)
+    statement = selectors.statement(payer, request.GET)
     context = {
         "nav": "billing",
-        "statement": selectors.statement(payer, request.GET),
-        "paid": InvoiceStatus.PAID,
+        "statement": statement,
+        "lists": _statement_lists(request, statement, portal=False),
     }
     return render(request, "billing/statement.html", context)
+
+
+def _statement_lists(request: AuthedRequest, statement: selectors.Statement, *, portal: bool) -> str:
+    return fragment(
+        "billing/_statement.jinja", {"statement": statement, "portal": portal, "query": request.GET}
+    )
 
 
 @require_POST
@@ -498,8 +506,9 @@ def setup_page(request: AuthedRequest) -> HttpResponse:
 def my_invoices(request: AuthedRequest) -> HttpResponse:
     if payer_client_of(request.user) is None:
         raise deny(request.user, what="portal.invoices", object_id=request.path)
-    context = {"statement": selectors.my_statement(request.user, request.GET)}
-    return render(request, "billing/mine.html", context)
+    statement = selectors.my_statement(request.user, request.GET)
+    lists = _statement_lists(request, statement, portal=True) if statement is not None else ""
+    return render(request, "billing/mine.html", {"statement": statement, "lists": lists})
 
 
 def my_invoice_pdf(request: AuthedRequest, invoice_id: int) -> HttpResponse:

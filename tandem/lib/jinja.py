@@ -10,6 +10,8 @@ unknown name is an error rather than an empty string, so that a typo fails the t
 import datetime as dt
 from typing import Any
 
+from django.http import QueryDict
+from django.template.defaultfilters import date
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -30,12 +32,23 @@ def link(pk: Any, name: str) -> str:
     return link_to(name, pk)
 
 
+def with_page(query: QueryDict, name: str, number: int) -> str:
+    """`{{ request.GET|with_page("invoices", 2) }}`: this page's query string with one list's page changed,
+    for a page that pages several lists at once, each keeping its own page as the others move."""
+    changed = query.copy()
+    changed[name] = str(number)
+    return f"?{changed.urlencode()}"
+
+
 def environment(**options: Any) -> Environment:
     options["undefined"] = StrictUndefined
     options["autoescape"] = True
     env = Environment(**options)  # noqa: S701 -- autoescape is set on the line above
     env.filters["link"] = link
     env.filters["local"] = local
+    # Django's own filter, so that a date reads the same in both engines (`|local` first for an instant).
+    env.filters["date"] = date
+    env.filters["with_page"] = with_page
     return env
 
 

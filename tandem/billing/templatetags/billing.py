@@ -12,12 +12,3 @@ register = template.Library()
 def case_billing_link(context: dict[str, Any], case: Case) -> dict[str, Any]:
     """The case page's pointer to its billing, for those who may see it."""
     return {"case": case, "show": can_see_case_billing(context["user"], case)}
-
-
-@register.simple_tag(takes_context=True)
-def page_of(context: dict[str, Any], name: str, number: int) -> str:
-    """This page's query string with one list's page changed: a statement pages several lists at once,
-    and each keeps its own page as the others move."""
-    query = context["request"].GET.copy()
-    query[name] = str(number)
-    return f"?{query.urlencode()}"
