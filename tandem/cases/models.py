@@ -112,6 +112,14 @@ class Case(models.Model):
             models.Index(
                 fields=["opened_on", "id"], condition=Q(phase__in=OPEN_PHASES), name="case_open_opened_idx"
             ),
+            # The cases waiting for a therapist (the director's Today), oldest first. Its condition has no
+            # value in it, so a prepared statement's generic plan can use it too; one whose condition
+            # compares with values (the open phases) is usable only when the values are in the query text.
+            models.Index(
+                fields=["opened_on", "id"],
+                condition=Q(therapist__isnull=True, team__isnull=True),
+                name="case_unassigned_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
