@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from tandem.access.services import AccessDenied
@@ -333,3 +334,27 @@ def test_attendance_buttons_add_no_query_per_appointment(client, cast):
     large, html = queries()
     assert large == small
     assert html.count('class="inline attendance-form"') == Appointment.objects.count() == 12
+
+
+def test_the_practice_week_is_for_reading_and_its_days_record_attendance(client, cast):
+    """A large practice's week holds over a thousand sessions: it prints no attendance forms, says where
+    to record attendance, and links each day, whose page has the forms."""
+    start = (timezone.now() - dt.timedelta(hours=3)).replace(second=0, microsecond=0)
+    appointment = Appointment.objects.create(
+        case=cast.couple_case,
+        kind=AppointmentKind.STANDARD,
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=50),
+    )
+    appointment.therapists.set([cast.therapist_a])
+    day = start.astimezone(practice_zone()).date().isoformat()
+    login(client, cast.coordinator)
+    week = client.get(f"/scheduling/calendar/?date={day}&span=week").content.decode()
+    assert 'class="inline attendance-form"' not in week
+    assert "To record attendance, open a day" in week
+    assert f'href="/scheduling/calendar/?date={day}&amp;span=day"' in week
+    one_day = client.get(f"/scheduling/calendar/?date={day}&span=day").content.decode()
+    assert one_day.count('class="inline attendance-form"') == 1
+    own = reverse("scheduling:calendar_therapist", args=[cast.therapist_a.pk])
+    own_week = client.get(f"{own}?date={day}&span=week").content.decode()
+    assert own_week.count('class="inline attendance-form"') == 1

@@ -431,6 +431,11 @@ def calendar_build(
     working = _working(therapist) if room is None else {}
     away = _time_off(first, last, therapist) if room is None else []
 
+    scope = "therapist" if therapist is not None else "room" if room is not None else "practice"
+    # The whole practice's week is for reading (a large practice books over a thousand sessions in it):
+    # attendance is recorded from a day, or from one therapist's or room's calendar, so its week prints
+    # no attendance forms and half the markup.
+    recording = now if span == "day" or scope != "practice" else None
     for day in days:
         day.closure = closures.get(day.date)
         day.working = [_work_block(row, day.date) for row in working.get(day.date.weekday(), [])]
@@ -440,9 +445,8 @@ def calendar_build(
             if row.starts_at < day.ends_at and row.ends_at > day.starts_at
         ]
         day.entries = [
-            _entry(a, day.date, visible, viewer=viewer, editable=editable, now=now, links=links)
+            _entry(a, day.date, visible, viewer=viewer, editable=editable, now=recording, links=links)
             for a in appointments
             if a.starts_at < day.ends_at and a.ends_at > day.starts_at
         ]
-    scope = "therapist" if therapist is not None else "room" if room is not None else "practice"
     return Calendar(scope=scope, span=span, anchor=anchor, days=days, therapist=therapist, room=room)

@@ -32,6 +32,7 @@ def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: 
         "scheduling/_calendar_days.jinja",
         {
             "cal": cal,
+            "url": url,
             "new_url": reverse("scheduling:calendar_new"),
             "here": request.get_full_path(),
             "csrf": csrf_input(request),
