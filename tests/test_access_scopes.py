@@ -6,7 +6,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tandem.access.models import BreakGlassGrant
-from tandem.access.services import cases_visible_to, staff_cases_visible_to
+from tandem.access.services import (
+    cases_in_care_of,
+    cases_visible_to,
+    open_cases_in_care_of,
+    staff_cases_visible_to,
+)
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.cases.selectors import case_search
 
@@ -56,6 +61,27 @@ def test_each_role_reaches_its_own_cases_only(cast):
     assert ids(cases_visible_to(cast.therapist_b)) == {"T-0001", other.reference}
     assert ids(Case.objects.assigned_to(cast.therapist_b)) == {other.reference}
     assert ids(Case.objects.assigned_to(cast.cotherapist)) == {"T-0001"}
+
+
+def test_open_cases_in_care_are_the_assigned_open_ones(cast):
+    """Today's lists: a therapist's open cases, their own and their teams', found by phase; never a case
+    a grant opened or another therapist's; the director's and the front desk's, the practice's."""
+    closed_own = third_case(cast, therapist=cast.therapist_a)
+    Case.objects.filter(pk=closed_own.pk).update(reference="T-0004", phase=Phase.CLOSED)
+    theirs = third_case(cast, therapist=cast.therapist_b)
+    grant(cast.therapist_a, theirs, minutes=30)
+    assert ids(cases_in_care_of(cast.therapist_a)) == {"T-0001", "T-0002", "T-0004"}
+    assert ids(open_cases_in_care_of(cast.therapist_a)) == {"T-0001", "T-0002"}
+    assert ids(open_cases_in_care_of(cast.cotherapist)) == {"T-0001"}
+    Case.objects.filter(pk=cast.couple_case.pk).update(phase=Phase.CLOSED)
+    assert ids(open_cases_in_care_of(cast.cotherapist)) == set()
+    assert ids(open_cases_in_care_of(cast.therapist_b)) == {theirs.reference}
+    assert (
+        ids(open_cases_in_care_of(cast.director))
+        == ids(open_cases_in_care_of(cast.coordinator))
+        == {"T-0002", theirs.reference}
+    )
+    assert ids(open_cases_in_care_of(cast.partner_a)) == set()
 
 
 def test_an_expired_grant_opens_nothing(cast):

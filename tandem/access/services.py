@@ -20,7 +20,7 @@ from tandem.accounts.models import Role, User
 from tandem.audit.actors import PUBLIC_SITE, SystemActor
 from tandem.audit.services import audit_record
 from tandem.cases import scopes
-from tandem.cases.models import Case, CaseQuerySet, Client, Phase
+from tandem.cases.models import OPEN_PHASES, Case, CaseQuerySet, Client, Phase
 from tandem.lib.errors import Refusal
 
 BREAK_GLASS_MAX = timedelta(hours=4)
@@ -76,6 +76,15 @@ def cases_in_care_of(user: Any) -> CaseQuerySet:
     if getattr(user, "role", None) == Role.THERAPIST and user.is_active:
         return Case.objects.assigned_to(user)
     return staff_cases_visible_to(user)
+
+
+def open_cases_in_care_of(user: Any) -> CaseQuerySet:
+    """The open cases of cases_in_care_of (Today's lists). A therapist's are gathered by phase from the
+    indexes, so that their years of discharged cases cost nothing; the director's and the front desk's
+    are the practice's open cases."""
+    if getattr(user, "role", None) == Role.THERAPIST and user.is_active:
+        return Case.objects.filter(pk__in=scopes.assigned_in_phases_ids(user.pk, OPEN_PHASES))
+    return staff_cases_visible_to(user).open()
 
 
 def is_assigned(user: Any, case: Case) -> bool:

@@ -106,6 +106,9 @@ class Case(models.Model):
             # visiting rows spread over the whole table.
             models.Index(fields=["therapist", "id"], name="case_therapist_ids_idx"),
             models.Index(fields=["team", "id"], name="case_team_ids_idx"),
+            # A team's open cases by phase (cases/scopes.py: assigned_in_phases_sql), as
+            # case_therapist_idx for one therapist's.
+            models.Index(fields=["team", "phase"], name="case_team_phase_idx"),
             models.Index(fields=["-opened_on", "-id"], name="case_opened_idx"),
             # The open cases oldest first (Today's lists): walking every case by opening day passed the
             # practice's years of discharged cases before the first open one.

@@ -65,6 +65,29 @@ def assigned_ids(user_id: Any) -> RawSQL:
 
 
 @cache
+def assigned_in_phases_sql(phases: int) -> str:
+    """As assigned_sql, only the cases in one of PHASES phases, found through the (therapist, phase) and
+    (team, phase) indexes: a therapist's Today is about open cases, and their caseload holds years of
+    discharged ones (parameters: the user's id, the phases, the user's id twice, the phases)."""
+    from tandem.cases.models import Case
+
+    case = SqlNames(Case)
+    team = SqlNames(Case._meta.get_field("team").related_model)
+    among = f"{case.col('phase')} IN ({', '.join(['%s'] * phases)})"
+    members = f"{team.col('first')} = %s OR {team.col('second')} = %s"
+    teams = f"SELECT {team.col('id')} FROM {team.table} WHERE {members}"  # noqa: S608
+    return (
+        f"SELECT {case.col('id')} FROM {case.table} WHERE {case.col('therapist')} = %s AND {among} "  # noqa: S608
+        f"UNION SELECT {case.col('id')} FROM {case.table} WHERE {case.col('team')} IN ({teams}) AND {among}"
+    )
+
+
+def assigned_in_phases_ids(user_id: Any, phases: tuple[str, ...]) -> RawSQL:
+    params = (user_id, *phases, user_id, user_id, *phases)
+    return RawSQL(evaluated_first(assigned_in_phases_sql(len(phases))), params)  # noqa: S611
+
+
+@cache
 def partner_sql() -> str:
     """Cases where the user's client record is partner A or partner B, each its own indexed lookup: an OR
     across the two partner joins read every case of the practice (parameters: the user's id twice)."""

@@ -13,6 +13,7 @@ from tandem.access.services import (
     can_move_case,
     cases_in_care_of,
     is_case_clinician,
+    open_cases_in_care_of,
 )
 from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase
@@ -348,7 +349,7 @@ def safety_to_review(*, user: Any, limit: int = 20) -> list[IntakeRecord]:
         return []
     return list(
         IntakeRecord.objects.filter(safety_flagged_q(), safety_reviewed_at__isnull=True)
-        .filter(case__in=_my_cases(user).open())
+        .filter(case__in=open_cases_in_care_of(user))
         .select_related("case__partner_a", "case__partner_b", "client")
         .order_by("updated_at", "id")[:limit]
     )
@@ -359,7 +360,7 @@ def cases_without_plan(*, user: Any, limit: int = 20) -> list[Case]:
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     return list(
-        _my_cases(user)
+        open_cases_in_care_of(user)
         .select_related(*LINK_PEOPLE)
         .filter(phase=Phase.TREATMENT, treatment_plans__isnull=True)
         .order_by("opened_on", "id")[:limit]
@@ -375,7 +376,7 @@ def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list
         appointments__status=AppointmentStatus.BOOKED, appointments__starts_at__gte=now
     )
     cases = (
-        _my_cases(user)
+        open_cases_in_care_of(user)
         .select_related(*LINK_PEOPLE)
         .filter(phase=Phase.ASSESSMENT)
         .annotate(

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from tandem.access.services import cases_in_care_of, staff_cases_visible_to
+from tandem.access.services import open_cases_in_care_of, staff_cases_visible_to
 from tandem.accounts.models import Role
 from tandem.cases.models import OPEN_PHASES, Case, Phase
 from tandem.lib.time import local_day_bounds
@@ -46,7 +46,7 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
             )[:limit]
         )
     if user.role in (Role.THERAPIST, Role.DIRECTOR):
-        mine = cases_in_care_of(user).select_related("partner_a", "partner_b")
+        mine = open_cases_in_care_of(user).select_related("partner_a", "partner_b")
         result["no_next_session"] = list(
             mine.filter(phase__in=(Phase.INTAKE, Phase.ASSESSMENT, Phase.TREATMENT, Phase.FOLLOW_UP))
             .exclude(therapist__isnull=True, team__isnull=True)
