@@ -56,7 +56,9 @@ class AbsentPartner(models.TextChoices):
 
 class CaseQuerySet(models.QuerySet["Case"]):
     def open(self) -> "CaseQuerySet":
-        return self.filter(phase__in=OPEN_PHASES)
+        # The phases in the query text, so that the open cases' partial index serves a prepared query's
+        # generic plan too (tandem/lib/lookups.py).
+        return self.filter(phase__literal_in=OPEN_PHASES)
 
     def with_people(self) -> "CaseQuerySet":
         return self.select_related("partner_a", "partner_b", "therapist", "team__first", "team__second")

@@ -6,7 +6,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q
 
 from tandem.access.services import staff_cases_visible_to
-from tandem.cases.models import OPEN_PHASES, Case, CaseQuerySet
+from tandem.cases.models import Case, CaseQuerySet
 
 
 def case_search(*, user: Any, name_filter: Q, phase: str, therapist: Any, page: int, per_page: int) -> Page:
@@ -17,7 +17,7 @@ def case_search(*, user: Any, name_filter: Q, phase: str, therapist: Any, page: 
     every client of the practice) before the name search narrowed them to a handful."""
     cases: CaseQuerySet = staff_cases_visible_to(user).filter(name_filter)
     if phase == "open":
-        cases = cases.filter(phase__in=OPEN_PHASES)
+        cases = cases.open()
     elif phase:
         cases = cases.filter(phase=phase)
     if therapist is not None:

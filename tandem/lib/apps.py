@@ -6,4 +6,7 @@ class LibConfig(AppConfig):
     label = "tandem_lib"
 
     def ready(self) -> None:
-        from tandem.lib import checks  # noqa: F401  (registers the deploy checks)
+        from tandem.lib import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            lookups,  # noqa: F401  (registers field__literal_in)
+        )

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from tandem.access.services import open_cases_in_care_of, staff_cases_visible_to
 from tandem.accounts.models import Role
-from tandem.cases.models import OPEN_PHASES, Case, Phase
+from tandem.cases.models import Case, Phase
 from tandem.lib.time import local_day_bounds
 from tandem.pathway import selectors as pathway_selectors
 from tandem.scheduling.models import Appointment, AppointmentStatus
@@ -41,9 +41,9 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
     result: dict[str, list[Case]] = {}
     if user.role in (Role.DIRECTOR, Role.COORDINATOR):
         result["unassigned"] = list(
-            visible.filter(phase__in=OPEN_PHASES, therapist__isnull=True, team__isnull=True).order_by(
-                "opened_on", "id"
-            )[:limit]
+            visible.open()
+            .filter(therapist__isnull=True, team__isnull=True)
+            .order_by("opened_on", "id")[:limit]
         )
     if user.role in (Role.THERAPIST, Role.DIRECTOR):
         mine = open_cases_in_care_of(user).select_related("partner_a", "partner_b")
