@@ -27,7 +27,7 @@ class LiteralIn(Lookup):
     # The values are never passed through the field (that would make one string of the tuple).
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, params = self.process_lhs(compiler, connection)
         if not all(isinstance(v, str) for v in self.rhs):
             raise ValueError("literal_in takes the code's own string constants")
@@ -36,7 +36,7 @@ class LiteralIn(Lookup):
             raise ValueError("literal_in takes a non-empty tuple of the code's own lower-case constants")
         # Safe to write into the text: every value matched _PLAIN above (no quote can occur).
         quoted = ", ".join(f"'{value}'" for value in values)
-        return f"{lhs} IN ({quoted})", list(params)
+        return f"{lhs} IN ({quoted})", tuple(params)
 
 
 CharField.register_lookup(LiteralIn)
