@@ -58,10 +58,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--growth", action="store_true", help="compare a small and a large practice")
     parser.add_argument("--small-cases", type=int, default=2_000, help="growth mode: small size")
     parser.add_argument("--small-url", default="", help="growth mode: DATABASE_URL of the small practice")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="growth mode: alternating rounds of both sizes (default %(default)s)",
+    )
     parser.add_argument("--large-url", default="", help="growth mode: DATABASE_URL of the large practice")
     args = parser.parse_args()
-    if args.cases < 1 or args.requests < 1 or args.warmups < 1:
-        parser.error("--cases, --requests and --warmups must be at least 1")
+    if args.cases < 1 or args.requests < 1 or args.warmups < 1 or args.rounds < 1:
+        parser.error("--cases, --requests, --warmups and --rounds must be at least 1")
     return args
 
 
@@ -307,11 +313,36 @@ def run_size(args: argparse.Namespace, cases: int, url: str) -> list[dict[str, A
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
+def _over_rounds(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each page's median over the rounds of its per-round medians, in the order of the first round."""
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for rows in rounds:
+        for row in rows:
+            found.setdefault((row["page"], row["role"]), []).append(row)
+    return [
+        {
+            "page": page,
+            "role": role,
+            "p50_ms": statistics.median(r["p50_ms"] for r in rows),
+            "db_p50_ms": statistics.median(r["db_p50_ms"] for r in rows),
+        }
+        for (page, role), rows in found.items()
+    ]
+
+
 def run_growth(args: argparse.Namespace) -> None:
-    small = {(r["page"], r["role"]): r for r in run_size(args, args.small_cases, args.small_url)}
-    large = run_size(args, args.cases, args.large_url)
+    # The sizes take turns, so that a noisy minute on the shared machine falls on both rather than on one.
+    small_rounds, large_rounds = [], []
+    for _ in range(args.rounds):
+        small_rounds.append(run_size(args, args.small_cases, args.small_url))
+        large_rounds.append(run_size(args, args.cases, args.large_url))
+    small = {(r["page"], r["role"]): r for r in _over_rounds(small_rounds)}
+    large = _over_rounds(large_rounds)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"Growth {args.small_cases:,} -> {args.cases:,} cases (medians); load average {load}")
+    print(
+        f"Growth {args.small_cases:,} -> {args.cases:,} cases (medians of {args.rounds} alternating "
+        f"rounds); load average {load}"
+    )
     header = (
         f"{'page':<20} {'role':<10} {'small ms':>9} {'large ms':>9} {'total x':>8} "
         f"{'small db':>9} {'large db':>9} {'db x':>6}"
