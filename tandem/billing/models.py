@@ -212,9 +212,9 @@ class Payer(models.Model):
     # index instead of summing every open invoice per payer on each view.
     open_balance = models.DecimalField(**MONEY, default=Decimal("0.00"))
     # What the payer holds with the practice (payments and over-credited notes, less what was allocated
-    # or refunded), kept by the same services in the transaction that moves it (`services.credit_refresh`),
-    # so that a statement and the refund and allocation rules read one row instead of four sums over an
-    # insurer's years of payments.
+    # or refunded), moved by the services in the transaction that writes each such row
+    # (`services._credit_move`), so that a statement and the refund and allocation rules read one row
+    # instead of four sums over an insurer's years of payments.
     credit = models.DecimalField(**MONEY, default=Decimal("0.00"))
 
     class Meta:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import DecimalField, F, Model, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -449,29 +449,24 @@ def _settle_status(invoice: Invoice) -> str:
     return InvoiceStatus.SENT if invoice.sent_at else InvoiceStatus.OPEN
 
 
-def _open_owed() -> Coalesce:
-    """For each payer (the outer row): the sum of its open invoices' balances, zero when none."""
-    owed = (
-        Invoice.objects.filter(payer_id=OuterRef("pk"), status__in=OPEN_INVOICE_STATUSES)
-        .order_by()
-        .values("payer_id")
-        .annotate(owed=Sum(invoice_balance()))
-        .values("owed")
-    )
-    return Coalesce(Subquery(owed), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
-
-
-def _payer_sum(model: type[Model], field: str) -> Coalesce:
-    """For each payer (the outer row): the sum of FIELD over its rows of MODEL, zero when none."""
-    rows = model._default_manager.filter(payer_id=OuterRef("pk")).order_by().values("payer_id")
-    summed = rows.annotate(total=Sum(field)).values("total")
+def _payer_sum(rows: QuerySet[Any], amount: Any) -> Coalesce:
+    """For each payer (the outer row): the sum of AMOUNT over its ROWS, zero when none."""
+    theirs = rows.filter(payer_id=OuterRef("pk")).order_by().values("payer_id")
+    summed = theirs.annotate(total=Sum(amount)).values("total")
     return Coalesce(Subquery(summed), Value(Decimal("0.00")), output_field=DecimalField(**MONEY))
+
+
+def _open_owed() -> Coalesce:
+    """For each payer: the sum of its open invoices' balances."""
+    return _payer_sum(Invoice.objects.filter(status__in=OPEN_INVOICE_STATUSES), invoice_balance())
 
 
 def _credit_held() -> Any:
     """For each payer: payments and credit notes' surplus, less what was allocated and refunded."""
-    money_in = _payer_sum(Payment, "amount") + _payer_sum(CreditNote, "to_credit")
-    return money_in - _payer_sum(Allocation, "amount") - _payer_sum(Refund, "amount")
+    money_in = _payer_sum(Payment.objects.all(), "amount") + _payer_sum(CreditNote.objects.all(), "to_credit")
+    return (
+        money_in - _payer_sum(Allocation.objects.all(), "amount") - _payer_sum(Refund.objects.all(), "amount")
+    )
 
 
 def _payer_locked(payer_id: int) -> Payer:
