@@ -108,7 +108,7 @@ class Case(models.Model):
             # visiting rows spread over the whole table.
             models.Index(fields=["therapist", "id"], name="case_therapist_ids_idx"),
             models.Index(fields=["team", "id"], name="case_team_ids_idx"),
-            # A team's open cases by phase (cases/scopes.py: assigned_in_phases_sql), as
+            # A team's open cases by phase (cases/scopes.py: assigned_sql with phases), as
             # case_therapist_idx for one therapist's.
             models.Index(fields=["team", "phase"], name="case_team_phase_idx"),
             models.Index(fields=["-opened_on", "-id"], name="case_opened_idx"),
