@@ -1,10 +1,13 @@
 """Helpers for the billing tests: fees, a booked session of the cast's couple, attendance recorded."""
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections
 from django.utils import timezone
 
 from tandem.billing import services
@@ -166,3 +169,26 @@ def paid(cast, payer: Payer, amount: str, invoice, method: str = "card") -> None
 
 def insurer(name: str) -> Payer:
     return Payer.objects.create(kind="insurer", insurer_name=name)
+
+
+def at_once(jobs: list[Callable[[], object]]) -> list[BaseException]:
+    """Run JOBS in threads that start together, each on its own connection (PostgreSQL tests with
+    transaction=True); what each raised, none if all completed."""
+    start = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            start.wait()
+            job()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors

@@ -3,20 +3,19 @@ payments, credit notes, allocations and refunds say, so statements and the refun
 read one row however long the payer's history."""
 
 import importlib
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from tandem.billing import selectors, services
 from tandem.billing.charging import client_payer
 from tandem.billing.models import Allocation, CreditNote, Payer, Payment, Refund
 from tandem.lib.time import local_today
-from tests.billing_support import insurer, issued, paid
+from tests.billing_support import at_once, insurer, issued, paid
 
 pytestmark = pytest.mark.django_db
 
@@ -139,23 +138,7 @@ def test_one_payers_payments_credits_and_refunds_at_once_all_count(cast):
             received_on=local_today(),
         )
     ] * 2
-    start = threading.Barrier(len(work))
-    errors: list[BaseException] = []
-
-    def run(job) -> None:
-        try:
-            start.wait()
-            job()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = at_once(work)
     assert not errors, errors
     # 200 paid for 80 invoiced, 80 credited back, 30 more invoiced and taken from credit, 6 paid, 10
     # refunded.

@@ -3,13 +3,12 @@ aged-receivables total read from it is the total of the invoices."""
 
 import datetime as dt
 import importlib
-import threading
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from tandem.billing import services
@@ -19,7 +18,7 @@ from tandem.billing.receivables import receivables_rebuild
 from tandem.billing.reports import aged_receivables
 from tandem.cases.models import Client
 from tandem.lib.time import local_today
-from tests.billing_support import issued, paid
+from tests.billing_support import at_once, issued, paid
 
 pytestmark = pytest.mark.django_db
 
@@ -102,26 +101,12 @@ def test_payments_at_once_on_one_issue_day_all_count(cast):
         extra = Client.objects.create(first_name=f"Payer{n}", last_name="Synthetic")
         payers.append(client_payer(extra))
     invoices = [issued(cast, payer, "100.00", 12) for payer in payers]
-    start = threading.Barrier(len(invoices))
-    errors: list[BaseException] = []
-
-    def settle(payer, invoice, amount: str) -> None:
-        try:
-            start.wait()
-            paid(cast, payer, amount, invoice)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=settle, args=(payer, invoice, f"{10 + n}.00"))
-        for n, (payer, invoice) in enumerate(zip(payers, invoices, strict=True))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = at_once(
+        [
+            lambda payer=payer, invoice=invoice, n=n: paid(cast, payer, f"{10 + n}.00", invoice)
+            for n, (payer, invoice) in enumerate(zip(payers, invoices, strict=True))
+        ]
+    )
     assert not errors, errors
     left = sum(Decimal("100.00") - Decimal(f"{10 + n}.00") for n in range(len(invoices)))
     assert kept() == from_invoices() == {local_today() - dt.timedelta(days=12): left}
