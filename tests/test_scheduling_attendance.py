@@ -347,6 +347,13 @@ def test_the_practice_week_is_for_reading_and_its_days_record_attendance(client,
         ends_at=start + dt.timedelta(minutes=50),
     )
     appointment.therapists.set([cast.therapist_a])
+    # What a booking holds: a therapist's calendar finds its sessions by their occupancy.
+    appointment.occupancies.create(
+        resource_kind="therapist",
+        resource_id=cast.therapist_a.pk,
+        starts_at=start,
+        ends_at=appointment.ends_at,
+    )
     day = start.astimezone(practice_zone()).date().isoformat()
     login(client, cast.coordinator)
     week = client.get(f"/scheduling/calendar/?date={day}&span=week").content.decode()

@@ -340,6 +340,14 @@ def test_the_calendar_links_a_booked_video_session_to_its_page(cast, client):
     appointment = video_appointment(cast, starts_in=dt.timedelta(hours=1))
     in_person = video_appointment(cast, starts_in=dt.timedelta(hours=3))
     Appointment.objects.filter(pk=in_person.pk).update(mode=Mode.IN_PERSON)
+    # What a booking holds: the practice week finds its page of therapists' sessions by occupancy.
+    for row in (appointment, in_person):
+        row.occupancies.create(
+            resource_kind="therapist",
+            resource_id=cast.therapist_a.pk,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+        )
     login(client, cast.therapist_a)
     day = timezone.localdate(appointment.starts_at).isoformat()
     page = client.get(reverse("scheduling:calendar_practice"), {"date": day, "span": "week"})

@@ -28,14 +28,22 @@ from tandem.lib import parse
 from tandem.lib.time import local_day_bounds, local_today, practice_zone
 from tandem.practice.models import PracticeClosure, Room
 from tandem.scheduling.models import (
+    LONGEST_APPOINTMENT,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
     Mode,
+    Occupancy,
+    ResourceKind,
     TimeOff,
 )
 
 SPANS = ("day", "week")
+# The whole practice's week shows this many therapists' weeks per page. A group practice of forty
+# books about 1,400 sessions a week: on one page that is 750 KB nobody reads, and its cost would grow
+# with every therapist hired. Practice-management calendars commonly show one staff member's week, and
+# several only side by side in a day; five keeps a page readable and its cost fixed.
+WEEK_GROUP_SIZE = 5
 
 
 # Not frozen, with slots: a practice week makes over a thousand, and a frozen dataclass sets each of its
@@ -124,6 +132,18 @@ class Day:
         return f"{self.date:%A} {self.date.day} {self.date:%B}"
 
 
+class TherapistGroup(NamedTuple):
+    """One page of the whole practice's week: up to WEEK_GROUP_SIZE therapists, in name order."""
+
+    number: int
+    ids: tuple[int, ...]
+    names: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.names[0] if len(self.names) == 1 else f"{self.names[0]} – {self.names[-1]}"  # noqa: RUF001 -- a range of names
+
+
 @dataclass
 class Calendar:
     scope: str
@@ -132,6 +152,9 @@ class Calendar:
     days: list[Day]
     therapist: User | None = None
     room: Room | None = None
+    # The whole practice's week only: every page of therapists, and the one shown.
+    groups: list[TherapistGroup] = field(default_factory=list)
+    group: TherapistGroup | None = None
 
     @property
     def first(self) -> dt.date:
@@ -163,6 +186,32 @@ def check_viewer(user: Any) -> None:
 
 def calendar_therapists() -> QuerySet[User]:
     return User.objects.filter(is_active=True, role__in=CLINICAL_ROLES).order_by("last_name", "first_name")
+
+
+def therapist_choices() -> list[tuple[int, str]]:
+    """Every therapist whose calendar may be shown, as (id, name) in name order."""
+    return [
+        (user.pk, str(user)) for user in calendar_therapists().only("username", "first_name", "last_name")
+    ]
+
+
+def therapist_groups(pairs: list[tuple[int, str]] | None = None) -> list[TherapistGroup]:
+    pairs = therapist_choices() if pairs is None else pairs
+    return [
+        TherapistGroup(
+            number=start // WEEK_GROUP_SIZE + 1,
+            ids=tuple(pk for pk, _ in pairs[start : start + WEEK_GROUP_SIZE]),
+            names=tuple(name for _, name in pairs[start : start + WEEK_GROUP_SIZE]),
+        )
+        for start in range(0, len(pairs), WEEK_GROUP_SIZE)
+    ]
+
+
+def _week_group(groups: list[TherapistGroup], number: int) -> TherapistGroup | None:
+    """The page asked for; the first when the number is not one of them."""
+    if not groups:
+        return None
+    return groups[number - 1] if 1 <= number <= len(groups) else groups[0]
 
 
 def calendar_rooms() -> QuerySet[Room]:
@@ -231,16 +280,34 @@ class _Row(NamedTuple):
     therapist_names: tuple[str, ...] = ()
 
 
+def _held(kind: str, ids: Collection[int], first: dt.datetime, last: dt.datetime) -> QuerySet[Occupancy, Any]:
+    """The appointments these therapists or this room hold in the span, by their occupancy.
+
+    The occupancy index (kind, resource, start) finds a therapist's or a room's few sessions of the
+    span directly; going through the appointments' time index first reads every session the whole
+    practice holds that week, ten times as many in a practice ten times the size. Occupancy is written
+    with each booking and move and deleted on cancellation, so it holds exactly what the calendar shows.
+    """
+    return Occupancy.objects.filter(
+        resource_kind=kind,
+        resource_id__in=ids,
+        starts_at__gte=first - LONGEST_APPOINTMENT,
+        starts_at__lt=last,
+        ends_at__gt=first,
+    ).values("appointment_id")
+
+
 def _appointments(
-    first: dt.datetime, last: dt.datetime, *, therapist: User | None, room: Room | None
+    first: dt.datetime, last: dt.datetime, *, therapist_ids: Collection[int] | None, room: Room | None
 ) -> list[_Row]:
-    """The span's appointments in time order, with the therapists holding them."""
+    """The span's appointments in time order, with the therapists holding them: all of them, or
+    those held by any of `therapist_ids`, or those in `room`."""
     # Only what the page shows: the case's clinical text never leaves the database here.
     rows = Appointment.objects.between(first, last).exclude(status=AppointmentStatus.CANCELLED)
-    if therapist is not None:
-        rows = rows.filter(therapists=therapist)
+    if therapist_ids is not None:
+        rows = rows.filter(pk__in=_held(ResourceKind.THERAPIST, therapist_ids, first, last))
     if room is not None:
-        rows = rows.filter(room=room)
+        rows = rows.filter(pk__in=_held(ResourceKind.ROOM, [room.pk], first, last))
     found = rows.order_by("starts_at", "pk").values_list(
         "pk", "case_id", "case__reference", "kind", "mode", "starts_at", "ends_at", "status",
         "room__name", "room__location__name",
@@ -406,11 +473,16 @@ def calendar_build(
     therapist: User | None = None,
     room: Room | None = None,
     links: Links | None = None,
+    group: int = 1,
 ) -> Calendar:
     """The calendar of the whole practice, one therapist or one room for the day or week of `anchor`;
-    `links` gives each entry its addresses (the pages pass it, other readers need none)."""
+    `links` gives each entry its addresses (the pages pass it, other readers need none). The whole
+    practice's week shows one `group` of therapists (see WEEK_GROUP_SIZE); its day shows everyone."""
     check_viewer(viewer)
     span = parse_span(span)
+    groups = therapist_groups() if therapist is None and room is None and span == "week" else []
+    chosen = _week_group(groups, group)
+    therapist_ids = (therapist.pk,) if therapist is not None else chosen.ids if chosen is not None else None
     today = local_today()
     days: list[Day] = []
     for date in span_days(anchor, span):
@@ -419,7 +491,7 @@ def calendar_build(
         days.append(Day(date, start.astimezone(dt.UTC), end.astimezone(dt.UTC), is_today=date == today))
     first, last = days[0].starts_at, days[-1].ends_at
 
-    appointments = _appointments(first, last, therapist=therapist, room=room)
+    appointments = _appointments(first, last, therapist_ids=therapist_ids, room=room)
     case_ids = {a.case_id for a in appointments if a.case_id is not None}
     visible, editable = _visible_and_editable(viewer, case_ids)
     now = timezone.now()
@@ -449,4 +521,13 @@ def calendar_build(
             for a in appointments
             if a.starts_at < day.ends_at and a.ends_at > day.starts_at
         ]
-    return Calendar(scope=scope, span=span, anchor=anchor, days=days, therapist=therapist, room=room)
+    return Calendar(
+        scope=scope,
+        span=span,
+        anchor=anchor,
+        days=days,
+        therapist=therapist,
+        room=room,
+        groups=groups,
+        group=chosen,
+    )

@@ -44,7 +44,9 @@ def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: 
         "days": days,
         "title": title,
         "url": url,
-        "therapists": calendar.calendar_therapists(),
+        # The practice week has just read them for its pages of therapists.
+        "therapists": [pair for g in cal.groups for pair in zip(g.ids, g.names, strict=True)]
+        or calendar.therapist_choices(),
         "rooms": calendar.calendar_rooms(),
     }
     return render(request, "scheduling/calendar.html", context)
@@ -76,7 +78,8 @@ def calendar_practice(request: AuthedRequest) -> HttpResponse:
     # The whole practice opens on one day: its week holds every appointment of every therapist (a
     # large group practice books over a thousand), which nobody reads at once; the week is one click.
     day, span = _when(request, default_span="day")
-    cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span, links=_links())
+    group = parse_id(request.GET.get("group")) or 1
+    cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span, links=_links(), group=group)
     return _render(request, cal, title="Whole practice", url=reverse("scheduling:calendar_practice"))
 
 
