@@ -115,6 +115,18 @@ def test_director_pages_and_csv(client, cast, ledger):
     assert revenue_csv.content.decode().startswith("Month,Therapist,Format,Charged (EUR)")
 
 
+def test_payers_are_counted_only_as_far_as_anyone_pages_and_the_csv_lists_all(cast, ledger, monkeypatch):
+    monkeypatch.setattr("tandem.billing.reports.PAYER_COUNT_CAP", 1)
+    capped = aged_receivables(today=local_today(), per_page=1)
+    assert capped.page.paginator.capped and capped.page.paginator.count == 1
+    assert [row.label for row in capped.rows] == ["Blair Partner"]  # the larger balance first
+    # Pages past the count are not offered: the page asked for falls back to the last one counted.
+    assert aged_receivables(today=local_today(), page=2, per_page=1).page.number == 1
+    every = aged_receivables(today=local_today(), per_page=10**9)
+    assert not every.page.paginator.capped and every.page.paginator.count == 2
+    assert every.total.total == capped.total.total == Decimal("965.00")
+
+
 def test_bad_period_is_explained_and_shows_no_figures(client, cast):
     login(client, cast.director)
     for params in ({"date_from": "2026-13-01"}, {"date_from": "2026-05-01", "date_to": "2026-01-01"}):

@@ -69,9 +69,10 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Former staff stay in the list: their history is exactly what an audit looks for.
-        self.fields["actor"].queryset = User.objects.filter(role__in=STAFF_ROLES).order_by(  # type: ignore[attr-defined]
-            "last_name", "first_name", "username"
+        staff = User.objects.filter(role__in=STAFF_ROLES).only(
+            "username", "first_name", "last_name", "is_active"
         )
+        self.fields["actor"].queryset = staff.order_by("last_name", "first_name", "username")  # type: ignore[attr-defined]
         self.fields["action"].choices = [("", "Any action"), *((a, a) for a in audit_actions())]  # type: ignore[attr-defined]
         for name in ("date_from", "date_to"):
             self.fields[name].help_text = "Practice time zone, inclusive."

@@ -31,6 +31,20 @@ def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
 
 
+SHOWN = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "case_id",
+    "ip",
+    "detail",
+)
+
+
 def audit_events(
     viewer: Any,
     *,
@@ -51,7 +65,10 @@ def audit_events(
     """
     if not can_read_audit(viewer):
         return AuditEvent.objects.none()
-    events = AuditEvent.objects.select_related("actor", "case")
+    # What the page prints: not the chain's HMACs, nor the actor's or the case's other columns.
+    events = AuditEvent.objects.select_related("actor", "case").only(
+        *SHOWN, "actor__username", "actor__first_name", "actor__last_name", "case__reference"
+    )
     if actor_id is not None:
         events = events.filter(actor_id=actor_id)
     if username:

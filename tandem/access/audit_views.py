@@ -12,8 +12,10 @@ from tandem.lib.paging import CappedPaginator
 
 PAGE_SIZE = 50
 # The trail grows by millions of rows; counting every match of a broad filter took longer than the page.
-# Beyond this many the page says "more than" and a narrower filter finds the rest.
-COUNT_CAP = 10_000
+# Beyond this many the page says "more than" and a narrower filter finds the rest: twenty pages is more
+# than anyone pages through, and it bounds both the count and the deepest OFFSET, so a case or a person
+# with a long history costs what a new one does.
+COUNT_CAP = 1_000
 
 
 @require_safe

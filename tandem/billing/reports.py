@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -38,11 +38,13 @@ from tandem.billing.models import (
 )
 from tandem.billing.money import cents
 from tandem.billing.receivables import owing
+from tandem.lib.paging import CappedPaginator
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import AppointmentKind
 
 BUCKETS = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
 PER_PAGE = 50
+PAYER_COUNT_CAP = 1_000
 ZERO = Decimal("0.00")
 PACKAGE_FORMAT = "Intensive package"
 NO_THERAPIST = "No session (package)"
@@ -102,18 +104,6 @@ def _row(values: Mapping[str, Any], label: str, kind: str) -> AgedRow:
     return AgedRow(label, kind, cells, sum(cells, ZERO))
 
 
-class KnownCountPaginator(Paginator):
-    """A paginator told its count (the total query already counted the payers), saving a second scan."""
-
-    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self._known = count
-
-    @property
-    def count(self) -> int:  # type: ignore[override]
-        return self._known
-
-
 def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER_PAGE) -> AgedReport:
     """The total row and one page of payers, largest balance first. The total buckets what the billing
     services keep owed by issue day (`ReceivableDay`, a row per day however many invoices); the payers
@@ -121,9 +111,12 @@ def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER
     only the page's payers' invoices are bucketed."""
     sums = _bucket_sums(today)
     total = _row(ReceivableDay.objects.aggregate(**_day_sums(today)), "All payers", "")
-    owed = Payer.objects.filter(open_balance__gt=0)
-    ranked = owed.order_by("-open_balance", "pk").values_list("pk", flat=True)
-    found = KnownCountPaginator(ranked, per_page, count=owed.count()).get_page(page)
+    ranked = (
+        Payer.objects.filter(open_balance__gt=0).order_by("-open_balance", "pk").values_list("pk", flat=True)
+    )
+    # Counted only as far as anyone pages (a large practice has thousands of payers owing something);
+    # the CSV, one page of every payer, counts them all.
+    found = CappedPaginator(ranked, per_page, cap=max(PAYER_COUNT_CAP, per_page)).get_page(page)
     ids = list(found.object_list)
     theirs = owing(Invoice.objects.filter(payer_id__in=ids))
     buckets = {r["payer_id"]: r for r in theirs.values("payer_id").annotate(**sums)}
