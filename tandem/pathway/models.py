@@ -238,6 +238,11 @@ class TreatmentPlan(models.Model):
 
     class Meta:
         ordering = ["-version"]
+        # The planner's waiting list starts from the cases with an intensive plan at all, rather than
+        # asking every open case of the practice for its latest plan.
+        indexes = [
+            models.Index(fields=["case"], condition=Q(format="intensive"), name="plan_intensive_case_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["case", "version"], name="plan_unique_version"),
             models.CheckConstraint(

@@ -70,8 +70,12 @@ def intensive_waiting_list() -> CaseQuerySet:
     booked = Appointment.objects.filter(
         case=OuterRef("pk"), kind=AppointmentKind.INTENSIVE, starts_at__gte=OuterRef("plan_at")
     ).exclude(status=AppointmentStatus.CANCELLED)
+    # Only a case with an intensive plan version can be waiting: that narrows the practice's open cases
+    # to a few through plan_intensive_case_idx before each is asked for its latest plan.
+    ever_intensive = TreatmentPlan.objects.filter(format=TreatmentFormat.INTENSIVE).values("case_id")
     return (
         Case.objects.open()
+        .filter(pk__in=ever_intensive)
         .annotate(
             plan_format=Subquery(latest.values("format")[:1]),
             plan_at=Subquery(latest.values("created_at")[:1]),
