@@ -54,11 +54,25 @@ class AbsentPartner(models.TextChoices):
     NO_PARTNER = "no_partner", "No current partner"
 
 
+def link_fields(prefix: str = "") -> tuple[str, ...]:
+    """The columns a link to a case prints (cases/_case_links.html, display_name), for only(): the case's
+    own (prefix "") or through a relation to it (prefix "case__")."""
+    names = ("reference", "phase", "opened_on", "partner_a", "partner_b")
+    people = (f"{p}__{n}" for p in ("partner_a", "partner_b") for n in ("first_name", "last_name"))
+    return tuple(prefix + name for name in (*names, *people))
+
+
 class CaseQuerySet(models.QuerySet["Case"]):
     def open(self) -> "CaseQuerySet":
         # The phases in the query text, so that the open cases' partial index serves a prepared query's
         # generic plan too (tandem/lib/lookups.py).
         return self.filter(phase__literal_in=OPEN_PHASES)
+
+    def for_links(self) -> "CaseQuerySet":
+        """Only what a link to a case prints (cases/_case_links.html, display_name): its reference and
+        phase and its partners' names, rather than every column of three rows; a Today page links a
+        hundred cases and building and reading the rest cost more than the lists' queries."""
+        return self.select_related("partner_a", "partner_b").only(*link_fields())
 
     def with_people(self) -> "CaseQuerySet":
         return self.select_related("partner_a", "partner_b", "therapist", "team__first", "team__second")

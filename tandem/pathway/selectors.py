@@ -16,7 +16,7 @@ from tandem.access.services import (
     open_cases_in_care_of,
 )
 from tandem.accounts.models import Role, User
-from tandem.cases.models import Case, Client, Phase
+from tandem.cases.models import Case, Client, Phase, link_fields
 from tandem.lib.time import local_today, practice_zone
 from tandem.pathway import policy
 from tandem.pathway.models import (
@@ -307,9 +307,9 @@ def _follow_up_entries(tasks: list[FollowUpTask]) -> list[TimelineEntry]:
     ]
 
 
-# A Today list links each case by its partners' names (cases/_case_links.html): the therapist and team
-# joins of with_people() cost the planner more than the rows (and the assessment count groups by them).
-LINK_PEOPLE = ("partner_a", "partner_b")
+# A Today list links each case by its partners' names (cases/_case_links.html): for_links(), not the
+# therapist and team joins of with_people(), which cost the planner more than the rows (and the
+# assessment count would group by them).
 
 
 def _my_cases(user: Any) -> Any:
@@ -324,6 +324,7 @@ def overdue_referrals(*, user: Any, limit: int = 20) -> list[Referral]:
         Referral.objects.overdue()
         .filter(case__in=_my_cases(user))
         .select_related("case__partner_a", "case__partner_b", "client", "specialist_type")
+        .only(*link_fields("case__"), "client__first_name", "specialist_type__label", "due_on", "status")
         .order_by("due_on", "id")[:limit]
     )
 
@@ -338,6 +339,7 @@ def follow_ups_due(*, user: Any, limit: int = 20) -> list[FollowUpTask]:
         FollowUpTask.objects.open()
         .filter(case__in=_my_cases(user), due_on__lte=horizon)
         .select_related("case__partner_a", "case__partner_b")
+        .only(*link_fields("case__"), "label", "mode", "due_on", "status")
         .order_by("due_on", "id")
     )
     return list(tasks[:limit])
@@ -351,6 +353,7 @@ def safety_to_review(*, user: Any, limit: int = 20) -> list[IntakeRecord]:
         IntakeRecord.objects.filter(safety_flagged_q(), safety_reviewed_at__isnull=True)
         .filter(case__in=open_cases_in_care_of(user))
         .select_related("case__partner_a", "case__partner_b", "client")
+        .only(*link_fields("case__"), "client__first_name", "entered_by", "updated_at")
         .order_by("updated_at", "id")[:limit]
     )
 
@@ -361,7 +364,7 @@ def cases_without_plan(*, user: Any, limit: int = 20) -> list[Case]:
         return []
     return list(
         open_cases_in_care_of(user)
-        .select_related(*LINK_PEOPLE)
+        .for_links()
         .filter(phase=Phase.TREATMENT, treatment_plans__isnull=True)
         .order_by("opened_on", "id")[:limit]
     )
@@ -377,7 +380,7 @@ def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list
     )
     cases = (
         open_cases_in_care_of(user)
-        .select_related(*LINK_PEOPLE)
+        .for_links()
         .filter(phase=Phase.ASSESSMENT)
         .annotate(
             joint=Count(

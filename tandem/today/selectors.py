@@ -34,7 +34,7 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
     """What the Today page asks someone to deal with, by reason."""
     # Only the partners: the lists link each case by their names (cases/_case_links.html), and the
     # therapist and team joins of with_people() cost the planner more than the twenty rows.
-    visible = staff_cases_visible_to(user).select_related("partner_a", "partner_b")
+    visible = staff_cases_visible_to(user).for_links()
     upcoming = Appointment.objects.filter(
         case=OuterRef("pk"), starts_at__gte=now, status=AppointmentStatus.BOOKED
     )
@@ -46,7 +46,7 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
             .order_by("opened_on", "id")[:limit]
         )
     if user.role in (Role.THERAPIST, Role.DIRECTOR):
-        mine = open_cases_in_care_of(user).select_related("partner_a", "partner_b")
+        mine = open_cases_in_care_of(user).for_links()
         result["no_next_session"] = list(
             mine.filter(phase__in=(Phase.INTAKE, Phase.ASSESSMENT, Phase.TREATMENT, Phase.FOLLOW_UP))
             .exclude(therapist__isnull=True, team__isnull=True)
