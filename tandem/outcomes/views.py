@@ -7,6 +7,7 @@ from tandem.access.clinical import can_read_outcomes
 from tandem.access.services import deny
 from tandem.audit.services import audit_record
 from tandem.lib import svg
+from tandem.lib.jinja import fragment
 from tandem.lib.time import local_today
 from tandem.outcomes import report
 from tandem.outcomes.forms import OutcomeFilterForm
@@ -33,10 +34,15 @@ def practice(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"nav": "outcomes", "form": form, "filters": filters}
     if filters is not None:
         tables, sd = practice_tables(request.user, filters)
+        group_label = report.DIMENSIONS[filters.by]
+        tables_html = fragment(
+            "outcomes/_tables.jinja",
+            {"tables": tables, "group_label": group_label, "instrument": filters.instrument},
+        )
         context.update(
             tables=tables,
+            tables_html=tables_html,
             practice_sd=sd,
-            group_label=report.DIMENSIONS[filters.by],
             chart=mark_safe(  # noqa: S308 - svg.bar_chart escapes every text it writes
                 svg.bar_chart(
                     chart_id="outcomes-chart",
