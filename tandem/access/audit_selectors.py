@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from tandem.audit.models import AuditEvent
@@ -76,7 +76,12 @@ def audit_events(
     if case_id is not None:
         events = events.filter(case_id=case_id)
     if case_reference:
-        events = events.filter(case_id__in=Case.objects.filter(reference__iexact=case_reference).values("pk"))
+        # One case at most (references are unique): as a value, so that the case's index serves the order.
+        events = events.filter(
+            case_id=Subquery(
+                Case.objects.filter(reference__iexact=case_reference).order_by().values("pk")[:1]
+            )
+        )
     if action:
         events = events.filter(action=action)
     if date_from is not None:

@@ -14,11 +14,15 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()
     # No database-level foreign keys: audit rows must outlive (and never cascade with) what they name.
+    # No index of their own either: the (actor, -at, -seq) and (case, -at, -seq) indexes serve every
+    # lookup, and with a plain one beside them PostgreSQL read a busy case's thousands of events by it
+    # and sorted them, instead of reading its newest fifty in order.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     actor_label = models.CharField(max_length=150, blank=True)
@@ -26,7 +30,12 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=60, blank=True)
     target_id = models.CharField(max_length=40, blank=True)
     case = models.ForeignKey(
-        "cases.Case", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "cases.Case",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     ip = models.GenericIPAddressField(null=True)
     detail = models.JSONField(default=dict)
@@ -36,14 +45,18 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-seq"]
         indexes = [
-            models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
-            models.Index(fields=["case", "-at"], name="audit_case_idx"),
+            # The page's newest-first order is (-at, -seq): with seq in the index a filtered page is
+            # read in order and stops after fifty rows. Without it PostgreSQL preferred walking the
+            # whole trail by time and filtering (10,000 rows for a month of one action at 20,000
+            # cases), or sorting every match of a case.
+            models.Index(fields=["actor", "-at", "-seq"], name="audit_actor_at_seq_idx"),
+            models.Index(fields=["case", "-at", "-seq"], name="audit_case_at_seq_idx"),
             models.Index(fields=["-at"], name="audit_at_idx"),
             # The audit page sorts by person and by action, and lists the actions in use.
             models.Index(fields=["actor_label", "-seq"], name="audit_actor_label_idx"),
             models.Index(fields=["action", "-seq"], name="audit_action_idx"),
             # Filtering by action and dates, newest first: the pages people open after an incident.
-            models.Index(fields=["action", "-at"], name="audit_action_at_idx"),
+            models.Index(fields=["action", "-at", "-seq"], name="audit_action_at_seq_idx"),
         ]
 
     def __str__(self) -> str:
