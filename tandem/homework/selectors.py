@@ -21,7 +21,7 @@ from tandem.access.services import (
     staff_cases_visible_to,
 )
 from tandem.accounts.models import Role
-from tandem.cases.models import Case, Client
+from tandem.cases.models import Case, Client, link_fields
 from tandem.homework.models import Assignment, AssignmentLog, AssignmentStatus, Exercise
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import Appointment, AppointmentStatus
@@ -134,21 +134,20 @@ def today_adherence(*, user: Any, day: dt.date, limit: int = 200) -> list[tuple[
     """For the clinician's sessions of the day: each case's active homework and how far each partner got."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
-    cases = cases_in_care_of(user)
     start, end = local_day_bounds(day)
     seen_today = Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
     if user.role == Role.THERAPIST:
         seen_today = seen_today.for_therapist(user)
-    # The few assignments of today's cases first, then their rows with case, partners and exercise: in one
-    # query PostgreSQL joined every active assignment of the practice to its people before narrowing.
-    ids = list(
-        Assignment.objects.active()
-        .filter(case__in=cases, case_id__in=seen_today.values("case_id"))
-        .order_by("case__reference", "-assigned_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    # Today's few cases first, as values: with the appointments as a subquery PostgreSQL joined every
+    # active assignment of the practice to its people before narrowing. Then only what Today prints:
+    # the exercise's title, who it is for and the partners' names (homework/_today_adherence.html).
+    today_cases = list(seen_today.order_by().values_list("case_id", flat=True).distinct())
     assignments = list(
-        _with_case(Assignment.objects.filter(pk__in=ids)).order_by("case__reference", "-assigned_at")
+        Assignment.objects.active()
+        .filter(case_id__in=today_cases, case__in=cases_in_care_of(user))
+        .select_related("exercise", "client", "case__partner_a", "case__partner_b")
+        .only(*link_fields("case__"), "exercise__title", "client__first_name", "times_expected")
+        .order_by("case__reference", "-assigned_at")[:limit]
     )
     counts = _counts(a.pk for a in assignments)
     by_case: dict[int, tuple[Case, list[AssignmentView]]] = {}
