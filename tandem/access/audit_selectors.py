@@ -31,6 +31,7 @@ def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
 
 
+# What the page prints: not the chain's HMACs, nor the actor's or the case's other columns.
 SHOWN = (
     "seq",
     "at",
@@ -57,7 +58,7 @@ def audit_events(
     date_to: dt.date | None = None,
     sort: str = DEFAULT_SORT,
 ) -> QuerySet[AuditEvent]:
-    """Audit events matching the filters, with actor and case loaded in the same query.
+    """Audit events matching the filters, in the order asked for; `audit_rows` loads a page of them.
 
     Dates are inclusive local dates in the practice time zone. `username` matches part of the name the
     actor had when the event was written, so it also finds clients, anonymous requests and people
@@ -65,10 +66,7 @@ def audit_events(
     """
     if not can_read_audit(viewer):
         return AuditEvent.objects.none()
-    # What the page prints: not the chain's HMACs, nor the actor's or the case's other columns.
-    events = AuditEvent.objects.select_related("actor", "case").only(
-        *SHOWN, "actor__username", "actor__first_name", "actor__last_name", "case__reference"
-    )
+    events = AuditEvent.objects.all()
     if actor_id is not None:
         events = events.filter(actor_id=actor_id)
     if username:
@@ -89,6 +87,20 @@ def audit_events(
     if date_to is not None:
         events = events.filter(at__lt=_local_midnight(date_to + dt.timedelta(days=1)))
     return events.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+
+
+def audit_rows(ids: list[int], *, sort: str = DEFAULT_SORT) -> list[AuditEvent]:
+    """One page's events by id, in the page's order, with what the page prints.
+
+    The page is found as ids first (`audit_events(...).values_list("pk")`): a month of one action is then
+    read from the (action, -at, -seq) index, which holds the ids, without touching the table. Asked for
+    whole rows at once, PostgreSQL walked the time index instead, whose order is the table's, reading
+    every event of the month (10,000 at 20,000 cases) to find fifty of one action.
+    """
+    events = AuditEvent.objects.select_related("actor", "case").only(
+        *SHOWN, "actor__username", "actor__first_name", "actor__last_name", "case__reference"
+    )
+    return list(events.filter(pk__in=ids).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])))
 
 
 def audit_actions() -> list[str]:

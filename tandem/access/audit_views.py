@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from tandem.access.audit_forms import AuditFilterForm
-from tandem.access.audit_selectors import audit_events, can_read_audit
+from tandem.access.audit_selectors import audit_events, audit_rows, can_read_audit
 from tandem.access.services import deny
 from tandem.audit.services import audit_record
 from tandem.lib.jinja import fragment
@@ -28,9 +28,10 @@ def events(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         # Looking at the trail is itself on the trail, with what was searched for.
         audit_record(actor=request.user, action="audit.view", detail=form.audit_detail())
-        page = CappedPaginator(
-            audit_events(request.user, **form.filters()), PAGE_SIZE, cap=COUNT_CAP
-        ).get_page(request.GET.get("page"))
+        filters = form.filters()
+        ids = audit_events(request.user, **filters).values_list("pk", flat=True)
+        page = CappedPaginator(ids, PAGE_SIZE, cap=COUNT_CAP).get_page(request.GET.get("page"))
+        page.object_list = audit_rows(list(page.object_list), sort=filters["sort"])
     else:
         audit_record(actor=request.user, action="audit.view", detail={"invalid_filters": sorted(form.errors)})
     # The rows are printed by Jinja2 (tandem/lib/jinja.py says why), the page around them by Django.
