@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tandem.accounts.models import Gender, Role, TherapistProfile, WorkingHours
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
+from tandem.demo.grid import occupancies
 from tandem.practice.models import Location, PracticeClosure, Room
 from tandem.scheduling.calendar import calendar_build, span_days, therapist_groups
 from tandem.scheduling.models import (
@@ -20,7 +21,6 @@ from tandem.scheduling.models import (
     AppointmentStatus,
     Mode,
     Occupancy,
-    ResourceKind,
     TimeOff,
 )
 from tests.cast import login, make_user
@@ -53,19 +53,8 @@ def appointment(case, day, start, end, *, therapists=None, room=None, kind=Appoi
         case=case, kind=kind, mode=mode, starts_at=at(day, start), ends_at=at(day, end), room=room, **extra
     )
     row.therapists.set(therapists or case.clinicians)
-    if row.status != AppointmentStatus.CANCELLED:
-        held = [(ResourceKind.THERAPIST, t.pk) for t in row.therapists.all()]
-        held += [(ResourceKind.ROOM, room.pk)] if room is not None else []
-        Occupancy.objects.bulk_create(
-            Occupancy(
-                appointment=row,
-                resource_kind=kind_,
-                resource_id=pk,
-                starts_at=row.starts_at,
-                ends_at=row.ends_at,
-            )
-            for kind_, pk in held
-        )
+    # The therapists' and the room's rows, which the calendars read; these tests are not about who attends.
+    Occupancy.objects.bulk_create(occupancies(row, [t.pk for t in row.therapists.all()], []))
     return row
 
 

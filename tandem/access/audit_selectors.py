@@ -46,6 +46,10 @@ SHOWN = (
 )
 
 
+def _order(sort: str) -> tuple[str, ...]:
+    return SORTS.get(sort, SORTS[DEFAULT_SORT])
+
+
 def audit_events(
     viewer: Any,
     *,
@@ -86,7 +90,7 @@ def audit_events(
         events = events.filter(at__gte=_local_midnight(date_from))
     if date_to is not None:
         events = events.filter(at__lt=_local_midnight(date_to + dt.timedelta(days=1)))
-    return events.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+    return events.order_by(*_order(sort))
 
 
 def audit_rows(ids: list[int], *, sort: str = DEFAULT_SORT) -> list[AuditEvent]:
@@ -100,7 +104,7 @@ def audit_rows(ids: list[int], *, sort: str = DEFAULT_SORT) -> list[AuditEvent]:
     events = AuditEvent.objects.select_related("actor", "case").only(
         *SHOWN, "actor__username", "actor__first_name", "actor__last_name", "case__reference"
     )
-    return list(events.filter(pk__in=ids).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])))
+    return list(events.filter(pk__in=ids).order_by(*_order(sort)))
 
 
 def audit_actions() -> list[str]:

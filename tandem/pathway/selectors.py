@@ -307,11 +307,6 @@ def _follow_up_entries(tasks: list[FollowUpTask]) -> list[TimelineEntry]:
     ]
 
 
-# A Today list links each case by its partners' names (cases/_case_links.html): for_links(), not the
-# therapist and team joins of with_people(), which cost the planner more than the rows (and the
-# assessment count would group by them).
-
-
 def _my_cases(user: Any) -> Any:
     return cases_in_care_of(user)
 

@@ -28,7 +28,6 @@ from tandem.lib import parse
 from tandem.lib.time import local_day_bounds, local_today, practice_zone
 from tandem.practice.models import PracticeClosure, Room
 from tandem.scheduling.models import (
-    LONGEST_APPOINTMENT,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
@@ -36,6 +35,7 @@ from tandem.scheduling.models import (
     Occupancy,
     ResourceKind,
     TimeOff,
+    overlapping,
 )
 
 SPANS = ("day", "week")
@@ -133,15 +133,23 @@ class Day:
 
 
 class TherapistGroup(NamedTuple):
-    """One page of the whole practice's week: up to WEEK_GROUP_SIZE therapists, in name order."""
+    """One page of the whole practice's week: up to WEEK_GROUP_SIZE therapists, (id, name) in name order."""
 
     number: int
-    ids: tuple[int, ...]
-    names: tuple[str, ...]
+    members: tuple[tuple[int, str], ...]
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return tuple(pk for pk, _ in self.members)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for _, name in self.members)
 
     @property
     def label(self) -> str:
-        return self.names[0] if len(self.names) == 1 else f"{self.names[0]} – {self.names[-1]}"  # noqa: RUF001 -- a range of names
+        first, last = self.members[0][1], self.members[-1][1]
+        return first if len(self.members) == 1 else f"{first} – {last}"  # noqa: RUF001 -- a range of names
 
 
 @dataclass
@@ -195,13 +203,11 @@ def therapist_choices() -> list[tuple[int, str]]:
     ]
 
 
-def therapist_groups(pairs: list[tuple[int, str]] | None = None) -> list[TherapistGroup]:
-    pairs = therapist_choices() if pairs is None else pairs
+def therapist_groups() -> list[TherapistGroup]:
+    pairs = therapist_choices()
     return [
         TherapistGroup(
-            number=start // WEEK_GROUP_SIZE + 1,
-            ids=tuple(pk for pk, _ in pairs[start : start + WEEK_GROUP_SIZE]),
-            names=tuple(name for _, name in pairs[start : start + WEEK_GROUP_SIZE]),
+            number=start // WEEK_GROUP_SIZE + 1, members=tuple(pairs[start : start + WEEK_GROUP_SIZE])
         )
         for start in range(0, len(pairs), WEEK_GROUP_SIZE)
     ]
@@ -288,13 +294,9 @@ def _held(kind: str, ids: Collection[int], first: dt.datetime, last: dt.datetime
     practice holds that week, ten times as many in a practice ten times the size. Occupancy is written
     with each booking and move and deleted on cancellation, so it holds exactly what the calendar shows.
     """
-    return Occupancy.objects.filter(
-        resource_kind=kind,
-        resource_id__in=ids,
-        starts_at__gte=first - LONGEST_APPOINTMENT,
-        starts_at__lt=last,
-        ends_at__gt=first,
-    ).values("appointment_id")
+    return Occupancy.objects.filter(overlapping(first, last), resource_kind=kind, resource_id__in=ids).values(
+        "appointment_id"
+    )
 
 
 def _appointments(

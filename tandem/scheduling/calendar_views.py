@@ -45,8 +45,7 @@ def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: 
         "title": title,
         "url": url,
         # The practice week has just read them for its pages of therapists.
-        "therapists": [pair for g in cal.groups for pair in zip(g.ids, g.names, strict=True)]
-        or calendar.therapist_choices(),
+        "therapists": [member for g in cal.groups for member in g.members] or calendar.therapist_choices(),
         "rooms": calendar.calendar_rooms(),
     }
     return render(request, "scheduling/calendar.html", context)

@@ -122,10 +122,17 @@ class AppointmentStatus(models.TextChoices):
 LONGEST_APPOINTMENT = timedelta(hours=12)
 
 
+def overlapping(start: datetime, end: datetime) -> models.Q:
+    """Rows (an appointment, or what it holds) whose period [starts_at, ends_at) overlaps [start, end).
+
+    The lower bound on starts_at lets an index that leads with (or ends in) starts_at skip the years of
+    history before `start`."""
+    return models.Q(starts_at__gte=start - LONGEST_APPOINTMENT, starts_at__lt=end, ends_at__gt=start)
+
+
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def between(self, start: datetime, end: datetime) -> "AppointmentQuerySet":
-        # The lower bound on starts_at lets the index skip the years of history before `start`.
-        return self.filter(starts_at__gte=start - LONGEST_APPOINTMENT, starts_at__lt=end, ends_at__gt=start)
+        return self.filter(overlapping(start, end))
 
     def for_therapist(self, user: object) -> "AppointmentQuerySet":
         return self.filter(therapists=user)
