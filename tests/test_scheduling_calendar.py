@@ -370,6 +370,10 @@ def test_practice_week_runs_a_constant_number_of_queries(client, cast, who):
         html = client.get(f"{WEEK}&group={group.number}").content.decode()
         held = Appointment.objects.filter(therapists__in=group.ids).distinct().count()
         assert held and html.count('class="cal-entry') == held
+        # Its working hours and time off are the same therapists', not the whole practice's.
+        cal = calendar_build(viewer=getattr(cast, who), anchor=NOW.date(), span="week", group=group.number)
+        shown = {block.who for day in cal.days for block in (*day.working, *day.away)}
+        assert shown and shown <= set(group.names)
     assert _queries(client, f"{WEEK}&group=3") == small
     # The day the practice calendar opens on reads as few queries as its week.
     assert _queries(client, PRACTICE) <= small

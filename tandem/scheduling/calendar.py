@@ -416,11 +416,12 @@ class _Hours(NamedTuple):
     where: str
 
 
-def _working(therapist: User | None) -> dict[int, list[_Hours]]:
-    """Working hours by weekday, as values: the whole practice has a few hundred rows a week."""
+def _working(therapist_ids: Collection[int] | None) -> dict[int, list[_Hours]]:
+    """Working hours by weekday, as values: the whole practice has a few hundred rows a week. Only
+    these therapists', where the calendar shows only theirs."""
     rows = WorkingHours.objects.filter(therapist__user__is_active=True)
-    if therapist is not None:
-        rows = rows.filter(therapist__user=therapist)
+    if therapist_ids is not None:
+        rows = rows.filter(therapist__user_id__in=therapist_ids)
     by_weekday: dict[int, list[_Hours]] = defaultdict(list)
     found = rows.order_by("weekday", "starts", "therapist__user__last_name").values_list(
         "weekday", "starts", "ends", "therapist__user__first_name", "therapist__user__last_name",
@@ -445,11 +446,11 @@ def _work_block(row: _Hours, day: dt.date) -> Block:
     )
 
 
-def _time_off(first: dt.datetime, last: dt.datetime, therapist: User | None) -> list[TimeOff]:
+def _time_off(first: dt.datetime, last: dt.datetime, therapist_ids: Collection[int] | None) -> list[TimeOff]:
     # The reason is private to the therapist and the director's set-up: never read here.
     rows = TimeOff.objects.filter(starts_at__lt=last, ends_at__gt=first).select_related("therapist")
-    if therapist is not None:
-        rows = rows.filter(therapist=therapist)
+    if therapist_ids is not None:
+        rows = rows.filter(therapist_id__in=therapist_ids)
     return list(rows.only("starts_at", "ends_at", "therapist__first_name", "therapist__last_name"))
 
 
@@ -502,8 +503,9 @@ def calendar_build(
             "date", "reason"
         )
     )
-    working = _working(therapist) if room is None else {}
-    away = _time_off(first, last, therapist) if room is None else []
+    # The same therapists as the sessions: one, a page of the practice's week, or everyone.
+    working = _working(therapist_ids) if room is None else {}
+    away = _time_off(first, last, therapist_ids) if room is None else []
 
     scope = "therapist" if therapist is not None else "room" if room is not None else "practice"
     # The whole practice's week is for reading (a large practice books over a thousand sessions in it):
