@@ -23,6 +23,14 @@ from tandem.demo.outcomes import COHORT_CASES
 from tandem.homework.models import AssignmentLog
 from tandem.lib.time import local_day_bounds, local_today
 from tandem.measures.models import Response
+from tandem.pathway.models import (
+    FollowUpStatus,
+    FollowUpTask,
+    IntakeRecord,
+    Referral,
+    TreatmentPlan,
+    safety_flagged_q,
+)
 from tandem.practice.models import Location, Room
 from tandem.records.models import SessionNote
 from tandem.scheduling.models import Appointment, AppointmentStatus
@@ -181,6 +189,15 @@ def test_large_mode_builds_years_of_history():
     assert Response.objects.values("case").distinct().count() > 100
     assert AssignmentLog.objects.exists()
     assert AuditEvent.objects.filter(action="note.sign").count() == SessionNote.objects.count()
+    # The pathway's records, with the loose ends a busy practice's Today lists show, but not everywhere.
+    in_treatment = cases.filter(phase=Phase.TREATMENT)
+    without_plan = in_treatment.filter(treatment_plans__isnull=True).count()
+    assert 0 < without_plan < in_treatment.count() / 2
+    assert IntakeRecord.objects.values("case").distinct().count() > 150
+    assert IntakeRecord.objects.filter(safety_flagged_q()).exists()
+    assert Referral.objects.awaiting_result().exists()
+    assert FollowUpTask.objects.filter(status=FollowUpStatus.OPEN, due_on__lt=local_today()).exists()
+    assert AuditEvent.objects.filter(action="plan.version").count() == TreatmentPlan.objects.count()
     assert verify_audit_chain().ok
     assert re.search(r"\.\.\. +[0-9.]+ s  signing [0-9,]+ audit events", output)
     # Asking again for another size changes nothing.

@@ -53,6 +53,8 @@ from tandem.records.models import SessionNote
 from tandem.scheduling.models import Appointment, Occupancy
 
 Progress = Callable[[str], None]
+# One case in this many of the large practice's is left with each kind of loose end on Today.
+PATHWAY_SPREAD = 20
 
 
 class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed, OutcomesSeed):
@@ -86,16 +88,20 @@ class Builder(StaffSeed, CasesSeed, SessionsSeed, LoginsSeed, OutcomesSeed):
         self.progress("wrote cases, phase history and sessions")
         self._client_logins(plans, cases)
         self.backlog.labels = dict(User.objects.values_list("pk", "username"))
-        if not self.large:
-            # The pathway records (intake, referrals, plans, follow-up) of the hand-picked demo cases.
-            seed_pathway(
-                items=[
-                    DemoCase(case, plan.steps, plan.fmt == INTENSIVE)
-                    for plan, case in zip(plans, cases, strict=True)
-                ],
-                now=self.now,
-                demo_therapist_id=self.therapists[0].pk,
-            )
+        # The pathway records (intake, referrals, plans, follow-up): in the large practice one case in
+        # PATHWAY_SPREAD is left with each kind of loose end, as a busy practice's Today lists are.
+        seed_pathway(
+            items=[
+                DemoCase(case, plan.steps, plan.fmt == INTENSIVE)
+                for plan, case in zip(plans, cases, strict=True)
+            ],
+            now=self.now,
+            demo_therapist_id=self.therapists[0].pk,
+            spread=PATHWAY_SPREAD if self.large else 0,
+        )
+        if self.large:
+            self.progress("wrote intakes, referrals, treatment plans and follow-ups")
+        else:
             dropout_plans(cohort=cohort, cases=cases[len(cases) - len(cohort) :])
         history_events(self.backlog, coordinator_id=self.coordinator.pk, director_id=self.director.pk)
         if self.large:

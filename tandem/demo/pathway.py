@@ -6,6 +6,8 @@ What it makes follows each case's own history (the day it entered each phase), s
 Today page and the discharge summary read as they would in a real practice; a few rows are placed on
 purpose so that every pathway list on the demo therapist's Today page has something in it: a safety
 answer to review, an overdue referral, an overdue follow-up and a case in treatment without a plan.
+The large benchmark practice (`spread`) places such loose ends on one case in `spread` of those that
+could have them, so that every therapist's Today lists are as full as a real practice's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.conf import settings
 
 from tandem.accounts.models import User
 from tandem.cases.models import Case, Phase
+from tandem.demo.data import BATCH
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
@@ -73,8 +76,9 @@ def _reached(item: DemoCase, phase: str) -> dt.date | None:
 
 
 class PathwaySeed:
-    def __init__(self, *, now: dt.datetime, demo_therapist_id: int) -> None:
+    def __init__(self, *, now: dt.datetime, demo_therapist_id: int, spread: int = 0) -> None:
         self.now = now
+        self.spread = spread
         self.zone = ZoneInfo(settings.TIME_ZONE)
         self.today = self.now.astimezone(self.zone).date()
         self.demo_therapist_id = demo_therapist_id
@@ -96,6 +100,15 @@ class PathwaySeed:
     def mine(self, case: Case) -> bool:
         return self.demo_therapist_id in {c.pk for c in case.clinicians}
 
+    def loose_end(self, kind: str, case: Case) -> bool:
+        """Whether this case (already known to qualify) is left with a loose end of this kind: the demo
+        therapist's first such case, and in the large practice one in `spread` of every therapist's."""
+        if not self.done[kind] and self.mine(case):
+            return True
+        # Each kind starts at its own offset, so that one case does not collect every loose end.
+        offset = list(self.done).index(kind)
+        return self.spread > 0 and (case.pk + offset) % self.spread == 0
+
     def build(self, items: Sequence[DemoCase]) -> None:
         for item in items:
             case = item.case
@@ -109,12 +122,15 @@ class PathwaySeed:
                 self.plan(item, clinician)
             if _reached(item, Phase.FOLLOW_UP) is not None:
                 self.follow_up(item, clinician)
-        IntakeRecord.objects.bulk_create(self.intakes)
-        TreatmentConsent.objects.bulk_create(self.consents)
-        AssessmentFindings.objects.bulk_create(self.findings)
-        Referral.objects.bulk_create(self.referrals)
-        TreatmentPlan.objects.bulk_create(self.plans)
-        FollowUpTask.objects.bulk_create(self.follow_ups)
+        for model, rows in (
+            (IntakeRecord, self.intakes),
+            (TreatmentConsent, self.consents),
+            (AssessmentFindings, self.findings),
+            (Referral, self.referrals),
+            (TreatmentPlan, self.plans),
+            (FollowUpTask, self.follow_ups),
+        ):
+            model.objects.bulk_create(rows, batch_size=BATCH)
 
     def intake(self, item: DemoCase, clinician: User) -> None:
         case = item.case
@@ -124,10 +140,8 @@ class PathwaySeed:
         for index, client in enumerate(case.partners):
             if in_intake and index == 1:
                 continue  # the second partner has not filled theirs in yet: intake still open
-            flagged = (
-                not self.done["safety"] and self.mine(case) and case.phase in (Phase.INTAKE, Phase.ASSESSMENT)
-            )
-            self.done["safety"] |= flagged
+            flagged = case.phase in (Phase.INTAKE, Phase.ASSESSMENT) and self.loose_end("safety", case)
+            self.done["safety"] |= flagged and self.mine(case)
             self.intakes.append(
                 IntakeRecord(
                     case=case,
@@ -191,14 +205,11 @@ class PathwaySeed:
             due_on=sent + dt.timedelta(days=policy.REFERRAL_DUE_DAYS[urgency]),
             referred_by=clinician,
         )
-        overdue_wanted = (
-            not self.done["overdue_referral"] and self.mine(case) and case.phase == Phase.TREATMENT
-        )
-        if overdue_wanted:
+        if case.phase == Phase.TREATMENT and self.loose_end("overdue_referral", case):
             # Sent urgently at the start of the assessment and never answered: overdue on Today.
             referral.urgency = Urgency.URGENT
             referral.due_on = sent + dt.timedelta(days=policy.REFERRAL_DUE_DAYS[Urgency.URGENT])
-            self.done["overdue_referral"] = referral.due_on < self.today
+            self.done["overdue_referral"] |= self.mine(case) and referral.due_on < self.today
         elif finished is not None or self.today - sent > dt.timedelta(days=12):
             seen = sent + dt.timedelta(days=7)
             referral.status = ReferralStatus.RESULT_RECEIVED
@@ -218,13 +229,8 @@ class PathwaySeed:
         case = item.case
         started = _reached(item, Phase.TREATMENT)
         assert started is not None
-        if (
-            not self.done["no_plan"]
-            and self.mine(case)
-            and case.phase == Phase.TREATMENT
-            and case.team is None
-        ):
-            self.done["no_plan"] = True  # the plan is still to be written: listed on Today
+        if case.phase == Phase.TREATMENT and case.team is None and self.loose_end("no_plan", case):
+            self.done["no_plan"] |= self.mine(case)  # the plan is still to be written: listed on Today
             return
         if item.intensive and case.is_couple:
             fmt = TreatmentFormat.INTENSIVE
@@ -275,15 +281,19 @@ class PathwaySeed:
                 planned_on=due,
                 created_at=self.at(start),
             )
-            leave_overdue = not self.done["overdue_follow_up"] and self.mine(case) and due < self.today
+            leave_overdue = (
+                discharged is None and due < self.today and self.loose_end("overdue_follow_up", case)
+            )
             if discharged is not None or (due < self.today and not leave_overdue):
                 task.status = FollowUpStatus.DONE
                 task.done_at = self.at(min(due, discharged or self.today), hour=14)
                 task.done_by = clinician
                 task.outcome = "Going well; exercises continued at home."
-            self.done["overdue_follow_up"] |= leave_overdue
+            self.done["overdue_follow_up"] |= leave_overdue and self.mine(case)
             self.follow_ups.append(task)
 
 
-def seed_pathway(*, items: Sequence[DemoCase], now: dt.datetime, demo_therapist_id: int) -> None:
-    PathwaySeed(now=now, demo_therapist_id=demo_therapist_id).build(items)
+def seed_pathway(
+    *, items: Sequence[DemoCase], now: dt.datetime, demo_therapist_id: int, spread: int = 0
+) -> None:
+    PathwaySeed(now=now, demo_therapist_id=demo_therapist_id, spread=spread).build(items)
