@@ -45,32 +45,23 @@ def evaluated_first(sql: str) -> str:
 
 
 @cache
-def assigned_sql(phases: int = 0) -> str:
+def assigned_sql() -> str:
     """Cases whose therapist is the user, or whose co-therapy team has them as first or second member
-    (parameters: the user's id three times). With PHASES, only the cases in one of that many phases,
-    found through the (therapist, phase) and (team, phase) indexes: a therapist's Today is about open
-    cases, and their caseload holds years of discharged ones (parameters: the user's id, the phases, the
-    user's id twice, the phases)."""
+    (parameters: the user's id three times)."""
     from tandem.cases.models import Case
 
     case = SqlNames(Case)
     team = SqlNames(Case._meta.get_field("team").related_model)
-    among = f" AND {case.col('phase')} IN ({', '.join(['%s'] * phases)})" if phases else ""
     members = f"{team.col('first')} = %s OR {team.col('second')} = %s"
     teams = f"SELECT {team.col('id')} FROM {team.table} WHERE {members}"  # noqa: S608
     return (
-        f"SELECT {case.col('id')} FROM {case.table} WHERE {case.col('therapist')} = %s{among} "  # noqa: S608
-        f"UNION SELECT {case.col('id')} FROM {case.table} WHERE {case.col('team')} IN ({teams}){among}"
+        f"SELECT {case.col('id')} FROM {case.table} WHERE {case.col('therapist')} = %s "  # noqa: S608
+        f"UNION SELECT {case.col('id')} FROM {case.table} WHERE {case.col('team')} IN ({teams})"
     )
 
 
 def assigned_ids(user_id: Any) -> RawSQL:
     return RawSQL(evaluated_first(assigned_sql()), (user_id, user_id, user_id))  # noqa: S611
-
-
-def assigned_in_phases_ids(user_id: Any, phases: tuple[str, ...]) -> RawSQL:
-    params = (user_id, *phases, user_id, user_id, *phases)
-    return RawSQL(evaluated_first(assigned_sql(len(phases))), params)  # noqa: S611
 
 
 @cache

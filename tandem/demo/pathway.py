@@ -21,7 +21,7 @@ from django.conf import settings
 
 from tandem.accounts.models import User
 from tandem.cases.models import Case, Phase
-from tandem.demo.data import BATCH
+from tandem.demo.plans import bulk
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
@@ -122,15 +122,12 @@ class PathwaySeed:
                 self.plan(item, clinician)
             if _reached(item, Phase.FOLLOW_UP) is not None:
                 self.follow_up(item, clinician)
-        for model, rows in (
-            (IntakeRecord, self.intakes),
-            (TreatmentConsent, self.consents),
-            (AssessmentFindings, self.findings),
-            (Referral, self.referrals),
-            (TreatmentPlan, self.plans),
-            (FollowUpTask, self.follow_ups),
-        ):
-            model.objects.bulk_create(rows, batch_size=BATCH)
+        bulk(IntakeRecord, self.intakes)
+        bulk(TreatmentConsent, self.consents)
+        bulk(AssessmentFindings, self.findings)
+        bulk(Referral, self.referrals)
+        bulk(TreatmentPlan, self.plans)
+        bulk(FollowUpTask, self.follow_ups)
 
     def intake(self, item: DemoCase, clinician: User) -> None:
         case = item.case

@@ -14,8 +14,9 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from tandem.access.services import (
+    CareScope,
     can_see_clinical,
-    cases_in_care_of,
+    care_scope,
     cases_visible_to,
     deny,
     staff_cases_visible_to,
@@ -130,7 +131,9 @@ def case_adherence(*, user: Any, case: Case) -> list[AssignmentView] | None:
     return [AssignmentView(a, _adherence(a, counts)) for a in assignments]
 
 
-def today_adherence(*, user: Any, day: dt.date, limit: int = 200) -> list[tuple[Case, list[AssignmentView]]]:
+def today_adherence(
+    *, user: Any, day: dt.date, scope: CareScope | None = None, limit: int = 200
+) -> list[tuple[Case, list[AssignmentView]]]:
     """For the clinician's sessions of the day: each case's active homework and how far each partner got."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
@@ -144,7 +147,7 @@ def today_adherence(*, user: Any, day: dt.date, limit: int = 200) -> list[tuple[
     today_cases = list(seen_today.order_by().values_list("case_id", flat=True).distinct())
     assignments = list(
         Assignment.objects.active()
-        .filter(case_id__in=today_cases, case__in=cases_in_care_of(user))
+        .filter((scope or care_scope(user)).cases(), case_id__in=today_cases)
         .select_related("exercise", "client", "case__partner_a", "case__partner_b")
         .only(*link_fields("case__"), "exercise__title", "client__first_name", "times_expected")
         .order_by("case__reference", "-assigned_at")[:limit]

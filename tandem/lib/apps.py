@@ -8,5 +8,5 @@ class LibConfig(AppConfig):
     def ready(self) -> None:
         from tandem.lib import (
             checks,  # noqa: F401  (registers the deploy checks)
-            lookups,  # noqa: F401  (registers field__literal_in)
+            lookups,  # noqa: F401  (registers field__literal_in and field__any_of)
         )

@@ -1,4 +1,6 @@
-"""`field__literal_in=CONSTANTS`: an IN whose values are written into the query text.
+"""Two lookups for queries that PostgreSQL keeps the plan of.
+
+`field__literal_in=CONSTANTS`: an IN whose values are written into the query text.
 
 On PostgreSQL a query that a connection runs often is prepared and may run on a generic plan, made
 without the values of its parameters (settings: `prepare_threshold`). A partial index whose condition
@@ -10,6 +12,11 @@ the partial index usable on every plan.
 
 Only for the code's own constants (choices of a model field): each value must be a plain lower-case
 word, so nothing a user typed can ever reach the query text this way; anything else is refused.
+
+`field__any_of=ids`: the column equals one of a list of ids, passed on PostgreSQL as one array
+parameter (`= ANY(%s)`), so that the query's text, and so its kept plan, is the same however many ids
+there are (an IN list has a parameter per id: a new text, planned afresh, for every length). Elsewhere
+an ordinary IN list.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import CharField, Lookup
+from django.core.exceptions import EmptyResultSet
+from django.db.models import CharField, ForeignKey, IntegerField, Lookup
 
 _PLAIN = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -40,3 +48,22 @@ class LiteralIn(Lookup):
 
 
 CharField.register_lookup(LiteralIn)
+
+
+class AnyOf(Lookup):
+    lookup_name = "any_of"
+    # The list goes to the database whole, as one array, not through the field.
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        ids = [int(v) for v in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", (*params, ids)
+        if not ids:
+            raise EmptyResultSet  # matches nothing: Django answers without asking the database
+        return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", (*params, *ids)
+
+
+IntegerField.register_lookup(AnyOf)
+ForeignKey.register_lookup(AnyOf)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from tandem.access.services import cases_visible_to, deny, get_object_for
+from tandem.access.services import CareScope, care_scope, cases_visible_to, deny, get_object_for
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.lib.time import local_today
@@ -167,30 +167,31 @@ def alert_for_staff(*, case: Case, alert_id: int, user: Any) -> SafetyAlert:
     return get_object_for(user, alerts, alert_id, what="safety_alert", case_id=case.pk)
 
 
-def today_alerts(*, user: Any) -> list[SafetyAlert]:
+def today_alerts(*, user: Any, scope: CareScope | None = None) -> list[SafetyAlert]:
     """Unacknowledged safety alerts on the therapist's own cases; the director sees every one."""
-    role = getattr(user, "role", None)
-    if role not in (Role.THERAPIST, Role.DIRECTOR):
+    if getattr(user, "role", None) not in (Role.THERAPIST, Role.DIRECTOR):
         return []
-    alerts = SafetyAlert.objects.filter(acknowledged_at__isnull=True).select_related(
+    scope = scope or care_scope(user)
+    alerts = SafetyAlert.objects.filter(scope.cases(), acknowledged_at__isnull=True).select_related(
         "client", "case__partner_a", "case__partner_b"
     )
-    if role == Role.THERAPIST:
-        alerts = alerts.filter(case__in=Case.objects.assigned_to(user))
     return list(alerts.order_by("created_at", "id"))
 
 
 TODAY_DUE_LIMIT = 100
 
 
-def today_due(*, user: Any, today: dt.date | None = None) -> list[MeasureRequest]:
+def today_due(
+    *, user: Any, today: dt.date | None = None, scope: CareScope | None = None
+) -> list[MeasureRequest]:
     """Questionnaires due (or overdue) on the therapist's own cases, oldest first; `overdue` set on each."""
     if getattr(user, "role", None) != Role.THERAPIST:
         return []
     today = today or local_today()
+    scope = scope or care_scope(user)
     due = list(
         open_requests()
-        .filter(case__in=Case.objects.assigned_to(user), due_on__lte=today, case__phase__in=SCHEDULED_PHASES)
+        .filter(scope.cases(), due_on__lte=today, case__phase__in=SCHEDULED_PHASES)
         .select_related("instrument", "client", "case__partner_a", "case__partner_b")
         .order_by("due_on", "case_id", "id")[:TODAY_DUE_LIMIT]
     )

@@ -9,11 +9,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from tandem.access.services import (
+    CareScope,
     can_edit_case,
     can_move_case,
-    cases_in_care_of,
+    care_scope,
     is_case_clinician,
-    open_cases_in_care_of,
 )
 from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase, link_fields
@@ -307,32 +307,30 @@ def _follow_up_entries(tasks: list[FollowUpTask]) -> list[TimelineEntry]:
     ]
 
 
-def _my_cases(user: Any) -> Any:
-    return cases_in_care_of(user)
-
-
-def overdue_referrals(*, user: Any, limit: int = 20) -> list[Referral]:
+def overdue_referrals(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[Referral]:
     """Referrals past their due date without a result: for the case's therapists and the director."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
+    scope = scope or care_scope(user)
     return list(
         Referral.objects.overdue()
-        .filter(case__in=_my_cases(user))
+        .filter(scope.cases())
         .select_related("case__partner_a", "case__partner_b", "client", "specialist_type")
         .only(*link_fields("case__"), "client__first_name", "specialist_type__label", "due_on", "status")
         .order_by("due_on", "id")[:limit]
     )
 
 
-def follow_ups_due(*, user: Any, limit: int = 20) -> list[FollowUpTask]:
+def follow_ups_due(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[FollowUpTask]:
     """Open follow-ups due within the coming week or overdue: therapists see their own cases; the front
     desk (who book the visits and calls) and the director see the practice's."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR, Role.COORDINATOR):
         return []
     horizon = local_today() + dt.timedelta(days=policy.FOLLOW_UP_DUE_SOON_DAYS)
+    scope = scope or care_scope(user)
     tasks: QuerySet[FollowUpTask] = (
         FollowUpTask.objects.open()
-        .filter(case__in=_my_cases(user), due_on__lte=horizon)
+        .filter(scope.cases(), due_on__lte=horizon)
         .select_related("case__partner_a", "case__partner_b")
         .only(*link_fields("case__"), "label", "mode", "due_on", "status")
         .order_by("due_on", "id")
@@ -340,32 +338,36 @@ def follow_ups_due(*, user: Any, limit: int = 20) -> list[FollowUpTask]:
     return list(tasks[:limit])
 
 
-def safety_to_review(*, user: Any, limit: int = 20) -> list[IntakeRecord]:
+def safety_to_review(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[IntakeRecord]:
     """Intake answers that may indicate risk and that no clinician has reviewed yet, on open cases."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
+    scope = scope or care_scope(user)
     return list(
         IntakeRecord.objects.filter(safety_flagged_q(), safety_reviewed_at__isnull=True)
-        .filter(case__in=open_cases_in_care_of(user))
+        .filter(scope.cases(open_only=True))
         .select_related("case__partner_a", "case__partner_b", "client")
         .only(*link_fields("case__"), "client__first_name", "entered_by", "updated_at")
         .order_by("updated_at", "id")[:limit]
     )
 
 
-def cases_without_plan(*, user: Any, limit: int = 20) -> list[Case]:
+def cases_without_plan(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[Case]:
     """Cases in treatment that have no treatment plan yet."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
+    scope = scope or care_scope(user)
     return list(
-        open_cases_in_care_of(user)
+        Case.objects.filter(scope.cases("", open_only=True))
         .for_links()
         .filter(phase=Phase.TREATMENT, treatment_plans__isnull=True)
         .order_by("opened_on", "id")[:limit]
     )
 
 
-def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list[Case]:
+def assessment_unbooked(
+    *, user: Any, now: dt.datetime, scope: CareScope | None = None, limit: int = 20
+) -> list[Case]:
     """Cases in assessment whose required sessions are neither attended nor booked ahead: for a couple
     the joint interview and two individual sessions, for an individual case one session."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
@@ -373,8 +375,9 @@ def assessment_unbooked(*, user: Any, now: dt.datetime, limit: int = 20) -> list
     counts = Q(appointments__status=AppointmentStatus.ATTENDED) | Q(
         appointments__status=AppointmentStatus.BOOKED, appointments__starts_at__gte=now
     )
+    scope = scope or care_scope(user)
     cases = (
-        open_cases_in_care_of(user)
+        Case.objects.filter(scope.cases("", open_only=True))
         .for_links()
         .filter(phase=Phase.ASSESSMENT)
         .annotate(
@@ -425,13 +428,14 @@ def discharge_summary(*, case: Case) -> dict[str, Any]:
     }
 
 
-def today_items(*, user: Any, now: dt.datetime) -> dict[str, Any]:
+def today_items(*, user: Any, now: dt.datetime, scope: CareScope | None = None) -> dict[str, Any]:
     """The pathway's part of the Today page; None where the list is not this user's to act on."""
     clinical_role = user.role in (Role.THERAPIST, Role.DIRECTOR)
+    mine = {"user": user, "scope": scope or care_scope(user)}
     return {
-        "safety_to_review": safety_to_review(user=user) if clinical_role else None,
-        "assessment_unbooked": assessment_unbooked(user=user, now=now) if clinical_role else None,
-        "referrals_overdue": overdue_referrals(user=user) if clinical_role else None,
-        "follow_ups_due": follow_ups_due(user=user) if user.is_practice_staff else None,
-        "plans_missing": cases_without_plan(user=user) if clinical_role else None,
+        "safety_to_review": safety_to_review(**mine) if clinical_role else None,
+        "assessment_unbooked": assessment_unbooked(**mine, now=now) if clinical_role else None,
+        "referrals_overdue": overdue_referrals(**mine) if clinical_role else None,
+        "follow_ups_due": follow_ups_due(**mine) if user.is_practice_staff else None,
+        "plans_missing": cases_without_plan(**mine) if clinical_role else None,
     }

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from tandem.access.services import open_cases_in_care_of, staff_cases_visible_to
+from tandem.access.services import CareScope, care_scope, staff_cases_visible_to
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Phase
 from tandem.lib.time import local_day_bounds
@@ -20,17 +20,19 @@ def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
         Appointment.objects.between(start, end)
         .exclude(status=AppointmentStatus.CANCELLED)
         .select_related("case__partner_a", "case__partner_b", "room__location")
-        .prefetch_related("therapists")
         .order_by("starts_at")
     )
     if user.role == Role.THERAPIST:
-        appointments = appointments.for_therapist(user)
-    elif user.role not in (Role.DIRECTOR, Role.COORDINATOR):
+        # Their own sessions: the page does not print who else is in the room (no "With" column).
+        return appointments.for_therapist(user)
+    if user.role not in (Role.DIRECTOR, Role.COORDINATOR):
         return Appointment.objects.none()
-    return appointments
+    return appointments.prefetch_related("therapists")
 
 
-def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dict[str, list[Case]]:
+def cases_needing_action(
+    *, user: Any, now: dt.datetime, scope: CareScope | None = None, limit: int = 20
+) -> dict[str, list[Case]]:
     """What the Today page asks someone to deal with, by reason."""
     # Only the partners: the lists link each case by their names (cases/_case_links.html), and the
     # therapist and team joins of with_people() cost the planner more than the twenty rows.
@@ -46,7 +48,8 @@ def cases_needing_action(*, user: Any, now: dt.datetime, limit: int = 20) -> dic
             .order_by("opened_on", "id")[:limit]
         )
     if user.role in (Role.THERAPIST, Role.DIRECTOR):
-        mine = open_cases_in_care_of(user).for_links()
+        scope = scope or care_scope(user)
+        mine = Case.objects.filter(scope.cases("", open_only=True)).for_links()
         result["no_next_session"] = list(
             mine.filter(phase__in=(Phase.INTAKE, Phase.ASSESSMENT, Phase.TREATMENT, Phase.FOLLOW_UP))
             .exclude(therapist__isnull=True, team__isnull=True)

@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from tandem.access.services import can_edit_case, can_see_clinical, get_case_for, is_assigned
+from tandem.access.services import can_edit_case, can_see_clinical, care_scope, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
 from tandem.lib.time import local_today
@@ -28,12 +28,16 @@ def today(request: AuthedRequest) -> HttpResponse:
     if not user.is_practice_staff:
         raise Http404("Not found")
     now = timezone.now()
+    # The cases in the user's care, read once for every list on the page (access.services.CareScope);
+    # the other apps' fragments take it from the context as `care`.
+    care = care_scope(user)
     context = {
         "nav": "today",
         "day": local_today(),
+        "care": care,
         "appointments": selectors.appointments_on(user=user, day=local_today()),
-        "needing_action": selectors.cases_needing_action(user=user, now=now),
-        "pathway": pathway_selectors.today_items(user=user, now=now),
+        "needing_action": selectors.cases_needing_action(user=user, now=now, scope=care),
+        "pathway": pathway_selectors.today_items(user=user, now=now, scope=care),
     }
     return render(request, "today/today.html", context)
 

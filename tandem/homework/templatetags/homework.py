@@ -23,4 +23,9 @@ def today_adherence(context: Any) -> dict[str, Any]:
     """`{% today_adherence %}`: the clinician's sessions of the day and how the homework went."""
     user = context["request"].user
     show = getattr(user, "role", None) in (Role.THERAPIST, Role.DIRECTOR)
-    return {"show": show, "cases": selectors.today_adherence(user=user, day=local_today()) if show else []}
+    if not show:
+        return {"show": False, "cases": []}
+    return {
+        "show": True,
+        "cases": selectors.today_adherence(user=user, day=local_today(), scope=context.get("care")),
+    }

@@ -12,14 +12,15 @@ register = template.Library()
 @register.inclusion_tag("measures/_today_alerts.html", takes_context=True)
 def today_safety_alerts(context: Any) -> dict[str, Any]:
     """`{% today_safety_alerts %}`: the banner of unacknowledged alerts (empty for everyone else)."""
-    return {"alerts": selectors.today_alerts(user=context["request"].user)}
+    return {"alerts": selectors.today_alerts(user=context["request"].user, scope=context.get("care"))}
 
 
 @register.inclusion_tag("measures/_today.html", takes_context=True)
 def today_measures_due(context: Any) -> dict[str, Any]:
     """`{% today_measures_due %}`: questionnaires due on the therapist's cases."""
     user = context["request"].user
-    return {"show": getattr(user, "is_therapist", False), "due": selectors.today_due(user=user)}
+    due = selectors.today_due(user=user, scope=context.get("care"))
+    return {"show": getattr(user, "is_therapist", False), "due": due}
 
 
 @register.inclusion_tag("measures/_portal_due.html", takes_context=True)
