@@ -23,6 +23,7 @@ from tandem.audit.services import audit_record
 from tandem.cases import scopes
 from tandem.cases.models import OPEN_PHASES, Case, CaseQuerySet, Client, Phase
 from tandem.lib.errors import Refusal
+from tandem.lib.lookups import Ids
 
 BREAK_GLASS_MAX = timedelta(hours=4)
 
@@ -94,8 +95,8 @@ class CareScope:
     from the ids. The ids are read when the page is and kept nowhere else. `None` is the whole
     practice (the director and the front desk), where no list needs narrowing by case."""
 
-    ids: tuple[int, ...] | None
-    open_ids: tuple[int, ...] | None
+    ids: Ids | None
+    open_ids: Ids | None
 
     def cases(self, path: str = "case", *, open_only: bool = False) -> Q:
         """The condition on a model whose case is reached by `path` ("" for Case itself)."""
@@ -110,13 +111,14 @@ class CareScope:
 def care_scope(user: Any) -> CareScope:
     """cases_in_care_of(user) and its open cases, as ids (one query for a therapist, none otherwise)."""
     if getattr(user, "role", None) == Role.THERAPIST and user.is_active:
-        rows = list(cases_in_care_of(user).order_by().values_list("pk", "phase"))
+        # cases_in_care_of for a therapist: the cases assigned to them, with their phases.
+        rows = scopes.assigned_phases(user.pk)
         return CareScope(
-            ids=tuple(pk for pk, _ in rows), open_ids=tuple(pk for pk, phase in rows if phase in OPEN_PHASES)
+            ids=Ids(pk for pk, _ in rows), open_ids=Ids(pk for pk, phase in rows if phase in OPEN_PHASES)
         )
     if _sees_whole_practice(user):
         return CareScope(ids=None, open_ids=None)
-    return CareScope(ids=(), open_ids=())
+    return CareScope(ids=Ids(()), open_ids=Ids(()))
 
 
 def is_assigned(user: Any, case: Case) -> bool:

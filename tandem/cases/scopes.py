@@ -45,23 +45,32 @@ def evaluated_first(sql: str) -> str:
 
 
 @cache
-def assigned_sql() -> str:
+def assigned_sql(columns: tuple[str, ...] = ("id",)) -> str:
     """Cases whose therapist is the user, or whose co-therapy team has them as first or second member
-    (parameters: the user's id three times)."""
+    (parameters: the user's id three times), with the given columns of each case."""
     from tandem.cases.models import Case
 
     case = SqlNames(Case)
     team = SqlNames(Case._meta.get_field("team").related_model)
     members = f"{team.col('first')} = %s OR {team.col('second')} = %s"
     teams = f"SELECT {team.col('id')} FROM {team.table} WHERE {members}"  # noqa: S608
+    select = ", ".join(case.col(name) for name in columns)
     return (
-        f"SELECT {case.col('id')} FROM {case.table} WHERE {case.col('therapist')} = %s "  # noqa: S608
-        f"UNION SELECT {case.col('id')} FROM {case.table} WHERE {case.col('team')} IN ({teams})"
+        f"SELECT {select} FROM {case.table} WHERE {case.col('therapist')} = %s "  # noqa: S608
+        f"UNION SELECT {select} FROM {case.table} WHERE {case.col('team')} IN ({teams})"
     )
 
 
 def assigned_ids(user_id: Any) -> RawSQL:
     return RawSQL(evaluated_first(assigned_sql()), (user_id, user_id, user_id))  # noqa: S611
+
+
+def assigned_phases(user_id: Any) -> list[tuple[int, str]]:
+    """(id, phase) of every case assigned to the user, straight from the two indexed lookups: nested as
+    `id IN (the scope)`, PostgreSQL looked each case up again by its key (2.2 ms for 650 cases, 0.8)."""
+    with connection.cursor() as cursor:
+        cursor.execute(assigned_sql(("id", "phase")), (user_id, user_id, user_id))
+        return [(pk, phase) for pk, phase in cursor.fetchall()]
 
 
 @cache

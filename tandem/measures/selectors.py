@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tandem.access.services import CareScope, care_scope, cases_visible_to, deny, get_object_for
 from tandem.accounts.models import Role
-from tandem.cases.models import Case, Client
+from tandem.cases.models import Case, Client, link_fields
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy
 from tandem.measures.engine import ReliableChange, reliable_change
@@ -172,8 +172,12 @@ def today_alerts(*, user: Any, scope: CareScope | None = None) -> list[SafetyAle
     if getattr(user, "role", None) not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    alerts = SafetyAlert.objects.filter(scope.cases(), acknowledged_at__isnull=True).select_related(
-        "client", "case__partner_a", "case__partner_b"
+    # Only what the banner prints (measures/_today_alerts.html): building and compiling every column
+    # of five tables cost more than the query.
+    alerts = (
+        SafetyAlert.objects.filter(scope.cases(), acknowledged_at__isnull=True)
+        .select_related("client", "case__partner_a", "case__partner_b")
+        .only("created_at", "client__first_name", *link_fields("case__"))
     )
     return list(alerts.order_by("created_at", "id"))
 
@@ -193,6 +197,7 @@ def today_due(
         open_requests()
         .filter(scope.cases(), due_on__lte=today, case__phase__in=SCHEDULED_PHASES)
         .select_related("instrument", "client", "case__partner_a", "case__partner_b")
+        .only("due_on", "reason", "instrument__code", "client__first_name", *link_fields("case__"))
         .order_by("due_on", "case_id", "id")[:TODAY_DUE_LIMIT]
     )
     for request in due:

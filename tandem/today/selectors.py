@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from tandem.access.services import CareScope, care_scope, staff_cases_visible_to
 from tandem.accounts.models import Role
-from tandem.cases.models import Case, Phase
+from tandem.cases.models import Case, Phase, link_fields
 from tandem.lib.time import local_day_bounds
 from tandem.pathway import selectors as pathway_selectors
 from tandem.scheduling.models import Appointment, AppointmentStatus
@@ -20,6 +20,16 @@ def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
         Appointment.objects.between(start, end)
         .exclude(status=AppointmentStatus.CANCELLED)
         .select_related("case__partner_a", "case__partner_b", "room__location")
+        # Only what the table prints (today/today.html).
+        .only(
+            "starts_at",
+            "ends_at",
+            "kind",
+            "mode",
+            "room__name",
+            "room__location__name",
+            *link_fields("case__"),
+        )
         .order_by("starts_at")
     )
     if user.role == Role.THERAPIST:
