@@ -180,3 +180,8 @@ def test_today_fragment_lists_homework_of_the_day_sessions(cast):
     with CaptureQueriesContext(connection) as ctx:
         _render(fragment, cast.therapist_a)
     assert len(ctx.captured_queries) <= 4
+    # And Today hands over the cases of the day's sessions it has already read.
+    with CaptureQueriesContext(connection) as ctx:
+        shown = _render(fragment, cast.therapist_a, care=care, day_case_ids=[cast.couple_case.pk])
+    assert "1 of 3 done" in shown and len(ctx.captured_queries) <= 2
+    assert "Sensate focus" not in _render(fragment, cast.therapist_a, care=care, day_case_ids=[])

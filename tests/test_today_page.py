@@ -34,6 +34,13 @@ def test_today_lists_my_appointments_in_the_practice_zone(client, cast):
         and "Joint assessment" in page
         and "Alex Partner &amp; Blair Partner" in page
     )
+    # A therapist's own table has no "With" column; the director's names both clinicians, and the room.
+    assert ">With<" not in page
+    login(client, cast.director)
+    page = client.get(reverse("today")).content.decode()
+    names = f"{cast.therapist_a.get_full_name()} & {cast.cotherapist.get_full_name()}"
+    names_swapped = f"{cast.cotherapist.get_full_name()} & {cast.therapist_a.get_full_name()}"
+    assert ">With<" in page and (names in page or names_swapped in page) and cast.room.name in page
     login(client, cast.therapist_b)
     assert "Joint assessment" not in client.get(reverse("today")).content.decode()
 

@@ -6,7 +6,7 @@ the other partner's individual assignments, and of the other partner's entries o
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from tandem.access.services import (
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client, link_fields
 from tandem.homework.models import Assignment, AssignmentLog, AssignmentStatus, Exercise
+from tandem.lib.lookups import Ids
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import Appointment, AppointmentStatus
 
@@ -132,22 +133,29 @@ def case_adherence(*, user: Any, case: Case) -> list[AssignmentView] | None:
 
 
 def today_adherence(
-    *, user: Any, day: dt.date, scope: CareScope | None = None, limit: int = 200
+    *,
+    user: Any,
+    day: dt.date,
+    scope: CareScope | None = None,
+    case_ids: Collection[int] | None = None,
+    limit: int = 200,
 ) -> list[tuple[Case, list[AssignmentView]]]:
-    """For the clinician's sessions of the day: each case's active homework and how far each partner got."""
+    """For the clinician's sessions of the day: each case's active homework and how far each partner got.
+    `case_ids`: the cases of those sessions, when the page has read them already (Today has)."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
-    start, end = local_day_bounds(day)
-    seen_today = Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
-    if user.role == Role.THERAPIST:
-        seen_today = seen_today.for_therapist(user)
+    if case_ids is None:
+        start, end = local_day_bounds(day)
+        seen_today = Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
+        if user.role == Role.THERAPIST:
+            seen_today = seen_today.for_therapist(user)
+        case_ids = list(seen_today.order_by().values_list("case_id", flat=True).distinct())
     # Today's few cases first, as values: with the appointments as a subquery PostgreSQL joined every
     # active assignment of the practice to its people before narrowing. Then only what Today prints:
     # the exercise's title, who it is for and the partners' names (homework/_today_adherence.html).
-    today_cases = list(seen_today.order_by().values_list("case_id", flat=True).distinct())
     assignments = list(
         Assignment.objects.active()
-        .filter((scope or care_scope(user)).cases(), case_id__in=today_cases)
+        .filter((scope or care_scope(user)).cases(), case_id__any_of=Ids(case_ids))
         .select_related("exercise", "client", "case__partner_a", "case__partner_b")
         .only(*link_fields("case__"), "exercise__title", "client__first_name", "times_expected")
         .order_by("case__reference", "-assigned_at")[:limit]

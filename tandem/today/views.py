@@ -11,6 +11,7 @@ from django.utils import timezone
 from tandem.access.services import can_edit_case, can_see_clinical, care_scope, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
 from tandem.accounts.models import Role
+from tandem.lib.jinja import fragment
 from tandem.lib.time import local_today
 from tandem.pathway import selectors as pathway_selectors
 from tandem.public import views as public_views
@@ -31,11 +32,17 @@ def today(request: AuthedRequest) -> HttpResponse:
     # The cases in the user's care, read once for every list on the page (access.services.CareScope);
     # the other apps' fragments take it from the context as `care`.
     care = care_scope(user)
+    appointments = list(selectors.appointments_on(user=user, day=local_today()))
     context = {
         "nav": "today",
         "day": local_today(),
         "care": care,
-        "appointments": selectors.appointments_on(user=user, day=local_today()),
+        # Printed by Jinja2 (tandem/lib/jinja.py says why), the page around it by Django.
+        "appointments_table": fragment(
+            "today/_appointments.jinja", {"appointments": appointments, "with_people": not user.is_therapist}
+        ),
+        # The homework block is about the cases of these sessions.
+        "day_case_ids": sorted({a.case_id for a in appointments}),
         "needing_action": selectors.cases_needing_action(user=user, now=now, scope=care),
         "pathway": pathway_selectors.today_items(user=user, now=now, scope=care),
     }

@@ -25,7 +25,8 @@ def today_adherence(context: Any) -> dict[str, Any]:
     show = getattr(user, "role", None) in (Role.THERAPIST, Role.DIRECTOR)
     if not show:
         return {"show": False, "cases": []}
-    return {
-        "show": True,
-        "cases": selectors.today_adherence(user=user, day=local_today(), scope=context.get("care")),
-    }
+    # Today hands over the cases it has in its care and of its appointments, read once for the page.
+    cases = selectors.today_adherence(
+        user=user, day=local_today(), scope=context.get("care"), case_ids=context.get("day_case_ids")
+    )
+    return {"show": True, "cases": cases}
