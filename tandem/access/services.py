@@ -75,18 +75,10 @@ def staff_cases_visible_to(user: Any) -> CaseQuerySet:
     return cases_visible_to(user)
 
 
-def cases_in_care_of(user: Any) -> CaseQuerySet:
-    """The cases a member of staff acts on from Today: a therapist's own and their teams' (not the ones a
-    break-glass grant opens), the whole practice for the director and the front desk. For a therapist
-    this is narrower than what they may open, so it is scoped as it stands."""
-    if getattr(user, "role", None) == Role.THERAPIST and user.is_active:
-        return Case.objects.assigned_to(user)
-    return staff_cases_visible_to(user)
-
-
 @dataclass(frozen=True)
 class CareScope:
-    """The cases of cases_in_care_of, read once for a page that asks about them many times (Today).
+    """The cases in a member of staff's care (care_scope), read once for a page that asks about them
+    many times (Today).
 
     Today's dozen lists come from several apps and each is scoped to the cases in the user's care.
     Nested in each query, the scope (a UNION) made PostgreSQL plan every list afresh, 1.5-4 ms each,
@@ -109,9 +101,11 @@ class CareScope:
 
 
 def care_scope(user: Any) -> CareScope:
-    """cases_in_care_of(user) and its open cases, as ids (one query for a therapist, none otherwise)."""
+    """The cases a member of staff acts on from Today, and the open ones among them: a therapist's own
+    and their teams' (not the ones a break-glass grant opens: narrower than what they may open), the
+    whole practice for the director and the front desk, nothing for anyone else. One query for a
+    therapist (the ids with their phases), none otherwise."""
     if getattr(user, "role", None) == Role.THERAPIST and user.is_active:
-        # cases_in_care_of for a therapist: the cases assigned to them, with their phases.
         rows = scopes.assigned_phases(user.pk)
         return CareScope(
             ids=Ids(pk for pk, _ in rows), open_ids=Ids(pk for pk, phase in rows if phase in OPEN_PHASES)
