@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import http.client  # noqa: E402
 
-from bench.pages import ROOT, configure_environment  # noqa: E402
+from bench.pages import ROOT, configure_environment, practice_day_label  # noqa: E402
 
 TARGET_P95_MS = 250.0
 
@@ -191,6 +191,8 @@ def run_one(args: argparse.Namespace, page: str, role: str, target: Target) -> d
         "p99_ms": round(outcome.percentile(0.99), 1),
         "errors": outcome.errors,
         "first_error": outcome.first_error,
+        "day": practice_day_label(),
+        "load_1m": round(os.getloadavg()[0], 2),
     }
     if args.json:
         print(json.dumps(row), flush=True)
@@ -203,7 +205,7 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"gunicorn {args.workers} workers, {args.clients} clients, {args.seconds:g} s per page; "
-        f"load average {load}"
+        f"load average {load}; practice day {practice_day_label()}"
     )
     header = f"{'page':<20} {'role':<10} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
     print(header)

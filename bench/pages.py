@@ -9,7 +9,8 @@ browser would end up (password done, second factor verified) and requests each p
 bench/catalog.py through Django's test client: the whole middleware stack, templates and queries,
 without a network in between. Database time is the time spent inside the driver's execute calls.
 
---json prints one JSON object per page and role (page, role, cases, p50_ms, p95_ms, queries, db_p50_ms).
+--json prints one JSON object per page and role (page, role, cases, p50_ms, p95_ms, queries, db_p50_ms,
+kb, and the practice's day and the load average when it was timed).
 --growth runs the same pages on a small and a large practice (two databases, each seeded once) and prints
 the ratio of total and of database time, large over small.
 
@@ -142,7 +143,17 @@ class Result:
             "queries": max(self.queries),
             "db_p50_ms": round(statistics.median(self.db_ms), 2),
             "kb": round(self.size_kb, 1),
+            # A weekday's Today and calendar list far more sessions than a weekend's: say which it was.
+            "day": practice_day_label(),
+            "load_1m": round(os.getloadavg()[0], 2),
         }
+
+
+def practice_day_label() -> str:
+    """The practice's date and weekday where the pages were timed, e.g. "Mon 2026-12-07"."""
+    from tandem.lib.time import local_today
+
+    return local_today().strftime("%a %Y-%m-%d")
 
 
 class DatabaseClock:
@@ -279,6 +290,7 @@ def run_pages(args: argparse.Namespace) -> None:
         f"DEBUG={settings.DEBUG}, {args.requests} timed requests after {args.warmups} warm-ups; "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
+    print(f"Practice day: {practice_day_label()} (a weekday books many more sessions than a weekend)")
     print("Size: " + ", ".join(f"{n:,} {name}" for name, n in size.items()) + " (before the run)")
     print(f"Case page etc. for {fixtures.heavy.reference} ({fixtures.heavy.n:,} appointments)")
     print()
@@ -341,7 +353,7 @@ def run_growth(args: argparse.Namespace) -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"Growth {args.small_cases:,} -> {args.cases:,} cases (medians of {args.rounds} alternating "
-        f"rounds); load average {load}"
+        f"rounds); load average {load}; practice day {large_rounds[0][0]['day'] if large_rounds[0] else '?'}"
     )
     header = (
         f"{'page':<20} {'role':<10} {'small ms':>9} {'large ms':>9} {'total x':>8} "

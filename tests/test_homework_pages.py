@@ -171,6 +171,10 @@ def test_today_fragment_lists_homework_of_the_day_sessions(cast):
     assert "Alex Partner &amp; Blair Partner" in shown and "1 of 3 done" in shown
     assert "Sensate focus" not in _render(fragment, cast.therapist_b)
     assert _render(fragment, cast.coordinator).strip() == ""
+    # The director's block is about their own sessions as a clinician: the practice's day is the calendar's.
+    assert "Sensate focus" not in _render(fragment, cast.director)
+    appointment.therapists.add(cast.director)
+    assert "1 of 3 done" in _render(fragment, cast.director)
     # On Today the cases in care are read once for the whole page and handed over as `care`; alone, the
     # fragment reads them itself (one query more).
     care = care_scope(cast.therapist_a)

@@ -146,9 +146,9 @@ def today_adherence(
         return []
     if case_ids is None:
         start, end = local_day_bounds(day)
-        seen_today = Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
-        if user.role == Role.THERAPIST:
-            seen_today = seen_today.for_therapist(user)
+        # Their own sessions, a director's too: the practice's day is the calendar's, not this block's.
+        seen_today = Appointment.objects.between(start, end).for_therapist(user)
+        seen_today = seen_today.exclude(status=AppointmentStatus.CANCELLED)
         case_ids = list(seen_today.order_by().values_list("case_id", flat=True).distinct())
     # Today's few cases first, as values: with the appointments as a subquery PostgreSQL joined every
     # active assignment of the practice to its people before narrowing. Then only what Today prints:

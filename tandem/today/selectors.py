@@ -1,26 +1,27 @@
 """Reads behind the Today page and the case page, always scoped through the permission layer."""
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from tandem.access.services import CareScope, care_scope, staff_cases_visible_to
-from tandem.accounts.models import Role
+from tandem.accounts.models import CLINICAL_ROLES, Role
 from tandem.cases.models import Case, Phase, link_fields
 from tandem.lib.time import local_day_bounds
 from tandem.pathway import selectors as pathway_selectors
-from tandem.scheduling.models import Appointment, AppointmentStatus
+from tandem.scheduling.models import Appointment, AppointmentQuerySet, AppointmentStatus
 
 
-def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
-    """A therapist's own sessions of the day; the front desk and director see the whole practice."""
+def _day_table(day: dt.date) -> AppointmentQuerySet:
+    """The sessions of a day that still take place, loading only what the table prints
+    (today/_appointments.jinja)."""
     start, end = local_day_bounds(day)
-    appointments = (
+    return (
         Appointment.objects.between(start, end)
         .exclude(status=AppointmentStatus.CANCELLED)
         .select_related("case__partner_a", "case__partner_b", "room__location")
-        # Only what the table prints (today/today.html).
         .only(
             "starts_at",
             "ends_at",
@@ -30,14 +31,39 @@ def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
             "room__location__name",
             *link_fields("case__"),
         )
-        .order_by("starts_at")
+        .order_by("starts_at", "id")
     )
-    if user.role == Role.THERAPIST:
-        # Their own sessions: the page does not print who else is in the room (no "With" column).
-        return appointments.for_therapist(user)
-    if user.role not in (Role.DIRECTOR, Role.COORDINATOR):
+
+
+def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
+    """The clinician's own sessions of the day (a director sees clients too); the page does not print who
+    else is in the room. The whole practice's day is `practice_day`."""
+    if user.role not in CLINICAL_ROLES:
         return Appointment.objects.none()
-    return appointments.prefetch_related("therapists")
+    return _day_table(day).for_therapist(user)
+
+
+@dataclass(frozen=True)
+class PracticeDay:
+    """The whole practice's day as the director and the front desk see it on Today."""
+
+    day: dt.date
+    total: int
+    to_come: int
+    next_up: list[Appointment]
+
+
+def practice_day(*, user: Any, day: dt.date, now: dt.datetime, limit: int = 20) -> PracticeDay | None:
+    """How many sessions the practice holds today, and the next ones from now (a session under way
+    included: its client may still be at the desk). A weekday at a large group practice holds hundreds;
+    listing them all made Today as heavy as the practice is large, while the calendar's day shows every
+    one of them by therapist. None for someone who does not run the practice's day."""
+    if user.role not in (Role.DIRECTOR, Role.COORDINATOR):
+        return None
+    sessions = _day_table(day)
+    counts = sessions.aggregate(total=Count("id"), to_come=Count("id", filter=Q(ends_at__gt=now)))
+    next_up = list(sessions.filter(ends_at__gt=now).prefetch_related("therapists")[:limit])
+    return PracticeDay(day=day, total=counts["total"], to_come=counts["to_come"], next_up=next_up)
 
 
 def cases_needing_action(

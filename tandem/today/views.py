@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from tandem.access.services import can_edit_case, can_see_clinical, care_scope, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
@@ -29,24 +30,41 @@ def today(request: AuthedRequest) -> HttpResponse:
     if not user.is_practice_staff:
         raise Http404("Not found")
     now = timezone.now()
+    day = local_today()
     # The cases in the user's care, read once for every list on the page (access.services.CareScope);
     # the other apps' fragments take it from the context as `care`.
     care = care_scope(user)
-    appointments = list(selectors.appointments_on(user=user, day=local_today()))
+    mine = list(selectors.appointments_on(user=user, day=day))
+    practice = selectors.practice_day(user=user, day=day, now=now)
     context = {
         "nav": "today",
-        "day": local_today(),
+        "day": day,
         "care": care,
-        # Printed by Jinja2 (tandem/lib/jinja.py says why), the page around it by Django.
-        "appointments_table": fragment(
-            "today/_appointments.jinja", {"appointments": appointments, "with_people": not user.is_therapist}
-        ),
-        # The homework block is about the cases of these sessions.
-        "day_case_ids": sorted({a.case_id for a in appointments}),
+        "practice": practice,
+        **_tables(mine, practice),
+        # The homework block is about the cases of the clinician's own sessions.
+        "day_case_ids": sorted({a.case_id for a in mine}),
         "needing_action": selectors.cases_needing_action(user=user, now=now, scope=care),
         "pathway": pathway_selectors.today_items(user=user, now=now, scope=care),
     }
     return render(request, "today/today.html", context)
+
+
+def _tables(mine: list[Any], practice: selectors.PracticeDay | None) -> dict[str, SafeString]:
+    """The clinician's own sessions and the practice's next ones, printed by Jinja2 (tandem/lib/jinja.py
+    says why), the page around them by Django."""
+    tables = {
+        "my_table": fragment(
+            "today/_appointments.jinja",
+            {"appointments": mine, "with_people": False, "label": "My appointments today"},
+        )
+    }
+    if practice:
+        tables["practice_table"] = fragment(
+            "today/_appointments.jinja",
+            {"appointments": practice.next_up, "with_people": True, "label": "The practice's next sessions"},
+        )
+    return tables
 
 
 # The case page gathers what every app shows of one case (appointments, the pathway, each app's fragment),
