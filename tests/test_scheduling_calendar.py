@@ -13,6 +13,7 @@ from django.urls import reverse
 from tandem.accounts.models import Gender, Role, TherapistProfile, WorkingHours
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.demo.grid import occupancies
+from tandem.lib.time import local_day_bounds
 from tandem.practice.models import Location, PracticeClosure, Room
 from tandem.scheduling.calendar import calendar_build, span_days, therapist_groups
 from tandem.scheduling.models import (
@@ -375,7 +376,20 @@ def test_practice_week_runs_a_constant_number_of_queries(client, cast, who):
         shown = {block.who for day in cal.days for block in (*day.working, *day.away)}
         assert shown and shown <= set(group.names)
     assert _queries(client, f"{WEEK}&group=3") == small
-    # The day the practice calendar opens on reads as few queries as its week.
+    # The day the practice calendar opens on pages the same five therapists (a large practice books
+    # hundreds of sessions a day), with as few queries as its week; its links keep the page.
+    start, end = local_day_bounds(NOW.date())
+    for group in groups:
+        html = client.get(f"{PRACTICE}?group={group.number}").content.decode()
+        held = (
+            Appointment.objects.between(start, end)
+            .filter(therapists__in=group.ids)
+            .exclude(status=AppointmentStatus.CANCELLED)
+            .distinct()
+            .count()
+        )
+        assert held and html.count('class="cal-entry') == held
+        assert f"span=day&amp;group={group.number}" in html and f"span=week&amp;group={group.number}" in html
     assert _queries(client, PRACTICE) <= small
 
 

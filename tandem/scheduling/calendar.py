@@ -39,11 +39,13 @@ from tandem.scheduling.models import (
 )
 
 SPANS = ("day", "week")
-# The whole practice's week shows this many therapists' weeks per page. A group practice of forty
-# books about 1,400 sessions a week: on one page that is 750 KB nobody reads, and its cost would grow
-# with every therapist hired. Practice-management calendars commonly show one staff member's week, and
-# several only side by side in a day; five keeps a page readable and its cost fixed.
-WEEK_GROUP_SIZE = 5
+# The whole practice's day and week show this many therapists per page. A group practice of forty books
+# about 260 sessions a day and 1,400 a week: on one page that is 130 KB or 750 KB nobody reads, and its
+# cost would grow with every therapist hired. Practice-management calendars commonly show one staff
+# member's week, and several only side by side in a day; five keeps a page readable and its cost fixed,
+# and the same five on the day and the week keep a page's people when switching between them. Today
+# gives the director and the front desk the practice's next sessions across everyone.
+GROUP_SIZE = 5
 
 
 # Not frozen, with slots: a practice week makes over a thousand, and a frozen dataclass sets each of its
@@ -133,7 +135,7 @@ class Day:
 
 
 class TherapistGroup(NamedTuple):
-    """One page of the whole practice's week: up to WEEK_GROUP_SIZE therapists, (id, name) in name order."""
+    """One page of the whole practice's calendar: up to GROUP_SIZE therapists, (id, name) in name order."""
 
     number: int
     members: tuple[tuple[int, str], ...]
@@ -160,7 +162,7 @@ class Calendar:
     days: list[Day]
     therapist: User | None = None
     room: Room | None = None
-    # The whole practice's week only: every page of therapists, and the one shown.
+    # The whole practice's only: every page of therapists, and the one shown.
     groups: list[TherapistGroup] = field(default_factory=list)
     group: TherapistGroup | None = None
 
@@ -184,6 +186,11 @@ class Calendar:
     def count(self) -> int:
         return sum(len(day.entries) for day in self.days)
 
+    @property
+    def group_query(self) -> str:
+        """`&group=N` for the links that keep the page of therapists; nothing when one page holds all."""
+        return f"&group={self.group.number}" if self.group is not None and len(self.groups) > 1 else ""
+
 
 # --- Who may look ---------------------------------------------------------------------------------
 def check_viewer(user: Any) -> None:
@@ -206,14 +213,12 @@ def therapist_choices() -> list[tuple[int, str]]:
 def therapist_groups() -> list[TherapistGroup]:
     pairs = therapist_choices()
     return [
-        TherapistGroup(
-            number=start // WEEK_GROUP_SIZE + 1, members=tuple(pairs[start : start + WEEK_GROUP_SIZE])
-        )
-        for start in range(0, len(pairs), WEEK_GROUP_SIZE)
+        TherapistGroup(number=start // GROUP_SIZE + 1, members=tuple(pairs[start : start + GROUP_SIZE]))
+        for start in range(0, len(pairs), GROUP_SIZE)
     ]
 
 
-def _week_group(groups: list[TherapistGroup], number: int) -> TherapistGroup | None:
+def _group(groups: list[TherapistGroup], number: int) -> TherapistGroup | None:
     """The page asked for; the first when the number is not one of them."""
     if not groups:
         return None
@@ -480,11 +485,11 @@ def calendar_build(
 ) -> Calendar:
     """The calendar of the whole practice, one therapist or one room for the day or week of `anchor`;
     `links` gives each entry its addresses (the pages pass it, other readers need none). The whole
-    practice's week shows one `group` of therapists (see WEEK_GROUP_SIZE); its day shows everyone."""
+    practice's day and week show one `group` of therapists (see GROUP_SIZE)."""
     check_viewer(viewer)
     span = parse_span(span)
-    groups = therapist_groups() if therapist is None and room is None and span == "week" else []
-    chosen = _week_group(groups, group)
+    groups = therapist_groups() if therapist is None and room is None else []
+    chosen = _group(groups, group)
     therapist_ids = (therapist.pk,) if therapist is not None else chosen.ids if chosen is not None else None
     today = local_today()
     days: list[Day] = []
@@ -503,7 +508,7 @@ def calendar_build(
             "date", "reason"
         )
     )
-    # The same therapists as the sessions: one, a page of the practice's week, or everyone.
+    # The same therapists as the sessions: one, or a page of the practice's.
     working = _working(therapist_ids) if room is None else {}
     away = _time_off(first, last, therapist_ids) if room is None else []
 

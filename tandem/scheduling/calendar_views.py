@@ -74,8 +74,8 @@ def calendar_practice(request: AuthedRequest) -> HttpResponse:
         target = reverse(f"scheduling:calendar_{kind}", args=[pk])
         day, span = _when(request)
         return redirect(f"{target}?date={day.isoformat()}&span={span}")
-    # The whole practice opens on one day: its week holds every appointment of every therapist (a
-    # large group practice books over a thousand), which nobody reads at once; the week is one click.
+    # The whole practice opens on one day of one page of therapists (calendar.GROUP_SIZE); the week and
+    # the other pages are one click away.
     day, span = _when(request, default_span="day")
     group = parse_id(request.GET.get("group")) or 1
     cal = calendar.calendar_build(viewer=request.user, anchor=day, span=span, links=_links(), group=group)
