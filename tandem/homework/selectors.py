@@ -150,6 +150,9 @@ def today_adherence(
         seen_today = Appointment.objects.between(start, end).for_therapist(user)
         seen_today = seen_today.exclude(status=AppointmentStatus.CANCELLED)
         case_ids = list(seen_today.order_by().values_list("case_id", flat=True).distinct())
+    if not case_ids:
+        # No sessions of theirs today (a weekend, a director who sees no clients): nothing to ask.
+        return []
     # Today's few cases first, as values: with the appointments as a subquery PostgreSQL joined every
     # active assignment of the practice to its people before narrowing. Then only what Today prints:
     # the exercise's title, who it is for and the partners' names (homework/_today_adherence.html).
