@@ -43,8 +43,6 @@ def staff_hours(cast: Cast) -> None:
 
 
 def plan_for(case: Case, author: User, fmt: str = TreatmentFormat.INTENSIVE, *, version: int = 1) -> None:
-    # A newer version takes over as the plan in force, as pathway.services.plan_save does.
-    TreatmentPlan.objects.filter(case=case, current=True).update(current=False)
     TreatmentPlan.objects.create(
         case=case,
         version=version,

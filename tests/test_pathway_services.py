@@ -5,8 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
 
 from tandem.access.services import AccessDenied
 from tandem.audit.models import AuditEvent
@@ -231,35 +230,6 @@ def test_treatment_plan_is_versioned(cast):
     assert first.format == "intensive" and first.sessions_per_week is None  # kept as it was
     assert list(TreatmentPlan.objects.filter(case=case).values_list("version", flat=True)) == [2, 1]
     assert AuditEvent.objects.filter(action="plan.version").count() == 2
-    # The newest version is the one in force; the database refuses a second one.
-    assert list(TreatmentPlan.objects.filter(case=case, current=True)) == [second]
-    with pytest.raises(IntegrityError), transaction.atomic():
-        TreatmentPlan.objects.filter(pk=first.pk).update(current=True)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_marks_each_cases_highest_plan_version_current(cast):
-    before, after = [("pathway", "0007_today_open_indexes")], [("pathway", "0008_plan_current")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    try:
-        old = executor.loader.project_state(before).apps.get_model("pathway", "TreatmentPlan")
-        made = dt.datetime(2026, 9, 1, 10, tzinfo=dt.UTC)
-        for case, versions in ((cast.couple_case, (1, 2, 3)), (cast.solo_case, (1,))):
-            for version in versions:
-                old.objects.create(
-                    case_id=case.pk,
-                    version=version,
-                    format="individual",
-                    goals="Synthetic goals.",
-                    created_at=made,
-                    created_by_id=cast.therapist_a.pk,
-                )
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(after)
-    current = TreatmentPlan.objects.filter(current=True).values_list("case_id", "version")
-    assert sorted(current) == sorted([(cast.couple_case.pk, 3), (cast.solo_case.pk, 1)])
 
 
 @pytest.mark.parametrize(

@@ -235,12 +235,10 @@ class PathwaySeed:
             fmt = TreatmentFormat.STANDARD
         else:
             fmt = TreatmentFormat.INDIVIDUAL
-        revised = fmt == TreatmentFormat.STANDARD and case.pk % 2 == 0
         self.plans.append(
             TreatmentPlan(
                 case=case,
                 version=1,
-                current=not revised,
                 format=fmt,
                 sessions_per_week=1 if fmt == TreatmentFormat.STANDARD else None,
                 goals=GOALS[fmt],
@@ -249,7 +247,7 @@ class PathwaySeed:
                 created_by=clinician,
             )
         )
-        if revised:
+        if fmt == TreatmentFormat.STANDARD and case.pk % 2 == 0:
             self.plans.append(
                 TreatmentPlan(
                     case=case,

@@ -265,23 +265,16 @@ class TreatmentPlan(models.Model):
     change_note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    # The version in force (the highest), kept by pathway.services.plan_save, its one writer: the
-    # planner's waiting list finds the current intensive plans through one partial index instead of
-    # asking each open case of the practice for its latest version (a large practice has thousands).
-    current = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-version"]
+        # The planner's waiting list starts from the cases with an intensive plan at all, rather than
+        # asking every open case of the practice for its latest plan.
         indexes = [
-            models.Index(
-                fields=["case"],
-                condition=Q(current=True, format="intensive"),
-                name="plan_current_intensive_idx",
-            ),
+            models.Index(fields=["case"], condition=Q(format="intensive"), name="plan_intensive_case_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["case", "version"], name="plan_unique_version"),
-            models.UniqueConstraint(fields=["case"], condition=Q(current=True), name="plan_one_current"),
             models.CheckConstraint(
                 condition=~Q(format="standard") | Q(sessions_per_week__in=[1, 2]),
                 name="plan_standard_has_frequency",

@@ -723,7 +723,6 @@ def plan_save(
         # Locking the case serializes two concurrent saves, so version numbers never collide.
         Case.objects.select_for_update().only("pk").get(pk=case.pk)
         last = TreatmentPlan.objects.filter(case=case).aggregate(v=Max("version"))["v"] or 0
-        TreatmentPlan.objects.filter(case=case, current=True).update(current=False)
         plan = TreatmentPlan.objects.create(
             case=case,
             version=last + 1,

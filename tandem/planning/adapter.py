@@ -66,16 +66,21 @@ def intensive_waiting_list() -> CaseQuerySet:
     intensive format and that have no intensive session booked since that plan version was made
     (a cancelled session does not count; an intensive held before a newer plan version does not either).
     Oldest cases first."""
-    # The current intensive plans, through their partial index (the format in the query text, so that a
-    # kept plan can use it: tandem/lib/lookups.py); then only those cases' own rows are read.
-    current = TreatmentPlan.objects.filter(current=True, format__literal_in=[TreatmentFormat.INTENSIVE])
+    latest = TreatmentPlan.objects.filter(case=OuterRef("pk")).order_by("-version")
     booked = Appointment.objects.filter(
         case=OuterRef("pk"), kind=AppointmentKind.INTENSIVE, starts_at__gte=OuterRef("plan_at")
     ).exclude(status=AppointmentStatus.CANCELLED)
+    # Only a case with an intensive plan version can be waiting: that narrows the practice's open cases
+    # to a few through plan_intensive_case_idx before each is asked for its latest plan.
+    ever_intensive = TreatmentPlan.objects.filter(format=TreatmentFormat.INTENSIVE).values("case_id")
     return (
         Case.objects.open()
-        .filter(pk__in=current.values("case_id"))
-        .annotate(plan_at=Subquery(current.filter(case=OuterRef("pk")).values("created_at")[:1]))
+        .filter(pk__in=ever_intensive)
+        .annotate(
+            plan_format=Subquery(latest.values("format")[:1]),
+            plan_at=Subquery(latest.values("created_at")[:1]),
+        )
+        .filter(plan_format=TreatmentFormat.INTENSIVE)
         .exclude(Exists(booked))
         .with_people()
         .order_by("opened_on", "pk")
