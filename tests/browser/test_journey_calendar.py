@@ -28,7 +28,7 @@ def test_calendar_journey(live_server, migration_data, phone: Page, desktop: Pag
     day = local_today() + dt.timedelta(days=7)
 
     staff_log_in(phone, base, cast.coordinator.username, device)
-    phone.get_by_role("link", name="Calendar").click()
+    phone.get_by_role("link", name="Calendar", exact=True).click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Calendar: Whole practice")
     phone.get_by_label(label("Calendar of")).select_option(label="Room 1, Canal Street")
     phone.get_by_label(label("Date")).fill(day.isoformat())
