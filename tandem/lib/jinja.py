@@ -1,5 +1,5 @@
 """The Jinja2 environment for the few fragments that print many rows (the practice's calendar week, a
-page of the audit trail, the practice's appointments of the day on Today).
+page of the audit trail, Today's tables of appointments).
 
 Django's template engine costs about a tenth of a millisecond per printed entry, which made a large
 practice's week spend 250 ms rendering; Jinja2 compiles a template to Python and prints the same markup

@@ -162,7 +162,7 @@ class Calendar:
     days: list[Day]
     therapist: User | None = None
     room: Room | None = None
-    # The whole practice's only: every page of therapists, and the one shown.
+    # The whole practice's calendar only: every page of therapists, and the one shown.
     groups: list[TherapistGroup] = field(default_factory=list)
     group: TherapistGroup | None = None
 

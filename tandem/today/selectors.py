@@ -15,13 +15,16 @@ from tandem.pathway import selectors as pathway_selectors
 from tandem.scheduling.models import Appointment, AppointmentQuerySet, AppointmentStatus
 
 
-def _day_table(day: dt.date) -> AppointmentQuerySet:
-    """The sessions of a day that still take place, loading only what the table prints
-    (today/_appointments.jinja)."""
+def _held_on(day: dt.date) -> AppointmentQuerySet:
+    """The sessions of a day that still take place."""
     start, end = local_day_bounds(day)
+    return Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
+
+
+def _day_table(day: dt.date) -> AppointmentQuerySet:
+    """`_held_on(day)`, loading only what the table prints (today/_appointments.jinja)."""
     return (
-        Appointment.objects.between(start, end)
-        .exclude(status=AppointmentStatus.CANCELLED)
+        _held_on(day)
         .select_related("case__partner_a", "case__partner_b", "room__location")
         .only(
             "starts_at",
@@ -61,8 +64,7 @@ def practice_day(*, user: Any, day: dt.date, now: dt.datetime, limit: int = 20) 
     one of them by therapist. None for someone who does not run the practice's day."""
     if user.role not in (Role.DIRECTOR, Role.COORDINATOR):
         return None
-    start, end = local_day_bounds(day)
-    held = Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
+    held = _held_on(day)
     counts = held.aggregate(total=Count("id"), to_come=Count("id", filter=Q(ends_at__gt=now)))
     # The next ones' ids first, from the appointments alone: PostgreSQL, misjudging how few of a day's
     # sessions end after now, joined the whole day's cases and clients before keeping twenty.

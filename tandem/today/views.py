@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 
 from tandem.access.services import can_edit_case, can_see_clinical, care_scope, get_case_for, is_assigned
 from tandem.accounts.http import AuthedRequest
-from tandem.accounts.models import Role
+from tandem.accounts.models import CLINICAL_ROLES, Role
 from tandem.lib.jinja import fragment
 from tandem.lib.time import local_today
 from tandem.pathway import selectors as pathway_selectors
@@ -41,7 +41,7 @@ def today(request: AuthedRequest) -> HttpResponse:
         "day": day,
         "care": care,
         "practice": practice,
-        **_tables(mine, practice),
+        **_tables(user, mine, practice),
         # The homework block is about the cases of the clinician's own sessions.
         "day_case_ids": sorted({a.case_id for a in mine}),
         "needing_action": selectors.cases_needing_action(user=user, now=now, scope=care),
@@ -50,15 +50,15 @@ def today(request: AuthedRequest) -> HttpResponse:
     return render(request, "today/today.html", context)
 
 
-def _tables(mine: list[Any], practice: selectors.PracticeDay | None) -> dict[str, SafeString]:
-    """The clinician's own sessions and the practice's next ones, printed by Jinja2 (tandem/lib/jinja.py
-    says why), the page around them by Django."""
-    tables = {
-        "my_table": fragment(
+def _tables(user: Any, mine: list[Any], practice: selectors.PracticeDay | None) -> dict[str, SafeString]:
+    """A clinician's own sessions and, for who runs the practice's day, its next ones: printed by Jinja2
+    (tandem/lib/jinja.py says why), the page around them by Django."""
+    tables = {}
+    if user.role in CLINICAL_ROLES:
+        tables["my_table"] = fragment(
             "today/_appointments.jinja",
             {"appointments": mine, "with_people": False, "label": "My appointments today"},
         )
-    }
     if practice:
         tables["practice_table"] = fragment(
             "today/_appointments.jinja",
