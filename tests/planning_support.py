@@ -10,6 +10,7 @@ from django.utils import timezone
 from tandem.accounts.models import User, WorkingHours
 from tandem.cases.models import Case, Client, Phase
 from tandem.pathway.models import TreatmentFormat, TreatmentPlan
+from tandem.planning.waiting import waiting_refresh
 from tandem.scheduling.models import Appointment, AppointmentKind, Occupancy, ResourceKind
 from tests.cast import Cast
 
@@ -52,6 +53,8 @@ def plan_for(case: Case, author: User, fmt: str = TreatmentFormat.INTENSIVE, *, 
         created_at=timezone.now() - dt.timedelta(days=60),
         created_by=author,
     )
+    # Written directly, so the kept waiting list is brought up to date as plan_save's commit would.
+    waiting_refresh(case_ids=[case.pk])
 
 
 def waiting_couple(cast: Cast, first: str, *, therapist: User | None = None, phase=Phase.TREATMENT) -> Case:

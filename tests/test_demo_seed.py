@@ -31,6 +31,8 @@ from tandem.pathway.models import (
     TreatmentPlan,
     safety_flagged_q,
 )
+from tandem.planning.models import WaitingCase
+from tandem.planning.waiting import intensive_waiting_list
 from tandem.practice.models import Location, Room
 from tandem.records.models import SessionNote
 from tandem.scheduling.models import Appointment, AppointmentStatus
@@ -198,6 +200,10 @@ def test_large_mode_builds_years_of_history():
     assert Referral.objects.awaiting_result().exists()
     assert FollowUpTask.objects.filter(status=FollowUpStatus.OPEN, due_on__lt=local_today()).exists()
     assert AuditEvent.objects.filter(action="plan.version").count() == TreatmentPlan.objects.count()
+    # The planner's kept waiting list is the list's definition (the bulk-written history bypassed the
+    # services that keep it, so the seed rebuilds it).
+    kept = set(WaitingCase.objects.values_list("case_id", flat=True))
+    assert kept == set(intensive_waiting_list().values_list("pk", flat=True))
     assert verify_audit_chain().ok
     assert re.search(r"\.\.\. +[0-9.]+ s  signing [0-9,]+ audit events", output)
     # Asking again for another size changes nothing.

@@ -48,6 +48,7 @@ from tandem.measures.loader import load_instruments
 from tandem.measures.models import Response
 from tandem.measures.schedule import measures_schedule_all
 from tandem.outcomes.services import outcome_rows_refresh
+from tandem.planning.waiting import waiting_refresh
 from tandem.practice.models import Location, Practice, PracticeClosure, Room
 from tandem.records.models import SessionNote
 from tandem.scheduling.models import Appointment, Occupancy
@@ -200,8 +201,10 @@ def seed(
             report = Builder(seed=seed, n_cases=cases, now=now, progress=progress).build()
     finally:
         gc.enable()
-    # The outcomes registry, from everything just written (services keep it fresh from here on).
+    # The outcomes registry and the planner's kept waiting list, from everything just written (services
+    # keep both up to date from here on).
     outcome_rows_refresh()
+    waiting_refresh()
     # For the small demo also each case's due questionnaires (the large benchmark build leaves that to
     # `manage.py measures_schedule`).
     if cases is None:

@@ -31,20 +31,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Q
 
 from tandem.accounts.models import CoTherapyTeam, Role, User, WorkingHours
-from tandem.cases.models import Case, CaseQuerySet
+from tandem.cases.models import Case
 from tandem.cases.services import case_update
 from tandem.lib.time import local_day_bounds, practice_zone
-from tandem.pathway.models import TreatmentFormat, TreatmentPlan
 from tandem.planning.instance import WEEKDAYS, InstanceError, parse
+from tandem.planning.waiting import intensive_waiting_list, waiting_since
 from tandem.practice.models import Location, PracticeClosure, PracticePolicy, Room, TeamRule
 from tandem.scheduling.models import (
-    Appointment,
-    AppointmentKind,
     AppointmentSeries,
-    AppointmentStatus,
     Occupancy,
     ResourceKind,
     TimeOff,
@@ -59,48 +56,6 @@ TEAM_RULES = {
     TeamRule.ANY_PAIR: "pair",
     TeamRule.SINGLE_ALLOWED: "single",
 }
-
-
-def intensive_waiting_list() -> CaseQuerySet:
-    """The intensive waiting list: open cases whose current (highest-version) treatment plan has the
-    intensive format and that have no intensive session booked since that plan version was made
-    (a cancelled session does not count; an intensive held before a newer plan version does not either).
-    Oldest cases first."""
-    latest = TreatmentPlan.objects.filter(case=OuterRef("pk")).order_by("-version")
-    booked = Appointment.objects.filter(
-        case=OuterRef("pk"), kind=AppointmentKind.INTENSIVE, starts_at__gte=OuterRef("plan_at")
-    ).exclude(status=AppointmentStatus.CANCELLED)
-    # Only a case with an intensive plan version can be waiting: that narrows the practice's open cases
-    # to a few through plan_intensive_case_idx before each is asked for its latest plan.
-    ever_intensive = TreatmentPlan.objects.filter(format=TreatmentFormat.INTENSIVE).values("case_id")
-    return (
-        Case.objects.open()
-        .filter(pk__in=ever_intensive)
-        .annotate(
-            plan_format=Subquery(latest.values("format")[:1]),
-            plan_at=Subquery(latest.values("created_at")[:1]),
-        )
-        .filter(plan_format=TreatmentFormat.INTENSIVE)
-        .exclude(Exists(booked))
-        .with_people()
-        .order_by("opened_on", "pk")
-    )
-
-
-def waiting_since(cases: list[Case]) -> dict[int, dt.datetime]:
-    """When each case began waiting: the first plan version of the unbroken run of intensive versions
-    that ends at the current one."""
-    since: dict[int, dt.datetime] = {}
-    broken: set[int] = set()
-    rows = TreatmentPlan.objects.filter(case__in=cases).order_by("case_id", "-version")
-    for case_id, fmt, created_at in rows.values_list("case_id", "format", "created_at"):
-        if case_id in broken:
-            continue
-        if fmt != TreatmentFormat.INTENSIVE:
-            broken.add(case_id)
-            continue
-        since[case_id] = created_at
-    return since
 
 
 def weight_for(waiting_from: dt.date, first_day: dt.date) -> int:

@@ -61,3 +61,18 @@ class PlanningRun(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class WaitingCase(models.Model):
+    """A case on the intensive waiting list, kept so that the planner's page counts the list without
+    asking every open case with an intensive plan for its latest version.
+
+    The list's definition is `waiting.intensive_waiting_list` (which the planning runs and the booking of
+    an accepted block still read); `waiting.waiting_refresh` is this table's one writer, run after each
+    change to a case's phase, plans or intensive bookings commits (`tandem.lib.later`).
+    """
+
+    case = models.OneToOneField("cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Waiting for an intensive: case {self.case_id}"

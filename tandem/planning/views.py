@@ -14,13 +14,13 @@ from tandem.access.services import AccessDenied, deny
 from tandem.accounts.http import AuthedRequest
 from tandem.lib.errors import Refusal
 from tandem.lib.time import local_today
-from tandem.planning.adapter import intensive_waiting_list
 from tandem.planning.forms import RunForm
 from tandem.planning.instance import InstanceError
 from tandem.planning.models import PlanningRun
 from tandem.planning.selectors import proposal, recent_runs
 from tandem.planning.services import run_accept as accept_service
 from tandem.planning.services import run_queue
+from tandem.planning.waiting import waiting_count
 
 
 def _planner(request: AuthedRequest, what: str, object_id: object) -> None:
@@ -69,7 +69,7 @@ def runs(request: AuthedRequest) -> HttpResponse:
             "nav": "planning",
             "form": form,
             "runs": list(recent_runs()),
-            "waiting": intensive_waiting_list().count(),
+            "waiting": waiting_count(),
         },
     )
 

@@ -23,6 +23,7 @@ from tandem.audit.actors import SystemActor
 from tandem.audit.services import audit_record
 from tandem.billing.later import billing_charges_later
 from tandem.cases.models import Case, Client
+from tandem.lib.later import case_changed_later
 from tandem.measures.later import measures_schedule_later
 from tandem.practice.models import PracticePolicy, Room
 from tandem.scheduling.errors import BookingConflict, BookingError, BookingInvalid
@@ -142,7 +143,15 @@ def _write(
         series=series,
     )
     measures_schedule_later(case_id=case.pk)
+    _intensives_changed(kind, case.pk)
     return appointments
+
+
+def _intensives_changed(kind: str, case_id: int) -> None:
+    # The planner's kept waiting list reads a case's intensive bookings (planning/waiting.py); no other
+    # kind of appointment moves a case on or off it.
+    if kind == AppointmentKind.INTENSIVE:
+        case_changed_later(case_id=case_id)
 
 
 def _check_intensive_team(kind: str, people: Sequence[User]) -> None:
@@ -471,6 +480,7 @@ def appointment_move(
         current.starts_at, current.ends_at, current.room = starts_at, ends_at, new_room
         current.save(update_fields=["starts_at", "ends_at", "room"])
         measures_schedule_later(case_id=current.case_id)
+        _intensives_changed(current.kind, current.case_id)
         occupy(claim, [current])
         change.save()
         audit_record(
@@ -552,6 +562,7 @@ def _cancel(
             detail["by"] = "client link"
         audit_record(actor=by, action="appointment.cancel", target=current, case=current.case, detail=detail)
         measures_schedule_later(case_id=current.case_id)
+        _intensives_changed(current.kind, current.case_id)
         billing_charges_later(appointment_id=current.pk, actor=by)
     return current
 
@@ -671,6 +682,8 @@ def appointments_cancel_with_care(
                 detail={"batch": batch.pk, "starts_at": a.starts_at.isoformat(), "care_ended": True},
             )
         measures_schedule_later(case_id=case.pk)
+        for kind in {a.kind for a in standing}:
+            _intensives_changed(kind, case.pk)
     return batch
 
 
