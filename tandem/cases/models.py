@@ -55,7 +55,7 @@ class AbsentPartner(models.TextChoices):
 
 
 def link_fields(prefix: str = "") -> tuple[str, ...]:
-    """The columns a link to a case prints (cases/_case_links.html, display_name), for only(): the case's
+    """The columns a link to a case prints (cases/_case_links.jinja, display_name), for only(): the case's
     own (prefix "") or through a relation to it (prefix "case__")."""
     names = ("reference", "phase", "opened_on", "partner_a", "partner_b")
     people = (f"{p}__{n}" for p in ("partner_a", "partner_b") for n in ("first_name", "last_name"))
@@ -69,7 +69,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.filter(phase__literal_in=OPEN_PHASES)
 
     def for_links(self) -> "CaseQuerySet":
-        """Only what a link to a case prints (cases/_case_links.html, display_name): its reference and
+        """Only what a link to a case prints (cases/_case_links.jinja, display_name): its reference and
         phase and its partners' names, rather than every column of three rows; a Today page links a
         hundred cases and building and reading the rest cost more than the lists' queries."""
         return self.select_related("partner_a", "partner_b").only(*link_fields())

@@ -77,7 +77,7 @@ def cases_needing_action(
     *, user: Any, now: dt.datetime, scope: CareScope | None = None, limit: int = 20
 ) -> dict[str, list[Case]]:
     """What the Today page asks someone to deal with, by reason."""
-    # Only the partners: the lists link each case by their names (cases/_case_links.html), and the
+    # Only the partners: the lists link each case by their names (cases/_case_links.jinja), and the
     # therapist and team joins of with_people() cost the planner more than the twenty rows.
     visible = staff_cases_visible_to(user).for_links()
     upcoming = Appointment.objects.filter(

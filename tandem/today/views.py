@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -47,6 +48,8 @@ def today(request: AuthedRequest) -> HttpResponse:
         "needing_action": selectors.cases_needing_action(user=user, now=now, scope=care),
         "pathway": pathway_selectors.today_items(user=user, now=now, scope=care),
     }
+    # Over a hundred case links for the director: printed by Jinja2 (tandem/lib/jinja.py says why).
+    context["action_lists"] = fragment("today/_action.jinja", context)
     return render(request, "today/today.html", context)
 
 
@@ -82,4 +85,27 @@ def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
     }
     if not clinical:
         context["problems"] = []
+    context.update(_case_lists(request, context))
     return render(request, "cases/case_detail.html", context)
+
+
+def _case_lists(request: AuthedRequest, context: dict[str, Any]) -> dict[str, SafeString]:
+    """The case page's sessions and timeline, printed by Jinja2 (tandem/lib/jinja.py says why)."""
+    # The CSRF field once: the engine's own csrf_input masks the token afresh wherever it is printed.
+    shared = {"csrf": csrf_input(request), "here": request.get_full_path()}
+    return {
+        "upcoming_list": fragment(
+            "cases/_appointments.jinja",
+            {**shared, "appointments": context["upcoming"], "empty": "Nothing booked.", "record": False},
+        ),
+        "recent_list": fragment(
+            "cases/_appointments.jinja",
+            {
+                **shared,
+                "appointments": context["recent"],
+                "empty": "No sessions yet.",
+                "record": context["can_edit"],
+            },
+        ),
+        "timeline_list": fragment("pathway/_timeline.jinja", {"timeline": context["timeline"]}),
+    }
