@@ -1,7 +1,12 @@
 import base64
 import os
+from collections.abc import Iterator
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test.utils import override_settings
 
 from tests.cast import Cast, build_cast
 
@@ -12,15 +17,41 @@ os.environ.setdefault(
 )
 
 
+FAST_HASHING = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     # Argon2 is right for production but makes building the cast slow; the hashing itself is Django's.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHING
 
 
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()
+
+
+@pytest.fixture(scope="module")
+def demo_practice(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """The small demo practice (`seed_demo`'s output), seeded once for a whole test module rather than
+    once per test: in a transaction left open while the module's tests run, each inside its own
+    savepoint, and rolled back afterwards. Rolled back, not flushed: a flush would also empty the rows
+    the migrations install (exercises, consent texts) that later tests on the same worker rely on.
+    Every database test of a module that uses it must want the demo: the transaction stays open until
+    the module's last test on this worker."""
+    with django_db_blocker.unblock():
+        module = transaction.atomic()
+        module.__enter__()
+        out = StringIO()
+        # The passwords as the tests' own hasher makes them (see _fast_hashing), so log-ins check quickly.
+        with override_settings(PASSWORD_HASHERS=FAST_HASHING):
+            call_command("seed_demo", stdout=out, stderr=StringIO())
+    try:
+        yield out.getvalue()
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            module.__exit__(None, None, None)
 
 
 def pytest_collection_modifyitems(config, items):

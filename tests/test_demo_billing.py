@@ -1,8 +1,6 @@
 """The demo practice has billing in every state (issue 16, item 8), seeded through the services quickly,
 and the portal couple each see only their own invoices."""
 
-import time
-
 import pytest
 from django.db.models import F
 from django.test import Client as HttpClient
@@ -23,15 +21,12 @@ from tandem.billing.models import (
     SlidingScale,
 )
 from tandem.cases.models import Case
-from tandem.demo import build as demo
 
+# The demo is seeded once for the module (tests/conftest.py); each test's changes are rolled back after it.
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_has_billing_in_every_state():
-    started = time.monotonic()
-    demo.seed()
-    seconds = time.monotonic() - started
+def test_the_demo_has_billing_in_every_state(demo_practice):
     assert Fee.objects.count() >= 6 and not Fee.objects.filter(kind="consultation").exists()
     kinds = set(BillingArrangement.objects.values_list("payer_kind", flat=True))
     assert {PayerKind.SPLIT, PayerKind.INSURER, PayerKind.CLIENT} <= kinds
@@ -45,11 +40,9 @@ def test_the_demo_has_billing_in_every_state():
     assert Invoice.objects.filter(lines__charge__kind=ChargeKind.DEPOSIT, status=InvoiceStatus.PAID).exists()
     assert package.charges.filter(kind=ChargeKind.BALANCE, status=ChargeStatus.OPEN).exists()
     assert verify_audit_chain().ok
-    print(f"demo seed with billing: {seconds:.1f} s")
 
 
-def test_the_demo_portal_couple_see_only_their_own_invoices():
-    demo.seed()
+def test_the_demo_portal_couple_see_only_their_own_invoices(demo_practice):
     cases = Case.objects.filter(
         billing_arrangement__payer_kind=PayerKind.SPLIT,
         partner_a__user__isnull=False,

@@ -2,10 +2,8 @@
 
 import csv
 import io
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
 from tandem.accounts.models import User
@@ -29,8 +27,8 @@ TABLES = (
 
 
 @pytest.fixture
-def director() -> User:
-    call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
+def director(demo_practice, db) -> User:
+    # Seeded once for the module (tests/conftest.py); each test's changes are rolled back after it.
     return User.objects.get(username="director")
 
 

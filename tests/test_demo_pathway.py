@@ -1,9 +1,6 @@
 """The demo practice's pathway records: every phase has what it should, and Today has something to show."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.test import Client as HttpClient
 from django.urls import reverse
 
@@ -28,8 +25,8 @@ AFTER_INTAKE = (Phase.ASSESSMENT, Phase.TREATMENT, Phase.FOLLOW_UP, Phase.DISCHA
 
 
 @pytest.fixture
-def demo() -> User:
-    call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
+def demo(demo_practice, db) -> User:
+    # Seeded once for the module (tests/conftest.py); each test's changes are rolled back after it.
     return User.objects.get(username="therapist")
 
 
