@@ -9,6 +9,7 @@ returns the middle one or two values of each group. The whole practice's counts 
 shared cache until the registry's writer changes its stamp (`_remembered`).
 """
 
+import functools
 import hashlib
 import statistics
 from collections import Counter, defaultdict
@@ -113,6 +114,47 @@ def _staff_labeller(rows: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Ke
     return staff
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What one finished case adds to a group's tally, from its partners' categories and follow-up verdicts
+    alone. A large practice's staff table adds up hundreds of grouped rows that share a few dozen shapes,
+    so each shape is worked out once (`_shape`) rather than for every row."""
+
+    partners: int
+    categories: tuple[str, ...]
+    distinct: frozenset[str]
+    couple: str | None
+    gained: int
+    # Per follow-up window: how many of the gained partners were scored there, and how many held.
+    windows: tuple[tuple[str, int, int], ...]
+
+
+@functools.cache
+def _shape(is_couple: bool, *verdicts: Any) -> Shape:
+    # verdicts: partner A's category, 3- and 6-month verdicts, then partner B's (None for one client).
+    states = [
+        (rules.PARTNER_CATEGORIES[cat], FOLLOW_UP_VERDICTS[f3], FOLLOW_UP_VERDICTS[f6])
+        for cat, f3, f6 in (verdicts[:3], verdicts[3:])[: 2 if is_couple else 1]
+    ]
+    categories = tuple(state[0] for state in states)
+    gained = [state for state in states if state[0] in GAINED]
+    return Shape(
+        partners=len(states),
+        categories=categories,
+        distinct=frozenset(categories),
+        couple=rules.classify_couple(categories) if is_couple else None,
+        gained=len(gained),
+        windows=tuple(
+            (
+                window,
+                sum(1 for state in gained if state[position] != "n"),
+                sum(1 for state in gained if state[position] == "h"),
+            )
+            for position, window in enumerate(WINDOWS, start=1)
+        ),
+    )
+
+
 @dataclass
 class Tally:
     """One group's counts, added up from the grouped query's rows."""
@@ -140,29 +182,20 @@ class Tally:
         if not row["finished"]:
             return
         self.finished += n
-        states = [
-            (
-                rules.PARTNER_CATEGORIES[row[f"{p}_cat"]],
-                FOLLOW_UP_VERDICTS[row[f"{p}_f3"]],
-                FOLLOW_UP_VERDICTS[row[f"{p}_f6"]],
-            )
-            for p in ("ab" if row["is_couple"] else "a")
-        ]
-        categories = [state[0] for state in states]
-        self.finished_partners += n * len(states)
-        for category in categories:
+        shape = _shape(
+            row["is_couple"], row["a_cat"], row["a_f3"], row["a_f6"], row["b_cat"], row["b_f3"], row["b_f6"]
+        )
+        self.finished_partners += n * shape.partners
+        for category in shape.categories:
             self.partners[category] += n
-        for category in set(categories):
+        for category in shape.distinct:
             self.partner_cases[category] += n
-        if row["is_couple"]:
-            self.couples[rules.classify_couple(categories)] += n
+        if shape.couple is not None:
+            self.couples[shape.couple] += n
             self.couple_cases += n
-        gained = [state for state in states if state[0] in GAINED]
-        self.gained += n * len(gained)
-        self.gained_cases += n if gained else 0
-        for position, window in enumerate(WINDOWS, start=1):
-            scored = sum(1 for state in gained if state[position] != "n")
-            held = sum(1 for state in gained if state[position] == "h")
+        self.gained += n * shape.gained
+        self.gained_cases += n if shape.gained else 0
+        for window, scored, held in shape.windows:
             self.scored[window] += n * scored
             self.scored_cases[window] += n if scored else 0
             self.held[window] += n * held
