@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -28,11 +27,9 @@ from tandem.scheduling import services as scheduling
 from tandem.scheduling.errors import BookingError
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
 from tandem.scheduling.selectors import future_bookings
+from tests.planning_support import NOW, at
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ZONE = ZoneInfo("Europe/Amsterdam")
-NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +70,7 @@ def block(cast, case: Case, first_day: dt.date):
 
 
 def single(cast, case: Case, day: dt.date) -> Appointment:
-    start = dt.datetime.combine(day, dt.time(14), tzinfo=ZONE)
+    start = at(day, "14:00")
     return scheduling.appointment_book(
         actor=cast.coordinator,
         case=case,
@@ -107,7 +104,7 @@ def test_every_change_that_moves_a_case_on_or_off_the_list_keeps_its_row(cast):
     assert kept() == defined() == {case.pk}
     one = single(cast, case, dt.date(2027, 3, 8))
     assert kept() == defined() == set()
-    moved = dt.datetime.combine(dt.date(2027, 3, 9), dt.time(14), tzinfo=ZONE)
+    moved = at(dt.date(2027, 3, 9), "14:00")
     scheduling.appointment_move(
         actor=cast.coordinator,
         appointment=one,
