@@ -20,6 +20,9 @@ from tandem.audit.models import AuditEvent
 GENESIS = "0" * 64
 # Any fixed number: the advisory lock that serializes appends on PostgreSQL.
 _PG_LOCK_KEY = 0x7A4D_0A1D
+_PG_CHECK_THEN_LOCK = (
+    f"SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"
+)
 _VERIFY_CHUNK = 2000
 
 
@@ -79,7 +82,12 @@ def audit_record(
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
+                # Foreign keys are checked at commit (Django declares them DEFERRABLE INITIALLY DEFERRED),
+                # each taking a KEY SHARE lock on the row named. Checked after this lock is taken, they
+                # could wait for a row another writer has locked while that writer waits for this lock:
+                # a deadlock. So the checks pending so far run now, before the lock; then deferred again.
+                # One round trip: the key is a constant, so the three statements need no parameters.
+                cursor.execute(_PG_CHECK_THEN_LOCK)
         last = AuditEvent.objects.order_by("-seq").values_list("seq", "hmac").first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         is_user = actor is not None and getattr(actor, "is_authenticated", False)

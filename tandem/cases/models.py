@@ -77,6 +77,14 @@ class CaseQuerySet(models.QuerySet["Case"]):
     def with_people(self) -> "CaseQuerySet":
         return self.select_related("partner_a", "partner_b", "therapist", "team__first", "team__second")
 
+    def locked(self) -> "CaseQuerySet":
+        """The cases locked until the transaction ends, which makes two writers to one case take turns.
+        FOR NO KEY UPDATE rather than FOR UPDATE: a row another transaction adds that names the case
+        (a plan version, a booking) checks its foreign key at commit with a KEY SHARE lock, which FOR
+        UPDATE would make wait for this whole transaction. Only the case row itself is locked, not the
+        partners or team a select_related joins. (SQLite serializes every writing transaction.)"""
+        return self.select_for_update(no_key=True, of=("self",))
+
     def assigned_to(self, user: Any) -> "CaseQuerySet":
         # The therapist's own cases and their teams' cases, each an indexed lookup: see cases/scopes.py.
         return self.filter(pk__in=scopes.assigned_ids(user.pk))

@@ -134,7 +134,7 @@ def measures_schedule_for_case(case_id: int, *, today: dt.date | None = None) ->
     if not Instrument.objects.exists():
         return 0  # no library loaded yet (`manage.py load_instruments`), so nothing can be asked
     with transaction.atomic():
-        case = Case.objects.select_for_update().filter(pk=case_id).first()
+        case = Case.objects.locked().filter(pk=case_id).first()
         if case is None:
             return 0
         case = Case.objects.select_related("partner_a", "partner_b").get(pk=case_id)

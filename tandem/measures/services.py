@@ -197,7 +197,7 @@ def couple_report_share(*, actor: Any, case: Case) -> CoupleReportShare:
     """Let both partners see the couple report in the portal (couple-measure scores, never answers)."""
     _check_may_share(actor, case)
     with transaction.atomic():
-        Case.objects.select_for_update().filter(pk=case.pk).first()
+        Case.objects.locked().filter(pk=case.pk).first()
         current = CoupleReportShare.objects.filter(case=case, revoked_at__isnull=True).first()
         if current is not None:
             return current

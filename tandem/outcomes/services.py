@@ -147,7 +147,7 @@ def outcome_rows_refresh(*, case_ids: Collection[int] | None = None) -> int:
             stored = OutcomeRow.objects.all()
         else:
             # Lock the cases: two refreshes of one case must not interleave their delete and insert.
-            list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk").values("pk"))
+            list(Case.objects.locked().filter(pk__in=case_ids).order_by("pk").values("pk"))
             cases = Case.objects.filter(pk__in=case_ids)
             stored = OutcomeRow.objects.filter(case_id__in=case_ids)
         sd_codes = _practice_sd_codes()

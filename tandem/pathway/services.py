@@ -199,7 +199,7 @@ def case_transition(
         raise Refusal("Choose an office visit or telephone contact for the follow-up.")
     with transaction.atomic():
         # The row lock makes two people moving the same case at once take turns (PostgreSQL).
-        current = Case.objects.select_for_update().get(pk=case.pk)
+        current = Case.objects.locked().get(pk=case.pk)
         if current.phase != case.phase:
             raise Refusal("Someone else has just moved this case; reload the page.")
         override_reason, soft = _override_checked(
@@ -343,7 +343,7 @@ def case_partner_leave(
         actor=actor, case=case, client=client, absent_partner=absent_partner, reason=reason
     )
     with transaction.atomic():
-        current = Case.objects.select_for_update().get(pk=case.pk)
+        current = Case.objects.locked().get(pk=case.pk)
         if (current.partner_a_id, current.partner_b_id, current.phase) != (
             case.partner_a_id,
             case.partner_b_id,
@@ -721,7 +721,7 @@ def plan_save(
             )
     with transaction.atomic():
         # Locking the case serializes two concurrent saves, so version numbers never collide.
-        Case.objects.select_for_update().only("pk").get(pk=case.pk)
+        Case.objects.locked().only("pk").get(pk=case.pk)
         last = TreatmentPlan.objects.filter(case=case).aggregate(v=Max("version"))["v"] or 0
         plan = TreatmentPlan.objects.create(
             case=case,

@@ -304,7 +304,7 @@ def book_block(*, actor: User, block: dict[str, Any]) -> AppointmentSeries:
     """
     spec = read_block(block)
     with transaction.atomic():
-        case = Case.objects.with_people().select_for_update(of=("self",)).get(pk=spec.case_pk)
+        case = Case.objects.with_people().locked().get(pk=spec.case_pk)
         if not intensive_waiting_list().filter(pk=case.pk).exists():
             raise BookingInvalid(
                 f"Case {case.reference} is no longer waiting for an intensive "

@@ -80,7 +80,7 @@ def waiting_refresh(*, case_ids: Collection[int] | None = None) -> int:
         if case_ids is not None:
             # The cases locked first: two refreshes of one case then run one after the other, and the
             # second reads everything the first one's change committed.
-            list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk").values("pk"))
+            list(Case.objects.locked().filter(pk__in=case_ids).order_by("pk").values("pk"))
             listed = listed.filter(pk__in=case_ids)
             kept = kept.filter(case_id__in=case_ids)
         waiting = set(listed.values_list("pk", flat=True))

@@ -344,7 +344,7 @@ def consultation_request_cancel(*, token: str) -> ConsultationRequest:
 def _close_case_by_system(case_id: int, *, reason: str) -> None:
     # Only a case nobody has taken further: once staff moved it on, it is theirs to close. Locked before
     # the phase is read, so a move made meanwhile is seen here rather than refused inside case_transition.
-    case = Case.objects.select_for_update().get(pk=case_id)
+    case = Case.objects.locked().get(pk=case_id)
     if case.phase == Phase.CONSULTATION:
         case_transition(actor=PUBLIC_SITE, case=case, to_phase=Phase.CLOSED, reason=reason)
 
