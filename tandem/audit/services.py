@@ -21,7 +21,8 @@ GENESIS = "0" * 64
 # Any fixed number: the advisory lock that serializes appends on PostgreSQL.
 _PG_LOCK_KEY = 0x7A4D_0A1D
 _PG_CHECK_THEN_LOCK = (
-    f"SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"
+    "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "
+    f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"
 )
 _VERIFY_CHUNK = 2000
 
