@@ -26,7 +26,7 @@ from tandem.cases.models import Case, Client, link_fields
 from tandem.homework.models import Assignment, AssignmentLog, AssignmentStatus, Exercise
 from tandem.lib.lookups import Ids
 from tandem.lib.time import local_day_bounds
-from tandem.scheduling.models import Appointment, AppointmentStatus
+from tandem.scheduling.models import Appointment
 
 
 @dataclass
@@ -127,7 +127,11 @@ def case_adherence(*, user: Any, case: Case) -> list[AssignmentView] | None:
     """Active assignments of a case with adherence, for the case page; None when the user may not see it."""
     if not can_see_clinical(user, case):
         return None
-    assignments = list(_with_case(Assignment.objects.active().filter(case=case)))
+    # Only the exercise's title and the partner's name are printed; the case and its partners are the
+    # page's own (a join of eight tables was planned afresh on every view, for a list usually empty).
+    assignments = list(Assignment.objects.active().filter(case=case).select_related("exercise", "client"))
+    for a in assignments:
+        a.case = case
     counts = _counts(a.pk for a in assignments)
     return [AssignmentView(a, _adherence(a, counts)) for a in assignments]
 
@@ -147,8 +151,7 @@ def today_adherence(
     if case_ids is None:
         start, end = local_day_bounds(day)
         # Their own sessions, a director's too: the practice's day is the calendar's, not this block's.
-        seen_today = Appointment.objects.between(start, end).for_therapist(user)
-        seen_today = seen_today.exclude(status=AppointmentStatus.CANCELLED)
+        seen_today = Appointment.objects.held_by_therapist(user, start, end)
         case_ids = list(seen_today.order_by().values_list("case_id", flat=True).distinct())
     if not case_ids:
         # No sessions of theirs today (a weekend, a director who sees no clients): nothing to ask.
