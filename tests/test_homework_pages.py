@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tandem.access.services import care_scope
+from tandem.demo.grid import occupancies
 from tandem.homework.models import Assignment, AssignmentStatus
 from tandem.homework.services import assignment_create
 from tandem.lib.time import local_today
-from tandem.scheduling.models import Appointment, AppointmentKind
+from tandem.scheduling.models import Appointment, AppointmentKind, Occupancy
 from tests.cast import login
 from tests.homework_support import couple_sensate, exercise, individual_for_b, log
 
@@ -166,6 +167,8 @@ def test_today_fragment_lists_homework_of_the_day_sessions(cast):
         ends_at=start + dt.timedelta(hours=1),
     )
     appointment.therapists.set([cast.therapist_a, cast.cotherapist])
+    # With the occupancy a booking writes: a clinician's sessions of the day are found by it.
+    Occupancy.objects.bulk_create(occupancies(appointment, [cast.therapist_a.pk, cast.cotherapist.pk], []))
     fragment = "{% load homework %}{% today_adherence %}"
     shown = _render(fragment, cast.therapist_a)
     assert "Alex Partner &amp; Blair Partner" in shown and "1 of 3 done" in shown
@@ -174,6 +177,7 @@ def test_today_fragment_lists_homework_of_the_day_sessions(cast):
     # The director's block is about their own sessions as a clinician: the practice's day is the calendar's.
     assert "Sensate focus" not in _render(fragment, cast.director)
     appointment.therapists.add(cast.director)
+    Occupancy.objects.bulk_create(occupancies(appointment, [cast.director.pk], []))
     assert "1 of 3 done" in _render(fragment, cast.director)
     # On Today the cases in care are read once for the whole page and handed over as `care`; alone, the
     # fragment reads them itself (one query more).

@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tandem.demo.grid import occupancies
 from tandem.lib.time import local_day_bounds, local_today
-from tandem.scheduling.models import Appointment, AppointmentKind
+from tandem.scheduling.models import Appointment, AppointmentKind, Occupancy
 from tests.cast import login
 
 
@@ -28,6 +29,8 @@ def _session(cast, start: dt.datetime, *, minutes: int = 60, therapists=None, ki
         room=cast.room,
     )
     appointment.therapists.set(therapists or [cast.therapist_a])
+    # With the therapists' occupancy, as a booking writes it: Today finds a clinician's sessions by it.
+    Occupancy.objects.bulk_create(occupancies(appointment, [t.pk for t in appointment.therapists.all()], []))
     return appointment
 
 

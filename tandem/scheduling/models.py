@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -134,8 +135,15 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def between(self, start: datetime, end: datetime) -> "AppointmentQuerySet":
         return self.filter(overlapping(start, end))
 
-    def for_therapist(self, user: object) -> "AppointmentQuerySet":
-        return self.filter(therapists=user)
+    def held_by_therapist(self, user: Any, start: datetime, end: datetime) -> "AppointmentQuerySet":
+        """The appointments this therapist holds that overlap [start, end), by their occupancy rows: the
+        occupancy index (kind, resource, start) finds their few sessions of the day directly, where the
+        appointments' time index read every session the practice holds that day (hundreds in a large
+        practice) to ask each for its therapists. Occupancy is deleted on cancellation."""
+        held = Occupancy.objects.filter(
+            overlapping(start, end), resource_kind=ResourceKind.THERAPIST, resource_id=user.pk
+        )
+        return self.filter(pk__in=held.values("appointment_id"))
 
     def attended_by(self, client: object) -> "AppointmentQuerySet":
         return self.filter(attendees=client)

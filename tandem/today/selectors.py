@@ -21,11 +21,10 @@ def _held_on(day: dt.date) -> AppointmentQuerySet:
     return Appointment.objects.between(start, end).exclude(status=AppointmentStatus.CANCELLED)
 
 
-def _day_table(day: dt.date) -> AppointmentQuerySet:
-    """`_held_on(day)`, loading only what the table prints (today/_appointments.jinja)."""
+def _day_table(rows: AppointmentQuerySet) -> AppointmentQuerySet:
+    """ROWS, loading only what the table prints (today/_appointments.jinja)."""
     return (
-        _held_on(day)
-        .select_related("case__partner_a", "case__partner_b", "room__location")
+        rows.select_related("case__partner_a", "case__partner_b", "room__location")
         .only(
             "starts_at",
             "ends_at",
@@ -44,7 +43,10 @@ def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
     else is in the room. The whole practice's day is `practice_day`."""
     if user.role not in CLINICAL_ROLES:
         return Appointment.objects.none()
-    return _day_table(day).for_therapist(user)
+    start, end = local_day_bounds(day)
+    # Found by the therapist's occupancy alone: with the appointments' own time range beside it, PostgreSQL
+    # read the whole practice's day (it expects one row there) and asked each for its occupancy.
+    return _day_table(Appointment.objects.held_by_therapist(user, start, end))
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def practice_day(*, user: Any, day: dt.date, now: dt.datetime, limit: int = 20) 
     # The next ones' ids first, from the appointments alone: PostgreSQL, misjudging how few of a day's
     # sessions end after now, joined the whole day's cases and clients before keeping twenty.
     ids = list(held.filter(ends_at__gt=now).order_by("starts_at", "id").values_list("id", flat=True)[:limit])
-    next_up = list(_day_table(day).filter(id__any_of=Ids(ids)).prefetch_related("therapists")) if ids else []
+    next_up = list(_day_table(held).filter(id__any_of=Ids(ids)).prefetch_related("therapists")) if ids else []
     return PracticeDay(day=day, total=counts["total"], to_come=counts["to_come"], next_up=next_up)
 
 
