@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # request.user as the user itself rather than two lazy proxies (see the class).
+    "tandem.accounts.middleware.ConcreteUserMiddleware",
     "tandem.audit.middleware.AuditContextMiddleware",
     # Binds a request id to every log line of the request; logs its start and end (no personal data).
     "django_structlog.middlewares.RequestMiddleware",

@@ -16,10 +16,35 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import LazyObject, empty
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from tandem.accounts import services
 from tandem.accounts.models import STAFF_ROLES
+
+
+class ConcreteUserMiddleware:
+    """`request.user` as the user object itself from here on.
+
+    AuthenticationMiddleware and OTPMiddleware each wrap it in a lazy object, so each attribute read went
+    through two proxies, each raising and catching an AttributeError: a case page and its permission
+    checks read it some two thousand times. Every page past the log-in needs the user anyway
+    (LoginRequiredMiddleware asks), so the laziness saved nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        # A LazyObject keeps what it wraps in `_wrapped` (`empty` until first read): each layer is set up
+        # once, just as its proxy would do on the first attribute read.
+        while isinstance(user, LazyObject):
+            if user._wrapped is empty:
+                user._setup()
+            user = user._wrapped
+        request.user = user
+        return self.get_response(request)
 
 
 class SessionLimitsMiddleware:
