@@ -19,7 +19,7 @@ from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case, CaseProblem, Client, Phase, PhaseChange, PresentingProblem
 from tandem.measures.loader import load_instruments
 from tandem.measures.models import Instrument, Response
-from tandem.outcomes import rules
+from tandem.outcomes import rules, summary
 from tandem.outcomes.later import outcome_rows_after_change
 from tandem.outcomes.models import OutcomeNorm, OutcomeRow, OutcomeStamp
 from tandem.outcomes.report import DIMENSIONS, Filters
@@ -241,6 +241,34 @@ def test_page_queries_are_fixed_at_two_sizes(client, staff, django_assert_num_qu
     with django_assert_num_queries(QUERIES_BY_PROBLEM - 1):
         response = client.get(reverse("outcomes:practice"), {"instrument": "PHQ9", "by": "staff"})
     assert response.status_code == 200
+
+
+def test_the_groups_are_paged_the_same_in_every_table_and_the_csv_keeps_them_all(
+    client, staff, monkeypatch
+):
+    # Grouped by staff a large practice has a row per therapist and team; the page shows a page of
+    # groups (two here, for three groups) beside the row of all cases, and the CSV every group.
+    monkeypatch.setattr(summary, "GROUPS_PER_PAGE", 2)
+    monkeypatch.setattr(rules, "SMALL_CELL", 1)
+    for n, who in enumerate(("a", "b", "team")):
+        case = finished_couple(n, staff["director"], scores={"PHQ9": (15, 4)})
+        assignment = {"team": staff["team"]} if who == "team" else {"therapist": staff[who]}
+        Case.objects.filter(pk=case.pk).update(**assignment)
+    outcome_rows_refresh()
+    login(client, staff["director"])
+    by_staff = {"instrument": "PHQ9", "by": "staff"}
+    labels = sorted(row.label for row in practice_tables(staff["director"], Filters(**by_staff))[0][3].rows)
+    assert len(labels) == 4 and labels[0] == "All cases"  # three groups and all cases
+    seen = []
+    for page, shown in ((1, labels[1:3]), (2, labels[3:]), ("x", labels[1:3]), (9, labels[3:])):
+        response = client.get(reverse("outcomes:practice"), {**by_staff, "page": page})
+        for table in response.context["tables"]:
+            assert [row.label for row in table.rows] == [*shown, "All cases"]
+        seen += shown
+        assert "of 3, and all cases" in response.content.decode()
+    assert set(seen) == set(labels[1:])
+    csv = client.get(reverse("outcomes:practice_csv"), by_staff).content.decode()
+    assert all(label in csv for label in labels)
 
 
 # The audit append takes an advisory lock first on PostgreSQL (one query more than on SQLite).

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -69,6 +70,8 @@ FOLLOW_UP_VERDICTS = ("n", "s", "h")
 Key = tuple[str, str]
 # Counts are keyed by the registry's stamp, so they never go stale; this only lets the cache drop old ones.
 COUNTS_KEPT_SECONDS = 24 * 3600
+# Rows of groups a page of the tables shows (a large practice grouped by staff has dozens); the CSV has all.
+GROUPS_PER_PAGE = 20
 
 
 def _labeller(by: str, rows: list[dict[str, Any]]) -> Callable[[dict[str, Any]], Key]:
@@ -402,7 +405,27 @@ def _remembered(*, shared: bool, by: str, rows: QuerySet[OutcomeRow], count: Cal
 
 
 def practice_tables(user: Any, filters: report.Filters) -> tuple[list[report.Table], float | None]:
-    """The page's four tables and the practice SD used (None when the measure publishes a norm SD)."""
+    """The four tables with every group (the CSV's) and the practice SD used (None when the measure
+    publishes a norm SD)."""
+    ordered, everything, sd = _practice_groups(user, filters)
+    return _tables(ordered, everything), sd
+
+
+def practice_tables_page(
+    user: Any, filters: report.Filters, *, page: Any
+) -> tuple[list[report.Table], float | None, Page]:
+    """The page's four tables: the groups of PAGE (GROUPS_PER_PAGE of them, in label order, the same
+    ones in every table) and the row of all cases. Grouped by staff, a practice has a row per therapist
+    and team, so printing every row made the page as slow as the practice is large."""
+    ordered, everything, sd = _practice_groups(user, filters)
+    shown = Paginator(ordered, GROUPS_PER_PAGE).get_page(page)
+    return _tables(list(shown), everything), sd, shown
+
+
+def _practice_groups(
+    user: Any, filters: report.Filters
+) -> tuple[list[tuple[Key, Tally]], Tally, float | None]:
+    """Each group's tally in label order, the tally of all cases, and the practice SD used."""
     definition = load_definition(filters.instrument)
     sd = None
     if rules.needs_practice_sd(definition):
@@ -427,7 +450,7 @@ def practice_tables(user: Any, filters: report.Filters) -> tuple[list[report.Tab
     for middle in _grouped([], counts.total_middles, _total).values():
         everything.median, everything.waits = middle.median, middle.waits
     ordered = sorted(groups.items(), key=lambda entry: entry[0][1])
-    return _tables(ordered, everything), sd
+    return ordered, everything, sd
 
 
 def _total(row: dict[str, Any]) -> Key:

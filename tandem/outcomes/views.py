@@ -12,7 +12,7 @@ from tandem.lib.time import local_today
 from tandem.outcomes import report
 from tandem.outcomes.forms import OutcomeFilterForm
 from tandem.outcomes.research import as_csv, columns, research_rows
-from tandem.outcomes.summary import practice_tables
+from tandem.outcomes.summary import practice_tables, practice_tables_page
 
 
 def _allowed_filters(request: HttpRequest, what: str) -> tuple[OutcomeFilterForm, report.Filters | None]:
@@ -33,13 +33,15 @@ def practice(request: HttpRequest) -> HttpResponse:
     form, filters = _allowed_filters(request, "view")
     context: dict[str, object] = {"nav": "outcomes", "form": form, "filters": filters}
     if filters is not None:
-        tables, sd = practice_tables(request.user, filters)
+        tables, sd, groups = practice_tables_page(request.user, filters, page=request.GET.get("page"))
         group_label = report.DIMENSIONS[filters.by]
         tables_html = fragment(
             "outcomes/_tables.jinja",
             {"tables": tables, "group_label": group_label, "instrument": filters.instrument},
         )
         context.update(
+            groups=groups,
+            group_label=group_label,
             tables=tables,
             tables_html=tables_html,
             practice_sd=sd,
