@@ -243,9 +243,7 @@ def test_page_queries_are_fixed_at_two_sizes(client, staff, django_assert_num_qu
     assert response.status_code == 200
 
 
-def test_the_groups_are_paged_the_same_in_every_table_and_the_csv_keeps_them_all(
-    client, staff, monkeypatch
-):
+def test_the_groups_are_paged_the_same_in_every_table_and_the_csv_keeps_them_all(client, staff, monkeypatch):
     # Grouped by staff a large practice has a row per therapist and team; the page shows a page of
     # groups (two here, for three groups) beside the row of all cases, and the CSV every group.
     monkeypatch.setattr(summary, "GROUPS_PER_PAGE", 2)
