@@ -1,6 +1,6 @@
 """Under load: each page of bench/catalog.py served by gunicorn while several clients ask at once.
 
-    .venv/bin/python bench/http.py [--seconds 60] [--clients 10] [--workers 2] [--port 8107]
+    .venv/bin/python bench/http.py [--seconds 60] [--clients 10] [--workers 2] [--threads 1] [--port 8107]
                                    [--only NAME] [--json]
 
 Uses the database bench/pages.py uses (DATABASE_URL, or its default SQLite file), which must already hold
@@ -45,12 +45,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0, help="per page and role (default 60)")
     parser.add_argument("--clients", type=int, default=10, help="concurrent clients (default 10)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (default 1: gunicorn's sync workers)"
+    )
     parser.add_argument("--port", type=int, default=8107, help="port to serve on (default 8107)")
     parser.add_argument("--only", default="", help="only pages whose name contains this (case-insensitive)")
     parser.add_argument("--json", action="store_true", help="one JSON object per page and role")
     args = parser.parse_args()
-    if args.seconds <= 0 or args.clients < 1 or args.workers < 1:
-        parser.error("--seconds, --clients and --workers must be positive")
+    if args.seconds <= 0 or args.clients < 1 or args.workers < 1 or args.threads < 1:
+        parser.error("--seconds, --clients, --workers and --threads must be positive")
     return args
 
 
@@ -102,6 +105,7 @@ def hammer(port: int, target: Target, until: float, outcome: Outcome) -> None:
 
 def start_server(args: argparse.Namespace) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gunicorn", "tandem.wsgi", "--workers", str(args.workers)]
+    command += ["--threads", str(args.threads)]
     command += ["--bind", f"127.0.0.1:{args.port}", "--log-level", "warning"]
     # Its request log (one JSON line per request) is written, as in production, but not shown.
     server = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), stderr=subprocess.DEVNULL)  # noqa: S603
@@ -184,6 +188,8 @@ def run_one(args: argparse.Namespace, page: str, role: str, target: Target) -> d
         "page": page,
         "role": role,
         "clients": args.clients,
+        "workers": args.workers,
+        "threads": args.threads,
         "seconds": args.seconds,
         "req_s": round(len(outcome.latencies_ms) / args.seconds, 1),
         "p50_ms": round(outcome.percentile(0.50), 1),
@@ -204,7 +210,8 @@ def report(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
         return
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"gunicorn {args.workers} workers, {args.clients} clients, {args.seconds:g} s per page; "
+        f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
+        f"{args.seconds:g} s per page; "
         f"load average {load}; practice day {practice_day_label()}"
     )
     header = f"{'page':<20} {'role':<10} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
