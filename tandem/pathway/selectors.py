@@ -38,7 +38,7 @@ from tandem.pathway.rules import (
     blockers,
     session_partner_id,
 )
-from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
+from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus, prefetch_attendees
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,26 @@ def availability_url(case: Case) -> str | None:
         return None
 
 
-def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
+def _individual_sessions(case: Case, sessions: list[Appointment] | None) -> list[Appointment]:
+    """The case's individual assessment sessions not cancelled, with who attends each."""
+    if sessions is None:
+        return list(
+            assessment_sessions(case)
+            .filter(kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
+            .exclude(status=AppointmentStatus.CANCELLED)
+            .order_by("starts_at")
+        )
+    individual = [a for a in sessions if a.kind == AppointmentKind.INDIVIDUAL_ASSESSMENT]
+    prefetch_attendees(individual)
+    return individual
+
+
+def case_pathway(
+    *, case: Case, user: Any, clinical: bool, sessions: list[Appointment] | None = None
+) -> dict[str, Any]:
     """The pathway sections of the case page, in a fixed number of queries. Without clinical access only
-    consent dates and follow-up dates are shown (what the front desk chases and books)."""
+    consent dates and follow-up dates are shown (what the front desk chases and books). SESSIONS, the
+    case's sessions not cancelled in order, if the caller has read them already."""
     consents = {
         c.client_id: c for c in TreatmentConsent.objects.filter(case=case).select_related("recorded_by")
     }
@@ -150,12 +167,7 @@ def case_pathway(*, case: Case, user: Any, clinical: bool) -> dict[str, Any]:
         .select_related("created_by", "conjunctive_client")
         .order_by("-version")
     )
-    individual_sessions = list(
-        assessment_sessions(case)
-        .filter(kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
-        .exclude(status=AppointmentStatus.CANCELLED)
-        .order_by("starts_at")
-    )
+    individual_sessions = _individual_sessions(case, sessions)
     names = {c.pk: c for c in case.partners}
     for appointment in individual_sessions:
         # Shown on the page: whom it was for (None: booked for both before appointments knew who attends).

@@ -150,7 +150,16 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
 
     def with_attendees(self) -> "AppointmentQuerySet":
         """One more query for all the rows' attendees, in a stable order (see selectors.attendees_of)."""
-        return self.prefetch_related(models.Prefetch("attendees", queryset=Client.objects.order_by("pk")))
+        return self.prefetch_related(_attendees())
+
+
+def _attendees() -> models.Prefetch:
+    return models.Prefetch("attendees", queryset=Client.objects.order_by("pk"))
+
+
+def prefetch_attendees(rows: list["Appointment"]) -> None:
+    """The attendees of appointments already read, as with_attendees() would have fetched them."""
+    models.prefetch_related_objects(rows, _attendees())
 
 
 class SeriesKind(models.TextChoices):

@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from tandem.access.services import CareScope, care_scope, staff_cases_visible_to
 from tandem.accounts.models import CLINICAL_ROLES, Role
@@ -36,6 +36,14 @@ def _day_table(rows: AppointmentQuerySet) -> AppointmentQuerySet:
         )
         .order_by("starts_at", "id")
     )
+
+
+def _with_therapists(rows: list[Appointment]) -> list[Appointment]:
+    """ROWS, each with its therapists as the list `therapists_listed` (one query for all). A list rather
+    than the prefetched `therapists.all()`: Django builds a queryset per row to hold that cache, which
+    cost the case page more than reading the therapists."""
+    prefetch_related_objects(rows, Prefetch("therapists", to_attr="therapists_listed"))
+    return rows
 
 
 def appointments_on(*, user: Any, day: dt.date) -> QuerySet[Appointment]:
@@ -71,7 +79,7 @@ def practice_day(*, user: Any, day: dt.date, now: dt.datetime, limit: int = 20) 
     # The next ones' ids first, from the appointments alone: PostgreSQL, misjudging how few of a day's
     # sessions end after now, joined the whole day's cases and clients before keeping twenty.
     ids = list(held.filter(ends_at__gt=now).order_by("starts_at", "id").values_list("id", flat=True)[:limit])
-    next_up = list(_day_table(held).filter(id__any_of=Ids(ids)).prefetch_related("therapists")) if ids else []
+    next_up = _with_therapists(list(_day_table(held).filter(id__any_of=Ids(ids)))) if ids else []
     return PracticeDay(day=day, total=counts["total"], to_come=counts["to_come"], next_up=next_up)
 
 
@@ -111,10 +119,13 @@ def case_detail_context(*, case: Case, now: dt.datetime, user: Any, clinical: bo
     sessions = list(
         case.appointments.exclude(status=AppointmentStatus.CANCELLED)
         .select_related("room__location")
-        .prefetch_related(Prefetch("therapists"))
         .order_by("starts_at", "id")
     )
-    pathway = pathway_selectors.case_pathway(case=case, user=user, clinical=clinical)
+    # Only the listed sessions print their therapists: a case in its second year has a hundred sessions.
+    upcoming = [a for a in sessions if a.starts_at >= now][:10]
+    recent = [a for a in reversed(sessions) if a.starts_at < now][:10]
+    _with_therapists([*upcoming, *recent])
+    pathway = pathway_selectors.case_pathway(case=case, user=user, clinical=clinical, sessions=sessions)
     plans = [pathway["plan"], *pathway["plan_history"]] if pathway.get("plan") else []
     timeline = pathway_selectors.case_timeline(
         case=case,
@@ -125,8 +136,8 @@ def case_detail_context(*, case: Case, now: dt.datetime, user: Any, clinical: bo
         follow_ups=pathway["follow_ups"],
     )
     return {
-        "upcoming": [a for a in sessions if a.starts_at >= now][:10],
-        "recent": [a for a in reversed(sessions) if a.starts_at < now][:10],
+        "upcoming": upcoming,
+        "recent": recent,
         "problems": list(case.problems.select_related("problem", "client").order_by("problem__sort_order")),
         "grants": list(case.break_glass_grants.select_related("user").order_by("-started_at")[:10]),
         "timeline": timeline,
