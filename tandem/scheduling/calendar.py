@@ -310,7 +310,12 @@ def _appointments(
     """The span's appointments in time order, with the therapists holding them: all of them, or
     those held by any of `therapist_ids`, or those in `room`."""
     # Only what the page shows: the case's clinical text never leaves the database here.
-    rows = Appointment.objects.between(first, last).exclude(status=AppointmentStatus.CANCELLED)
+    rows = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
+    if therapist_ids is None and room is None:
+        rows = rows.between(first, last)
+    # Otherwise the occupancy alone bounds the span (it holds each appointment's own times): with the
+    # appointments' time range beside it, PostgreSQL read the whole practice's span first and asked each
+    # session for its occupancy, ten times the work in a practice ten times the size.
     if therapist_ids is not None:
         rows = rows.filter(pk__in=_held(ResourceKind.THERAPIST, therapist_ids, first, last))
     if room is not None:
