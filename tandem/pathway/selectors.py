@@ -34,7 +34,6 @@ from tandem.pathway.rules import (
     TRANSITIONS,
     Transition,
     assessment_gaps,
-    assessment_sessions,
     blockers,
     session_partner_id,
 )
@@ -123,26 +122,17 @@ def availability_url(case: Case) -> str | None:
         return None
 
 
-def _individual_sessions(case: Case, sessions: list[Appointment] | None) -> list[Appointment]:
-    """The case's individual assessment sessions not cancelled, with who attends each."""
-    if sessions is None:
-        return list(
-            assessment_sessions(case)
-            .filter(kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
-            .exclude(status=AppointmentStatus.CANCELLED)
-            .order_by("starts_at")
-        )
+def _individual_sessions(case: Case, sessions: list[Appointment]) -> list[Appointment]:
+    """The case's individual assessment sessions among SESSIONS, with who attends each."""
     individual = [a for a in sessions if a.kind == AppointmentKind.INDIVIDUAL_ASSESSMENT]
     prefetch_attendees(individual)
     return individual
 
 
-def case_pathway(
-    *, case: Case, user: Any, clinical: bool, sessions: list[Appointment] | None = None
-) -> dict[str, Any]:
+def case_pathway(*, case: Case, user: Any, clinical: bool, sessions: list[Appointment]) -> dict[str, Any]:
     """The pathway sections of the case page, in a fixed number of queries. Without clinical access only
-    consent dates and follow-up dates are shown (what the front desk chases and books). SESSIONS, the
-    case's sessions not cancelled in order, if the caller has read them already."""
+    consent dates and follow-up dates are shown (what the front desk chases and books). SESSIONS: the
+    case's sessions not cancelled, in time order, as the case page has already read them."""
     consents = {
         c.client_id: c for c in TreatmentConsent.objects.filter(case=case).select_related("recorded_by")
     }

@@ -32,10 +32,8 @@ from tandem.scheduling.models import (
     AppointmentKind,
     AppointmentStatus,
     Mode,
-    Occupancy,
     ResourceKind,
     TimeOff,
-    overlapping,
 )
 
 SPANS = ("day", "week")
@@ -291,35 +289,20 @@ class _Row(NamedTuple):
     therapist_names: tuple[str, ...] = ()
 
 
-def _held(kind: str, ids: Collection[int], first: dt.datetime, last: dt.datetime) -> QuerySet[Occupancy, Any]:
-    """The appointments these therapists or this room hold in the span, by their occupancy.
-
-    The occupancy index (kind, resource, start) finds a therapist's or a room's few sessions of the
-    span directly; going through the appointments' time index first reads every session the whole
-    practice holds that week, ten times as many in a practice ten times the size. Occupancy is written
-    with each booking and move and deleted on cancellation, so it holds exactly what the calendar shows.
-    """
-    return Occupancy.objects.filter(overlapping(first, last), resource_kind=kind, resource_id__in=ids).values(
-        "appointment_id"
-    )
-
-
 def _appointments(
     first: dt.datetime, last: dt.datetime, *, therapist_ids: Collection[int] | None, room: Room | None
 ) -> list[_Row]:
     """The span's appointments in time order, with the therapists holding them: all of them, or
     those held by any of `therapist_ids`, or those in `room`."""
-    # Only what the page shows: the case's clinical text never leaves the database here.
+    # A therapist's or a room's sessions by their occupancy alone (AppointmentQuerySet.held_by says why).
     rows = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
+    if therapist_ids is not None:
+        rows = rows.held_by(ResourceKind.THERAPIST, therapist_ids, first, last)
+    if room is not None:
+        rows = rows.held_by(ResourceKind.ROOM, [room.pk], first, last)
     if therapist_ids is None and room is None:
         rows = rows.between(first, last)
-    # Otherwise the occupancy alone bounds the span (it holds each appointment's own times): with the
-    # appointments' time range beside it, PostgreSQL read the whole practice's span first and asked each
-    # session for its occupancy, ten times the work in a practice ten times the size.
-    if therapist_ids is not None:
-        rows = rows.filter(pk__in=_held(ResourceKind.THERAPIST, therapist_ids, first, last))
-    if room is not None:
-        rows = rows.filter(pk__in=_held(ResourceKind.ROOM, [room.pk], first, last))
+    # Only what the page shows: the case's clinical text never leaves the database here.
     found = rows.order_by("starts_at", "pk").values_list(
         "pk", "case_id", "case__reference", "kind", "mode", "starts_at", "ends_at", "status",
         "room__name", "room__location__name",

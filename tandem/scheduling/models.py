@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,15 +136,18 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def between(self, start: datetime, end: datetime) -> "AppointmentQuerySet":
         return self.filter(overlapping(start, end))
 
-    def held_by_therapist(self, user: Any, start: datetime, end: datetime) -> "AppointmentQuerySet":
-        """The appointments this therapist holds that overlap [start, end), by their occupancy rows: the
-        occupancy index (kind, resource, start) finds their few sessions of the day directly, where the
-        appointments' time index read every session the practice holds that day (hundreds in a large
-        practice) to ask each for its therapists. Occupancy is deleted on cancellation."""
-        held = Occupancy.objects.filter(
-            overlapping(start, end), resource_kind=ResourceKind.THERAPIST, resource_id=user.pk
-        )
+    def held_by(self, kind: str, ids: Iterable[int], start: datetime, end: datetime) -> "AppointmentQuerySet":
+        """The appointments that these resources of KIND hold and that overlap [start, end), by their
+        occupancy rows alone: the occupancy index (kind, resource, start) finds their few sessions
+        directly, and the rows hold each appointment's own times. With the appointments' own time range
+        beside it, PostgreSQL read every session the practice holds in the span (hundreds in a large
+        practice) to ask each for its occupancy. Occupancy is deleted on cancellation."""
+        held = Occupancy.objects.filter(overlapping(start, end), resource_kind=kind, resource_id__in=ids)
         return self.filter(pk__in=held.values("appointment_id"))
+
+    def held_by_therapist(self, user: Any, start: datetime, end: datetime) -> "AppointmentQuerySet":
+        """The appointments this therapist holds that overlap [start, end) (see held_by)."""
+        return self.held_by(ResourceKind.THERAPIST, [user.pk], start, end)
 
     def attended_by(self, client: object) -> "AppointmentQuerySet":
         return self.filter(attendees=client)
