@@ -24,6 +24,7 @@ from tandem.cases import scopes
 from tandem.cases.models import OPEN_PHASES, Case, CaseQuerySet, Client, Phase
 from tandem.lib.errors import Refusal
 from tandem.lib.lookups import Ids
+from tandem.lib.rows import by_pk
 
 BREAK_GLASS_MAX = timedelta(hours=4)
 
@@ -178,7 +179,7 @@ def get_object_for(
     """The one object of `queryset` with this id if `allowed` says this user may have it; otherwise the
     audited 404 (naming its case when it has one). For objects of the apps above this layer, whose
     `get_<object>_for` helpers keep their queries and pass the rule from here."""
-    found = queryset.filter(pk=object_id).first()
+    found = by_pk(queryset, object_id)
     if found is None or not allowed(found):
         case = getattr(found, "case_id", None) if found is not None else None
         raise deny(user, what=what, object_id=object_id, case_id=case if case is not None else case_id)
@@ -191,7 +192,7 @@ def get_case_for(user: Any, case_id: Any, *, clinical: bool = False, audit_view:
         case_pk = int(case_id)
     except (TypeError, ValueError):
         raise Http404("Not found") from None
-    case = staff_cases_visible_to(user).with_people().filter(pk=case_pk).first()
+    case = by_pk(staff_cases_visible_to(user).with_people(), case_pk)
     if case is None or (clinical and not can_see_clinical(user, case)):
         raise deny(user, what="case", object_id=case_pk, case_id=case_pk if case else None)
     if audit_view:

@@ -36,6 +36,7 @@ from tandem.billing.models import (
 )
 from tandem.cases.models import Case, Client
 from tandem.lib.parse import parse_id
+from tandem.lib.rows import by_pk
 from tandem.scheduling.models import AppointmentSeries, SeriesKind
 
 
@@ -54,7 +55,7 @@ def billing_case_for(user: Any, case_id: Any) -> Case:
 def invoice_for(user: Any, invoice_id: Any) -> Invoice:
     """An invoice for the staff who see its case's billing, or for the client it is addressed to."""
     pk = parse_id(str(invoice_id))
-    invoice = _invoices().filter(pk=pk).first() if pk is not None else None
+    invoice = by_pk(_invoices(), pk) if pk is not None else None
     if invoice is None or not can_see_invoice(
         user, case=invoice.case, payer_client_id=invoice.payer.client_id
     ):
@@ -80,7 +81,7 @@ def credit_note_for(user: Any, credit_note_id: Any) -> CreditNote:
 
 def payer_for_staff(user: Any, payer_id: Any) -> Payer:
     pk = parse_id(str(payer_id))
-    payer = Payer.objects.select_related("client").filter(pk=pk).first() if pk is not None else None
+    payer = by_pk(Payer.objects.select_related("client"), pk) if pk is not None else None
     if payer is None or not can_see_payer_statement(user):
         raise deny(user, what="payer", object_id=pk or "not-an-id")
     return payer
@@ -102,7 +103,7 @@ def charge_for_manager(user: Any, charge_id: Any) -> Charge:
 
 def package_for_manager(user: Any, package_id: Any) -> Package:
     pk = parse_id(str(package_id))
-    package = Package.objects.select_related("case").filter(pk=pk).first() if pk is not None else None
+    package = by_pk(Package.objects.select_related("case"), pk) if pk is not None else None
     if package is None or not can_manage_billing(user):
         raise deny(user, what="package", object_id=pk or "not-an-id")
     return package

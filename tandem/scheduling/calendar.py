@@ -25,6 +25,7 @@ from django.utils import timezone
 from tandem.access.services import deny, staff_cases_visible_to
 from tandem.accounts.models import CLINICAL_ROLES, Role, User, WorkingHours
 from tandem.lib import parse
+from tandem.lib.rows import by_pk
 from tandem.lib.time import local_day_bounds, local_today, practice_zone
 from tandem.practice.models import PracticeClosure, Room
 from tandem.scheduling.models import (
@@ -229,7 +230,7 @@ def calendar_rooms() -> QuerySet[Room]:
 
 def therapist_for_calendar(user: Any, therapist_id: Any) -> User:
     check_viewer(user)
-    therapist = calendar_therapists().filter(pk=therapist_id).first()
+    therapist = by_pk(calendar_therapists(), therapist_id)
     if therapist is None:
         raise deny(user, what="calendar.therapist", object_id=therapist_id)
     return therapist
@@ -237,7 +238,7 @@ def therapist_for_calendar(user: Any, therapist_id: Any) -> User:
 
 def room_for_calendar(user: Any, room_id: Any) -> Room:
     check_viewer(user)
-    room = Room.objects.select_related("location").filter(pk=room_id).first()
+    room = by_pk(Room.objects.select_related("location"), room_id)
     if room is None:
         raise deny(user, what="calendar.room", object_id=room_id)
     return room
