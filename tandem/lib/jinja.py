@@ -8,6 +8,7 @@ unknown name is an error rather than an empty string, so that a typo fails the t
 """
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 from django.http import QueryDict
@@ -41,14 +42,28 @@ def date(value: Any, arg: str | None = None) -> str:
         return django_date(value, arg)
     # Aware datetimes are equal when they are the same instant; the zone and offset are in the key so
     # that the same instant in another zone, or either side of a DST change, is formatted afresh.
-    zone = value.tzinfo if isinstance(value, dt.datetime) else None
-    key = (type(value), value, zone, zone and value.utcoffset(), arg, get_language())
+    key: tuple[Any, ...] = (type(value), value, arg, get_language())
+    if isinstance(value, dt.datetime):
+        key += (value.tzinfo, value.utcoffset())
     text = _DATES.get(key)
     if text is None:
         if len(_DATES) >= _DATES_KEPT:
             _DATES.clear()
         text = _DATES[key] = django_date(value, arg)
     return text
+
+
+@lru_cache(maxsize=256)
+def _choice_labels(model: type, name: str, language: str | None) -> dict[Any, str]:
+    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}  # type: ignore[attr-defined]
+
+
+def label(obj: Any, name: str) -> Any:
+    """`{{ case|label("phase") }}`: what `case.get_phase_display()` gives, from a table of the field's
+    labels made once per language. Django's own method rebuilds that table on every call (a fifth of
+    the time Today spends printing its hundred case links)."""
+    value = getattr(obj, name)
+    return _choice_labels(obj.__class__, name, get_language()).get(value, value)
 
 
 def link(pk: Any, name: str) -> str:
@@ -72,6 +87,7 @@ def environment(**options: Any) -> Environment:
     env.filters["link"] = link
     env.filters["local"] = local
     env.filters["date"] = date
+    env.filters["label"] = label
     env.filters["with_page"] = with_page
     return env
 

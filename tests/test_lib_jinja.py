@@ -1,14 +1,17 @@
-"""tandem.lib.jinja's date filter: remembered per value, and always what Django's own filter prints."""
+"""tandem.lib.jinja's filters: dates remembered, choice labels from a table; always what Django prints."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.template.defaultfilters import date as django_date
 from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tandem.cases.models import Case
 from tandem.lib import jinja
+from tandem.scheduling.models import Appointment
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -69,3 +72,18 @@ def test_the_memory_stays_bounded():
     for n in range(jinja._DATES_KEPT + 10):
         jinja.date(start + dt.timedelta(days=n), "j M Y")
     assert len(jinja._DATES) <= jinja._DATES_KEPT
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [(Case, "phase"), (Appointment, "kind"), (Appointment, "mode"), (Appointment, "status")],
+)
+def test_a_choice_label_is_what_django_displays(model, name):
+    for value, _ in model._meta.get_field(name).flatchoices:
+        row = model(**{name: value})
+        assert jinja.label(row, name) == getattr(row, f"get_{name}_display")()
+
+
+def test_a_value_outside_the_choices_prints_as_itself():
+    row = Case(phase="not-a-phase")
+    assert jinja.label(row, "phase") == row.get_phase_display() == "not-a-phase"
