@@ -127,6 +127,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tandem.lib.context_processors.practice",
             ],
+            # Django's date filter, each date formatted once per worker (tandem/lib/dates.py).
+            "builtins": ["tandem.lib.templatetags.remembered_dates"],
         },
     },
     # Only for fragments that print a thousand rows (tandem/lib/jinja.py says why); named "*.jinja"

@@ -12,13 +12,13 @@ from functools import lru_cache
 from typing import Any
 
 from django.http import QueryDict
-from django.template.defaultfilters import date as django_date
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from jinja2 import Environment, StrictUndefined
 
+from tandem.lib.dates import date
 from tandem.lib.time import practice_zone
 from tandem.lib.urls import link_to
 
@@ -26,31 +26,6 @@ from tandem.lib.urls import link_to
 def local(at: dt.datetime) -> dt.datetime:
     """An instant in the practice's time zone, as Django's {% timezone %} block shows it."""
     return timezone.localtime(at, practice_zone())
-
-
-# Django's date filter costs 30-100 microseconds a call (each month and day name is a translation
-# lookup), and Today prints a hundred dates, the case page's timeline as many. The same few hundred
-# dates and session times come back on every page a worker serves, so each is formatted once.
-_DATES: dict[tuple[Any, ...], str] = {}
-_DATES_KEPT = 4096
-
-
-def date(value: Any, arg: str | None = None) -> str:
-    """Django's `date` filter, remembered per value, format and language, so that a date reads the same
-    in both engines (`|local` first for an instant)."""
-    if not isinstance(value, dt.date):
-        return django_date(value, arg)
-    # Aware datetimes are equal when they are the same instant; the zone and offset are in the key so
-    # that the same instant in another zone, or either side of a DST change, is formatted afresh.
-    key: tuple[Any, ...] = (type(value), value, arg, get_language())
-    if isinstance(value, dt.datetime):
-        key += (value.tzinfo, value.utcoffset())
-    text = _DATES.get(key)
-    if text is None:
-        if len(_DATES) >= _DATES_KEPT:
-            _DATES.clear()
-        text = _DATES[key] = django_date(value, arg)
-    return text
 
 
 @lru_cache(maxsize=256)
