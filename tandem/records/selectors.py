@@ -76,11 +76,24 @@ def notes_withheld_count(*, case: Case, client_ids: Iterable[int]) -> int:
     )
 
 
+_NOTE_PEOPLE = ("author", "signed_by", "cosigned_by")
+
+
 def case_notes(*, case: Case) -> QuerySet[SessionNote]:
-    """The notes list of a case page: one query whatever the number of notes (bodies not loaded)."""
+    """The notes list of a case page: one query whatever the number of notes (bodies not loaded).
+    Only what the list prints (records/case_notes.html): with every column of its three clinicians and
+    the rest, Django spent 4 ms matching the ORDER BY against 79 selected columns."""
     return (
         SessionNote.objects.filter(case=case)
-        .select_related("appointment", "template", "author", "signed_by", "cosigned_by", "individual_with")
+        .select_related("appointment", "template", "individual_with", *_NOTE_PEOPLE)
+        .only(
+            "status",
+            "signed_at",
+            "appointment__starts_at",
+            "template__name",
+            "individual_with__first_name",
+            *(f"{person}__{name}" for person in _NOTE_PEOPLE for name in ("first_name", "last_name")),
+        )
         .order_by("-appointment__starts_at", "-id")
     )
 
