@@ -12,7 +12,7 @@ from tandem.cases.models import Case, Client, link_fields
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy
 from tandem.measures.engine import ReliableChange, reliable_change
-from tandem.measures.models import CoupleReportShare, MeasureRequest, Response, SafetyAlert
+from tandem.measures.models import CoupleReportShare, Instrument, MeasureRequest, Response, SafetyAlert
 from tandem.measures.schedule import SCHEDULED_PHASES
 
 
@@ -137,14 +137,15 @@ class CaseResults:
 
 def case_results(*, case: Case) -> CaseResults:
     """Everything on a case's results page in a fixed number of queries. The caller checked access."""
-    responses = list(
-        Response.objects.filter(case=case)
-        .select_related("instrument", "client")
-        .order_by("answered_at", "id")
-    )
+    case_responses = Response.objects.filter(case=case)
+    responses = list(case_responses.select_related("client").order_by("answered_at", "id"))
+    # Each instrument read once: joined to every response, its definition (the questionnaire with its
+    # norms, 6-21 KB of JSON) was parsed again for each of them, most of the page's database time.
+    instruments = {i.pk: i for i in Instrument.objects.filter(pk__in=case_responses.values("instrument_id"))}
     # The case's partners are the clients; reuse the case's own objects for the charts' names.
     partners = {c.pk: c for c in case.partners}
     for response in responses:
+        response.instrument = instruments[response.instrument_id]
         response.client = partners.get(response.client_id, response.client)
     return CaseResults(
         charts=charts.charts_for(case, responses),
