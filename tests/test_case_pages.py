@@ -173,3 +173,20 @@ def test_case_detail_query_count_is_bounded(client, cast):
     few = _count_queries(client, "get", url)
     add(range(-9, 9, 2))
     assert _count_queries(client, "get", url) == few
+
+
+def test_a_name_shared_by_more_clients_than_are_read_still_finds_its_cases(client, cast, monkeypatch):
+    # Past the limit, the clients stay a subquery instead of a list of ids: the same cases either way.
+    from tandem.cases import forms as case_forms
+
+    login(client, cast.director)
+    url = reverse("cases:list")
+
+    def shown(data: dict) -> set[str]:
+        return {c.reference for c in client.post(url, data).context["page"].object_list}
+
+    read_all = shown({"q": "Partner"})
+    monkeypatch.setattr(case_forms, "NAMED_CLIENTS_READ", 1)
+    assert shown({"q": "Partner"}) == read_all == {"T-0001"}
+    assert shown({"q": "blair partner"}) == {"T-0001"}
+    assert shown({"q": "nobody"}) == set()
