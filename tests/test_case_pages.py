@@ -144,6 +144,27 @@ def test_htmx_search_returns_only_the_results_fragment(client, cast):
     assert body.lstrip().startswith('<section id="case-results"') and "Sam Solo" in body
 
 
+def test_case_list_rows_print_clients_phase_clinicians_and_opening(client, cast):
+    # The rows come from a Jinja2 fragment over cases read with only the columns it prints.
+    Case.objects.create(
+        reference="T-0003",
+        partner_a=Client.objects.create(first_name="Uma", last_name="Unseen"),
+        absent_partner=AbsentPartner.UNWILLING,
+        phase=Phase.CONSULTATION,
+        opened_on=dt.date(2026, 11, 2),
+    )
+    login(client, cast.director)
+    body = client.get(reverse("cases:list")).content.decode()
+    couple = body[body.index("Alex Partner &amp; Blair Partner") :].split("</tr>")[0]
+    assert "T-0001" in couple and ">Assessment<" in couple
+    assert "Tess Assigned & Colin Cotherapist" in couple and "1 Sep 2026" in couple
+    solo = body[body.index("Sam Solo (individual)") :].split("</tr>")[0]
+    assert ">Intake<" in solo and "Tess Assigned<" in solo and "1 Oct 2026" in solo
+    unassigned = body[body.index("Uma Unseen (individual)") :].split("</tr>")[0]
+    assert '<span class="muted">unassigned</span>' in unassigned and "2 Nov 2026" in unassigned
+    assert f'href="{reverse("cases:detail", args=[cast.solo_case.pk])}"' in body
+
+
 def test_case_list_query_count_does_not_grow_with_rows(client, cast):
     login(client, cast.director)
     url = reverse("cases:list")

@@ -16,6 +16,7 @@ from tandem.access.services import (
 from tandem.accounts.http import AuthedRequest
 from tandem.cases import forms, selectors, services
 from tandem.lib.actions import form_action
+from tandem.lib.jinja import fragment
 
 
 def _staff_only(request: AuthedRequest) -> None:
@@ -39,6 +40,8 @@ def case_list(request: AuthedRequest) -> HttpResponse:
             per_page=forms.PAGE_SIZE,
         )
     context = {"nav": "cases", "form": form, "page": page, "can_create": can_create_case(request.user)}
+    if page is not None:
+        context["rows"] = fragment("cases/_case_rows.jinja", {"cases": page.object_list})
     template = "cases/_case_results.html" if request.headers.get("HX-Request") else "cases/case_list.html"
     return render(request, template, context)
 
