@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tandem.audit.models import AuditEvent
-from tandem.cases.models import Case, CaseProblem, Client, Phase, PresentingProblem
+from tandem.cases.models import AbsentPartner, Case, CaseProblem, Client, Phase, PresentingProblem
 from tandem.pathway.models import FollowUpTask, Referral, SpecialistType, TreatmentPlan
 from tandem.pathway.services import (
     case_transition,
@@ -456,6 +456,47 @@ def test_today_lists_assessments_whose_sessions_are_not_booked(client, cast):
     assert client.get(reverse("today")).context["pathway"]["assessment_unbooked"] == []
     login(client, cast.coordinator)
     assert client.get(reverse("today")).context["pathway"]["assessment_unbooked"] is None
+
+
+def test_assessment_unbooked_counts_sessions_that_took_place_or_lie_ahead(cast):
+    from tandem.pathway.selectors import assessment_unbooked
+
+    solo = cast.solo_case
+    solo.phase = Phase.ASSESSMENT
+    solo.save(update_fields=["phase"])
+
+    def unbooked() -> list[str]:
+        return [c.reference for c in assessment_unbooked(user=cast.director, now=timezone.now())]
+
+    # Oldest opened first; an individual case needs one session of either kind.
+    assert unbooked() == ["T-0001", "T-0002"]
+    session(solo, AppointmentKind.INDIVIDUAL_ASSESSMENT, status="cancelled", days_ago=-2)
+    session(solo, AppointmentKind.INDIVIDUAL_ASSESSMENT, status="booked", days_ago=2)  # booked, passed
+    session(solo, AppointmentKind.STANDARD)
+    assert unbooked() == ["T-0001", "T-0002"]
+    session(solo, AppointmentKind.JOINT_ASSESSMENT, status="booked", days_ago=-2)
+    assert unbooked() == ["T-0001"]
+    # A couple needs the joint interview and two individual sessions.
+    full_assessment(cast.couple_case, cast.therapist_a)
+    assert unbooked() == []
+    assert [c.reference for c in assessment_unbooked(user=cast.therapist_b, now=timezone.now())] == []
+    assert assessment_unbooked(user=cast.coordinator, now=timezone.now()) == []
+
+
+def test_assessment_unbooked_keeps_the_oldest_up_to_its_limit(cast):
+    from tandem.pathway.selectors import assessment_unbooked
+
+    for n in range(3):
+        Case.objects.create(
+            reference=f"T-01{n}",
+            partner_a=Client.objects.create(first_name=f"Ola{n}", last_name="Older"),
+            absent_partner=AbsentPartner.UNWILLING,
+            phase=Phase.ASSESSMENT,
+            opened_on=dt.date(2026, 1, 3 - n),
+        )
+    found = assessment_unbooked(user=cast.director, now=timezone.now(), limit=2)
+    assert [c.reference for c in found] == ["T-012", "T-011"]
+    assert found[0].display_name == "Ola2 Older (individual)"
 
 
 def test_therapist_says_which_partner_an_individual_session_was_for(client, cast):

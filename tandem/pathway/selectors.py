@@ -1,10 +1,11 @@
 """Reads behind the pathway parts of the case page, the Today page and the discharge summary."""
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from tandem.access.services import (
 )
 from tandem.accounts.models import Role, User
 from tandem.cases.models import Case, Client, Phase, link_fields
+from tandem.lib.lookups import Ids
 from tandem.lib.time import local_today, practice_zone
 from tandem.pathway import policy
 from tandem.pathway.models import (
@@ -371,32 +373,47 @@ def assessment_unbooked(
     *, user: Any, now: dt.datetime, scope: CareScope | None = None, limit: int = 20
 ) -> list[Case]:
     """Cases in assessment whose required sessions are neither attended nor booked ahead: for a couple
-    the joint interview and two individual sessions, for an individual case one session."""
+    the joint interview and two individual sessions, for an individual case one session.
+
+    In three plain reads (the cases in assessment, their assessment sessions that count, the links of
+    the first `limit` short of some) rather than one query grouping every case's sessions: Django spent
+    4-5 ms building and compiling the counts and their HAVING for the 3 ms PostgreSQL took to run it,
+    the largest of Today's lists. A practice has a few hundred cases in assessment at most."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
-    counts = Q(appointments__status=AppointmentStatus.ATTENDED) | Q(
-        appointments__status=AppointmentStatus.BOOKED, appointments__starts_at__gte=now
-    )
     scope = scope or care_scope(user)
-    cases = (
-        Case.objects.filter(scope.cases("", open_only=True))
-        .for_links()
-        .filter(phase=Phase.ASSESSMENT)
-        .annotate(
-            joint=Count(
-                "appointments", filter=counts & Q(appointments__kind=AppointmentKind.JOINT_ASSESSMENT)
-            ),
-            individual=Count(
-                "appointments", filter=counts & Q(appointments__kind=AppointmentKind.INDIVIDUAL_ASSESSMENT)
-            ),
-        )
-        .filter(
-            (Q(partner_b__isnull=False) & (Q(joint__lt=1) | Q(individual__lt=2)))
-            | (Q(partner_b__isnull=True) & Q(joint__lt=1, individual__lt=1))
-        )
+    in_assessment = list(
+        Case.objects.filter(scope.cases("", open_only=True), phase=Phase.ASSESSMENT)
         .order_by("opened_on", "id")
+        .values_list("id", "partner_b_id")
     )
-    return list(cases[:limit])
+    if not in_assessment:
+        return []
+    held = Appointment.objects.filter(
+        Q(status=AppointmentStatus.ATTENDED) | Q(status=AppointmentStatus.BOOKED, starts_at__gte=now),
+        case_id__any_of=Ids(pk for pk, _ in in_assessment),
+        kind__in=(AppointmentKind.JOINT_ASSESSMENT, AppointmentKind.INDIVIDUAL_ASSESSMENT),
+    )
+    counted = Counter(held.order_by().values_list("case_id", "kind"))
+    short = [
+        pk
+        for pk, partner_b in in_assessment
+        if _assessment_short(
+            couple=partner_b is not None,
+            joint=counted[(pk, AppointmentKind.JOINT_ASSESSMENT)],
+            individual=counted[(pk, AppointmentKind.INDIVIDUAL_ASSESSMENT)],
+        )
+    ][:limit]
+    if not short:
+        return []
+    links = {case.pk: case for case in Case.objects.filter(pk__any_of=Ids(short)).for_links()}
+    return [links[pk] for pk in short]
+
+
+def _assessment_short(*, couple: bool, joint: int, individual: int) -> bool:
+    if couple:
+        return joint < 1 or individual < 2
+    return joint < 1 and individual < 1
 
 
 def discharge_summary(*, case: Case) -> dict[str, Any]:
