@@ -126,3 +126,31 @@ def test_client_is_sent_to_their_portal(client, cast):
     response = client.get(reverse("today"), follow=True)
     assert response.redirect_chain[-1][0] == reverse("portal:home")
     assert response.status_code == 200 and "Your next appointments" in response.content.decode()
+
+
+def test_today_links_the_cases_needing_action_by_their_partners_names(client, cast):
+    from tandem.cases.models import AbsentPartner, Case, Client, Phase
+
+    waiting = Case.objects.create(
+        reference="T-0009",
+        partner_a=Client.objects.create(first_name="Wren", last_name="Waiting"),
+        absent_partner=AbsentPartner.UNWILLING,
+        phase=Phase.INTAKE,
+        opened_on=dt.date(2026, 8, 1),
+    )
+    login(client, cast.director)
+    page = client.get(reverse("today")).content.decode()
+
+    def section(title: str) -> str:
+        return page[page.index(f"<h3>{title}</h3>") :].split("</ul>")[0]
+
+    unassigned = section("Waiting for a therapist")
+    assert (
+        f'<a href="{reverse("cases:detail", args=[waiting.pk])}">Wren Waiting (individual)</a>' in unassigned
+    )
+    assert 'T-0009 · <span class="badge phase-intake">Intake</span>' in unassigned
+    no_next = section("No next session booked")
+    assert "Alex Partner &amp; Blair Partner</a>" in no_next and "Sam Solo (individual)" in no_next
+    assert "Wren Waiting" not in no_next  # nobody to book it with yet
+    unbooked = section("Assessment sessions not booked")
+    assert 'T-0001 · <span class="badge phase-assessment">Assessment</span>' in unbooked

@@ -17,7 +17,7 @@ from tandem.access.services import (
     is_case_clinician,
 )
 from tandem.accounts.models import Role, User
-from tandem.cases.models import Case, Client, Phase, link_fields
+from tandem.cases.models import Case, CaseLink, Client, Phase, link_fields
 from tandem.lib.lookups import Ids
 from tandem.lib.time import local_today, practice_zone
 from tandem.pathway import policy
@@ -356,22 +356,22 @@ def safety_to_review(*, user: Any, scope: CareScope | None = None, limit: int = 
     )
 
 
-def cases_without_plan(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[Case]:
+def cases_without_plan(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[CaseLink]:
     """Cases in treatment that have no treatment plan yet."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    return list(
+    return (
         Case.objects.filter(scope.cases("", open_only=True))
-        .for_links()
         .filter(phase=Phase.TREATMENT, treatment_plans__isnull=True)
-        .order_by("opened_on", "id")[:limit]
+        .order_by("opened_on", "id")
+        .links(limit)
     )
 
 
 def assessment_unbooked(
     *, user: Any, now: dt.datetime, scope: CareScope | None = None, limit: int = 20
-) -> list[Case]:
+) -> list[CaseLink]:
     """Cases in assessment whose required sessions are neither attended nor booked ahead: for a couple
     the joint interview and two individual sessions, for an individual case one session.
 
@@ -406,7 +406,7 @@ def assessment_unbooked(
     ][:limit]
     if not short:
         return []
-    links = {case.pk: case for case in Case.objects.filter(pk__any_of=Ids(short)).for_links()}
+    links = {case.pk: case for case in Case.objects.filter(pk__any_of=Ids(short)).links()}
     return [links[pk] for pk in short]
 
 

@@ -8,7 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, pre
 
 from tandem.access.services import CareScope, care_scope, staff_cases_visible_to
 from tandem.accounts.models import CLINICAL_ROLES, Role
-from tandem.cases.models import Case, Phase, link_fields
+from tandem.cases.models import Case, CaseLink, Phase, link_fields
 from tandem.lib.lookups import Ids
 from tandem.lib.time import local_day_bounds
 from tandem.pathway import selectors as pathway_selectors
@@ -85,29 +85,29 @@ def practice_day(*, user: Any, day: dt.date, now: dt.datetime, limit: int = 20) 
 
 def cases_needing_action(
     *, user: Any, now: dt.datetime, scope: CareScope | None = None, limit: int = 20
-) -> dict[str, list[Case]]:
-    """What the Today page asks someone to deal with, by reason."""
-    # Only the partners: the lists link each case by their names (cases/_case_links.jinja), and the
-    # therapist and team joins of with_people() cost the planner more than the twenty rows.
-    visible = staff_cases_visible_to(user).for_links()
+) -> dict[str, list[CaseLink]]:
+    """What the Today page asks someone to deal with, by reason: links to the cases (CaseLink)."""
+    visible = staff_cases_visible_to(user)
     upcoming = Appointment.objects.filter(
         case=OuterRef("pk"), starts_at__gte=now, status=AppointmentStatus.BOOKED
     )
-    result: dict[str, list[Case]] = {}
+    result: dict[str, list[CaseLink]] = {}
     if user.role in (Role.DIRECTOR, Role.COORDINATOR):
-        result["unassigned"] = list(
+        result["unassigned"] = (
             visible.open()
             .filter(therapist__isnull=True, team__isnull=True)
-            .order_by("opened_on", "id")[:limit]
+            .order_by("opened_on", "id")
+            .links(limit)
         )
     if user.role in (Role.THERAPIST, Role.DIRECTOR):
         scope = scope or care_scope(user)
-        mine = Case.objects.filter(scope.cases("", open_only=True)).for_links()
-        result["no_next_session"] = list(
+        mine = Case.objects.filter(scope.cases("", open_only=True))
+        result["no_next_session"] = (
             mine.filter(phase__in=(Phase.INTAKE, Phase.ASSESSMENT, Phase.TREATMENT, Phase.FOLLOW_UP))
             .exclude(therapist__isnull=True, team__isnull=True)
             .filter(~Exists(upcoming))
-            .order_by("opened_on", "id")[:limit]
+            .order_by("opened_on", "id")
+            .links(limit)
         )
     return result
 
