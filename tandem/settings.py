@@ -127,8 +127,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tandem.lib.context_processors.practice",
             ],
-            # Django's date filter, each date formatted once per worker (tandem/lib/dates.py).
-            "builtins": ["tandem.lib.templatetags.remembered_dates"],
+            # Django's date filter and url tag, in versions that remember per worker what they worked
+            # out (tandem/lib/dates.py, tandem/lib/urls.py: same output).
+            "builtins": [
+                "tandem.lib.templatetags.remembered_dates",
+                "tandem.lib.templatetags.remembered_urls",
+            ],
         },
     },
     # Only for fragments that print a thousand rows (tandem/lib/jinja.py says why); named "*.jinja"
