@@ -74,7 +74,8 @@ def test_today_banner_for_the_assigned_therapists_only(client, cast, library):
         login(client, getattr(cast, who))
         page = client.get(TODAY).content.decode()
         assert "Safety alert" in page, who
-        assert reverse("measures:case", kwargs={"case_id": cast.couple_case.pk}) in page
+        link = f'<a href="{reverse("measures:case", kwargs={"case_id": cast.couple_case.pk})}">'
+        assert f"{link}Alex Partner &amp; Blair Partner</a></strong>: Blair answered" in page
     for who in ("therapist_b", "coordinator"):
         login(client, getattr(cast, who))
         assert "Safety alert" not in client.get(TODAY).content.decode(), who

@@ -353,6 +353,7 @@ def test_today_shows_follow_ups_due_and_overdue(client, cast):
         page = client.get(reverse("today")).content.decode()
         assert page.count("2-week follow-up") == count, role
         assert ("overdue since" in page) == bool(count)
+        assert page.count("2-week follow-up (office visit), <strong>overdue since") == count
         assert "1-month follow-up" not in page  # not due within the week
 
 

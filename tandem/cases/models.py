@@ -70,17 +70,16 @@ def case_label(names: list[str], *, couple: bool) -> str:
     return joined if couple else f"{joined} (individual)"
 
 
-_LINK_COLUMNS = (
-    "pk",
-    "reference",
-    "phase",
-    "opened_on",
-    "partner_b_id",
-    "partner_a__first_name",
-    "partner_a__last_name",
-    "partner_b__first_name",
-    "partner_b__last_name",
-)
+def case_link_columns(prefix: str = "") -> tuple[str, ...]:
+    """The values a CaseLink is made of, for values_list(): the case's own (prefix "") or through a
+    relation to it (prefix "case__"); CaseLink.from_row takes them in this order."""
+    key = f"{prefix[:-2]}_id" if prefix else "pk"
+    names = ("reference", "phase", "opened_on", "partner_b_id")
+    people = (f"{p}__{n}" for p in ("partner_a", "partner_b") for n in ("first_name", "last_name"))
+    return (key, *(prefix + name for name in (*names, *people)))
+
+
+_LINK_COLUMNS = case_link_columns()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +99,8 @@ class CaseLink:
         return str(Phase(self.phase).label)
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> "CaseLink":
+    def from_row(cls, row: tuple[Any, ...] | list[Any]) -> "CaseLink":
+        """From the values of `case_link_columns()`, in that order."""
         pk, reference, phase, opened_on, partner_b_id, a_first, a_last, b_first, b_last = row
         names = [f"{a_first} {a_last}"] + ([f"{b_first} {b_last}"] if partner_b_id is not None else [])
         return cls(pk, reference, phase, opened_on, case_label(names, couple=partner_b_id is not None))

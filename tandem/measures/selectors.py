@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tandem.access.services import CareScope, care_scope, cases_visible_to, deny, get_object_for
 from tandem.accounts.models import Role
-from tandem.cases.models import Case, Client, link_fields
+from tandem.cases.models import Case, CaseLink, Client, case_link_columns, link_fields
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy
 from tandem.measures.engine import ReliableChange, reliable_change
@@ -168,19 +168,28 @@ def alert_for_staff(*, case: Case, alert_id: int, user: Any) -> SafetyAlert:
     return get_object_for(user, alerts, alert_id, what="safety_alert", case_id=case.pk)
 
 
-def today_alerts(*, user: Any, scope: CareScope | None = None) -> list[SafetyAlert]:
+@dataclass(frozen=True, slots=True)
+class AlertLink:
+    """An unacknowledged alert as Today's banner prints it (measures/_today_alerts.html)."""
+
+    case: CaseLink
+    client_first_name: str
+    created_at: dt.datetime
+
+
+def today_alerts(*, user: Any, scope: CareScope | None = None) -> list[AlertLink]:
     """Unacknowledged safety alerts on the therapist's own cases; the director sees every one."""
     if getattr(user, "role", None) not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    # Only what the banner prints (measures/_today_alerts.html): building and compiling every column
-    # of five tables cost more than the query.
-    alerts = (
+    # Plain values for what the banner prints: as model instances (the alert, its client, its case and
+    # both partners), building and compiling cost more than the query.
+    rows = (
         SafetyAlert.objects.filter(scope.cases(), acknowledged_at__isnull=True)
-        .select_related("client", "case__partner_a", "case__partner_b")
-        .only("created_at", "client__first_name", *link_fields("case__"))
+        .order_by("created_at", "id")
+        .values_list("client__first_name", "created_at", *case_link_columns("case__"))
     )
-    return list(alerts.order_by("created_at", "id"))
+    return [AlertLink(CaseLink.from_row(case), first, at) for first, at, *case in rows]
 
 
 TODAY_DUE_LIMIT = 100

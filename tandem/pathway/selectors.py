@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -17,12 +17,13 @@ from tandem.access.services import (
     is_case_clinician,
 )
 from tandem.accounts.models import Role, User
-from tandem.cases.models import Case, CaseLink, Client, Phase, link_fields
+from tandem.cases.models import Case, CaseLink, Client, Phase, case_link_columns
 from tandem.lib.lookups import Ids
 from tandem.lib.time import local_today, practice_zone
 from tandem.pathway import policy
 from tandem.pathway.models import (
     AssessmentFindings,
+    FollowUpMode,
     FollowUpStatus,
     FollowUpTask,
     IntakeRecord,
@@ -311,49 +312,85 @@ def _follow_up_entries(tasks: list[FollowUpTask]) -> list[TimelineEntry]:
     ]
 
 
-def overdue_referrals(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[Referral]:
+# Today's pathway lists (pathway/_today.jinja) are read as plain values, each row with a CaseLink:
+# as model instances (the row, its case and both clients, and a client or specialist type) Django's
+# building, compiling and instantiating cost more than the database did.
+_CASE = case_link_columns("case__")
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralOverdue:
+    case: CaseLink
+    specialist: str
+    client_first_name: str
+    due_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpDue:
+    case: CaseLink
+    label: str
+    mode_label: str
+    due_on: dt.date
+    is_overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyToReview:
+    case: CaseLink
+    client_first_name: str
+    entered_by: str
+    updated_at: dt.datetime
+
+
+def overdue_referrals(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[ReferralOverdue]:
     """Referrals past their due date without a result: for the case's therapists and the director."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    return list(
+    rows = (
         Referral.objects.overdue()
         .filter(scope.cases())
-        .select_related("case__partner_a", "case__partner_b", "client", "specialist_type")
-        .only(*link_fields("case__"), "client__first_name", "specialist_type__label", "due_on", "status")
-        .order_by("due_on", "id")[:limit]
+        .order_by("due_on", "id")
+        .values_list("specialist_type__label", "client__first_name", "due_on", *_CASE)[:limit]
     )
+    return [ReferralOverdue(CaseLink.from_row(row[3:]), *row[:3]) for row in rows]
 
 
-def follow_ups_due(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[FollowUpTask]:
+def follow_ups_due(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[FollowUpDue]:
     """Open follow-ups due within the coming week or overdue: therapists see their own cases; the front
     desk (who book the visits and calls) and the director see the practice's."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR, Role.COORDINATOR):
         return []
-    horizon = local_today() + dt.timedelta(days=policy.FOLLOW_UP_DUE_SOON_DAYS)
+    today = local_today()
+    horizon = today + dt.timedelta(days=policy.FOLLOW_UP_DUE_SOON_DAYS)
     scope = scope or care_scope(user)
-    tasks: QuerySet[FollowUpTask] = (
+    rows = (
         FollowUpTask.objects.open()
         .filter(scope.cases(), due_on__lte=horizon)
-        .select_related("case__partner_a", "case__partner_b")
-        .only(*link_fields("case__"), "label", "mode", "due_on", "status")
         .order_by("due_on", "id")
+        .values_list("label", "mode", "due_on", *_CASE)[:limit]
     )
-    return list(tasks[:limit])
+    modes = dict(FollowUpMode.choices)
+    due = []
+    for label, mode, due_on, *case in rows:
+        # Open by the query, so overdue exactly when its day has passed (FollowUpTask.is_overdue).
+        due.append(FollowUpDue(CaseLink.from_row(case), label, str(modes[mode]), due_on, due_on < today))
+    return due
 
 
-def safety_to_review(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[IntakeRecord]:
+def safety_to_review(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[SafetyToReview]:
     """Intake answers that may indicate risk and that no clinician has reviewed yet, on open cases."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    return list(
+    rows = (
         IntakeRecord.objects.filter(safety_flagged_q(), safety_reviewed_at__isnull=True)
         .filter(scope.cases(open_only=True))
-        .select_related("case__partner_a", "case__partner_b", "client")
-        .only(*link_fields("case__"), "client__first_name", "entered_by", "updated_at")
-        .order_by("updated_at", "id")[:limit]
+        .order_by("updated_at", "id")
+        .values_list("client__first_name", "entered_by", "updated_at", *_CASE)[:limit]
     )
+    return [SafetyToReview(CaseLink.from_row(row[3:]), *row[:3]) for row in rows]
 
 
 def cases_without_plan(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[CaseLink]:
