@@ -61,6 +61,7 @@ def test_today_lists_my_appointments_in_the_practice_zone(client, cast):
             page = client.get(reverse("today")).content.decode()
             assert "The practice today" in page and "1 session today, 1 still to come or under way" in page
             assert ">With<" in page and (names in page or names_swapped in page) and cast.room.name in page
+            assert f'<td class="optional">{cast.room.name}, Canal Street</td>' in page
             # The front desk sees no clients: no table of its own.
             assert ("My appointments" in page) == (role == "director")
         login(client, cast.therapist_b)
