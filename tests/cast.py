@@ -121,3 +121,14 @@ def login(client: HttpClient, user: User) -> HttpClient:
     session[LOGIN_AT_KEY] = session[LAST_SEEN_KEY] = int(time.time())
     session.save()
     return client
+
+
+def individual_case(reference: str, first: str, last: str, *, phase: str, opened_on: dt.date) -> Case:
+    """A case of one client (the partner unwilling to come) with no therapist yet."""
+    return Case.objects.create(
+        reference=reference,
+        partner_a=Client.objects.create(first_name=first, last_name=last),
+        absent_partner=AbsentPartner.UNWILLING,
+        phase=phase,
+        opened_on=opened_on,
+    )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
 from tandem.scheduling.models import Appointment, AppointmentKind
-from tests.cast import login
+from tests.cast import individual_case, login
 
 COUPLE_POST = {
     "kind": "couple",
@@ -146,13 +146,7 @@ def test_htmx_search_returns_only_the_results_fragment(client, cast):
 
 def test_case_list_rows_print_clients_phase_clinicians_and_opening(client, cast):
     # The rows come from a Jinja2 fragment over cases read with only the columns it prints.
-    Case.objects.create(
-        reference="T-0003",
-        partner_a=Client.objects.create(first_name="Uma", last_name="Unseen"),
-        absent_partner=AbsentPartner.UNWILLING,
-        phase=Phase.CONSULTATION,
-        opened_on=dt.date(2026, 11, 2),
-    )
+    individual_case("T-0003", "Uma", "Unseen", phase=Phase.CONSULTATION, opened_on=dt.date(2026, 11, 2))
     login(client, cast.director)
     body = client.get(reverse("cases:list")).content.decode()
     couple = body[body.index("Alex Partner &amp; Blair Partner") :].split("</tr>")[0]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tandem.audit.models import AuditEvent
-from tandem.cases.models import AbsentPartner, Case, CaseProblem, Client, Phase, PresentingProblem
+from tandem.cases.models import Case, CaseProblem, Client, Phase, PresentingProblem
 from tandem.pathway.models import FollowUpTask, Referral, SpecialistType, TreatmentPlan
 from tandem.pathway.services import (
     case_transition,
@@ -23,7 +23,7 @@ from tandem.pathway.services import (
 )
 from tandem.practice.models import Practice
 from tandem.scheduling.models import AppointmentKind
-from tests.cast import Cast, login
+from tests.cast import Cast, individual_case, login
 from tests.pathway_support import (
     follow_ups_done,
     full_assessment,
@@ -489,12 +489,8 @@ def test_assessment_unbooked_keeps_the_oldest_up_to_its_limit(cast):
     from tandem.pathway.selectors import assessment_unbooked
 
     for n in range(3):
-        Case.objects.create(
-            reference=f"T-01{n}",
-            partner_a=Client.objects.create(first_name=f"Ola{n}", last_name="Older"),
-            absent_partner=AbsentPartner.UNWILLING,
-            phase=Phase.ASSESSMENT,
-            opened_on=dt.date(2026, 1, 3 - n),
+        individual_case(
+            f"T-01{n}", f"Ola{n}", "Older", phase=Phase.ASSESSMENT, opened_on=dt.date(2026, 1, 3 - n)
         )
     found = assessment_unbooked(user=cast.director, now=timezone.now(), limit=2)
     assert [c.reference for c in found] == ["T-012", "T-011"]

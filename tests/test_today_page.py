@@ -10,7 +10,7 @@ from django.urls import reverse
 from tandem.demo.grid import occupancies
 from tandem.lib.time import local_day_bounds, local_today
 from tandem.scheduling.models import Appointment, AppointmentKind, Occupancy
-from tests.cast import login
+from tests.cast import individual_case, login
 
 
 def _count_queries(client, method: str, url: str, data: dict | None = None) -> int:
@@ -130,15 +130,9 @@ def test_client_is_sent_to_their_portal(client, cast):
 
 
 def test_today_links_the_cases_needing_action_by_their_partners_names(client, cast):
-    from tandem.cases.models import AbsentPartner, Case, Client, Phase
+    from tandem.cases.models import Phase
 
-    waiting = Case.objects.create(
-        reference="T-0009",
-        partner_a=Client.objects.create(first_name="Wren", last_name="Waiting"),
-        absent_partner=AbsentPartner.UNWILLING,
-        phase=Phase.INTAKE,
-        opened_on=dt.date(2026, 8, 1),
-    )
+    waiting = individual_case("T-0009", "Wren", "Waiting", phase=Phase.INTAKE, opened_on=dt.date(2026, 8, 1))
     login(client, cast.director)
     page = client.get(reverse("today")).content.decode()
 
