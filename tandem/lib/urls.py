@@ -14,17 +14,15 @@ from typing import Any
 from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
-# An id no table will reach, so that it cannot also occur elsewhere in the reversed address.
-_SENTINEL = 987654321987
-
 
 def id_url(name: str, kwarg: str | None = None) -> Callable[[int], str]:
     """`id_url("cases:detail", "case_id")(7) == reverse("cases:detail", kwargs={"case_id": 7})`,
     for a pattern whose only argument is one integer id (given by position when `kwarg` is None)."""
-    pattern = reverse(name, kwargs={kwarg: _SENTINEL}) if kwarg else reverse(name, args=[_SENTINEL])
-    prefix, found, suffix = pattern.partition(str(_SENTINEL))
-    if not found or str(_SENTINEL) in suffix:
+    keywords = (kwarg,) if kwarg else ()
+    split = _id_pattern(name, 0 if kwarg else 1, keywords, None, get_script_prefix(), _urlconf())
+    if split is None:
         raise ValueError(f"{name} does not hold its {kwarg} exactly once")
+    (prefix, suffix), _ = split
 
     def url(pk: int) -> str:
         return f"{prefix}{int(pk)}{suffix}"
@@ -43,7 +41,8 @@ def link_to(name: str, pk: int) -> str:
     return _cached(name, get_script_prefix())(pk)
 
 
-# One per argument, all of one length, so that none is part of another.
+# Ids no table will reach, one per argument, all of one length so that none is part of another (nor, in
+# practice, of anything else in an address).
 _ARG_SENTINELS = tuple(987654321000 + i for i in range(8))
 
 
