@@ -17,6 +17,9 @@ from tandem.lib.structured_logs import configure_structlog, logging_config
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", True)
+# Compile every remembered query (tandem/lib/remembered_queries.py) Django's way too and insist they
+# match: on in the test suite, off in production where it would undo the saving.
+TANDEM_CHECK_REMEMBERED_QUERIES = env_bool("TANDEM_CHECK_REMEMBERED_QUERIES", False)
 
 _DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if DEBUG else "")

@@ -24,6 +24,8 @@ FAST_HASHING = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 def _fast_hashing(settings):
     # Argon2 is right for production but makes building the cast slow; the hashing itself is Django's.
     settings.PASSWORD_HASHERS = FAST_HASHING
+    # Every remembered query is also compiled Django's way and must match (tandem/lib/remembered_queries).
+    settings.TANDEM_CHECK_REMEMBERED_QUERIES = True
 
 
 @pytest.fixture

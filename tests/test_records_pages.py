@@ -191,8 +191,8 @@ def test_unsigned_limit_is_measured_from_the_end_of_the_session(cast):
     appointment = team_session(cast, hours_ago=72.5)  # ended 71 h 40 min ago
     note_create(actor=cast.therapist_a, appointment=appointment, template=tmpl, sections={})
     now = appointment.ends_at + dt.timedelta(hours=72)
-    assert not selectors.unsigned_overdue(user=cast.therapist_a, now=now).exists()
-    assert selectors.unsigned_overdue(user=cast.therapist_a, now=now + dt.timedelta(minutes=1)).exists()
+    assert not selectors.unsigned_overdue(user=cast.therapist_a, now=now)
+    assert selectors.unsigned_overdue(user=cast.therapist_a, now=now + dt.timedelta(minutes=1))
 
 
 @pytest.mark.parametrize("role", ["director", "cotherapist", "therapist_b", "coordinator", "partner_a"])

@@ -107,11 +107,11 @@ def test_a_cotherapy_note_awaits_cosignature_until_cosigned_and_a_solo_note_neve
     note = signed_dap(cast)
     assert note.awaiting_cosignature
     assert list(selectors.awaiting_cosignature(user=cast.cotherapist)) == [note]
-    assert not selectors.awaiting_cosignature(user=cast.therapist_a).exists()
+    assert not selectors.awaiting_cosignature(user=cast.therapist_a)
     note_cosign(actor=cast.cotherapist, note=note)
     note.refresh_from_db()
     assert not note.awaiting_cosignature
-    assert not selectors.awaiting_cosignature(user=cast.cotherapist).exists()
+    assert not selectors.awaiting_cosignature(user=cast.cotherapist)
     assert not signed_dap(cast, therapists=[cast.therapist_a]).awaiting_cosignature
 
 

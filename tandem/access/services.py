@@ -6,7 +6,7 @@ existence is not revealed) and the denial is audited.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
@@ -24,6 +24,7 @@ from tandem.cases import scopes
 from tandem.cases.models import OPEN_PHASES, Case, CaseQuerySet, Client, Phase
 from tandem.lib.errors import Refusal
 from tandem.lib.lookups import Ids
+from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.rows import by_pk
 
 BREAK_GLASS_MAX = timedelta(hours=4)
@@ -46,13 +47,44 @@ def cases_visible_to(user: Any) -> CaseQuerySet:
     # therapist's or a client's pages slowed down as the practice grew.
     # (The SQL of each scope is written once in cases/scopes.py: see there why.)
     if user.role == Role.THERAPIST:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        sql = scopes.evaluated_first(f"{scopes.assigned_sql()} UNION {_granted_sql()}")
-        scope = RawSQL(sql, (*[user.pk] * 4, now))  # noqa: S611
-        return Case.objects.filter(pk__in=scope)
+        return _therapists_cases(user.pk, timezone.now())
     if user.role == Role.CLIENT:
         return Case.objects.filter(pk__in=scopes.partner_ids(user.pk))
     return Case.objects.none()
+
+
+def _therapists_cases(user_id: int, now: datetime) -> CaseQuerySet:
+    """Assigned to the therapist (alone or in a team) or opened to them by an unexpired grant."""
+    sql = scopes.evaluated_first(f"{scopes.assigned_sql()} UNION {_granted_sql()}")
+    scope = RawSQL(sql, (*[user_id] * 4, connection.ops.adapt_datetimefield_value(now)))  # noqa: S611
+    return Case.objects.filter(pk__in=scope)
+
+
+# One case with its people, as get_case_for reads it on every case page: compiled once per worker
+# (lib/remembered_queries.py says why); the scope is cases_visible_to's.
+
+
+@remembered_query
+def _any_case(*, case_id: int) -> CaseQuerySet:
+    return Case.objects.filter(pk=case_id).with_people().order_by()[:1]
+
+
+@remembered_query
+def _therapists_case(*, case_id: int, user_id: int, now: datetime) -> CaseQuerySet:
+    return _therapists_cases(user_id, now).filter(pk=case_id).with_people().order_by()[:1]
+
+
+def _staff_case(user: Any, case_id: int) -> Case | None:
+    """The case if it is in staff_cases_visible_to(user), with its partners, therapist and team."""
+    if not user.is_authenticated or not user.is_active or user.role == Role.CLIENT:
+        return None
+    if _sees_whole_practice(user):
+        rows = _any_case.rows(case_id=case_id)
+    elif user.role == Role.THERAPIST:
+        rows = _therapists_case.rows(case_id=case_id, user_id=user.pk, now=timezone.now())
+    else:
+        return None
+    return rows[0] if rows else None
 
 
 def _sees_whole_practice(user: Any) -> bool:
@@ -93,12 +125,22 @@ class CareScope:
 
     def cases(self, path: str = "case", *, open_only: bool = False) -> Q:
         """The condition on a model whose case is reached by `path` ("" for Case itself)."""
+        return in_care(path, open_only=open_only, **self.values(open_only=open_only))
+
+    def values(self, *, open_only: bool = False) -> dict[str, Ids]:
+        """The scope as a remembered query's value (lib/remembered_queries.py): `case_ids`, or nothing for
+        the whole practice. The query's builder hands it on to `in_care`."""
         ids = self.open_ids if open_only else self.ids
-        if ids is not None:
-            return Q(**{f"{path}_id__any_of" if path else "pk__any_of": ids})
-        if open_only:
-            return Q(**{f"{path}__phase__literal_in" if path else "phase__literal_in": OPEN_PHASES})
-        return Q()
+        return {} if ids is None else {"case_ids": ids}
+
+
+def in_care(path: str = "case", *, case_ids: Ids | None = None, open_only: bool = False) -> Q:
+    """CareScope.cases for a builder of a remembered query, given the scope as CareScope.values gave it."""
+    if case_ids is not None:
+        return Q(**{f"{path}_id__any_of" if path else "pk__any_of": case_ids})
+    if open_only:
+        return Q(**{f"{path}__phase__literal_in" if path else "phase__literal_in": OPEN_PHASES})
+    return Q()
 
 
 def care_scope(user: Any) -> CareScope:
@@ -192,7 +234,7 @@ def get_case_for(user: Any, case_id: Any, *, clinical: bool = False, audit_view:
         case_pk = int(case_id)
     except (TypeError, ValueError):
         raise Http404("Not found") from None
-    case = by_pk(staff_cases_visible_to(user).with_people(), case_pk)
+    case = _staff_case(user, case_pk)
     if case is None or (clinical and not can_see_clinical(user, case)):
         raise deny(user, what="case", object_id=case_pk, case_id=case_pk if case else None)
     if audit_view:

@@ -10,12 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from tandem.audit.actors import SystemActor
 from tandem.audit.context import current_ip
 from tandem.audit.models import AuditEvent
+from tandem.lib.remembered_queries import remembered_query
 
 GENESIS = "0" * 64
 # Any fixed number: the advisory lock that serializes appends on PostgreSQL.
@@ -66,6 +67,13 @@ def _as_stored_detail(detail: dict[str, Any] | None) -> Any:
     return json.loads(json.dumps(detail or {}))
 
 
+@remembered_query
+def _chain_head() -> QuerySet[AuditEvent, tuple[int, str]]:
+    """The last event's number and signature, which the next event continues: read on every audited
+    page view, so compiled once per worker (lib/remembered_queries.py)."""
+    return AuditEvent.objects.order_by("-seq").values_list("seq", "hmac")[:1]
+
+
 def audit_record(
     *,
     actor: Any,
@@ -89,8 +97,8 @@ def audit_record(
                 # a deadlock. So the checks pending so far run now, before the lock; then deferred again.
                 # One round trip: the key is a constant, so the three statements need no parameters.
                 cursor.execute(_PG_CHECK_THEN_LOCK)
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hmac").first()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        head = _chain_head.rows()
+        seq, prev = (head[0][0] + 1, head[0][1]) if head else (1, GENESIS)
         is_user = actor is not None and getattr(actor, "is_authenticated", False)
         # A system part has no user row: its name is the label ("system:public-site"), under the HMAC.
         label = actor.label if isinstance(actor, SystemActor) else None

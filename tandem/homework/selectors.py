@@ -19,12 +19,14 @@ from tandem.access.services import (
     care_scope,
     cases_visible_to,
     deny,
+    in_care,
     staff_cases_visible_to,
 )
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client, link_fields
 from tandem.homework.models import Assignment, AssignmentLog, AssignmentStatus, Exercise
 from tandem.lib.lookups import Ids
+from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import Appointment
 
@@ -73,16 +75,10 @@ def _adherence(assignment: Assignment, counts: dict[tuple[int, int], dict[str, A
 
 def _counts(assignment_ids: Iterable[int]) -> dict[tuple[int, int], dict[str, Any]]:
     """Done / not-done counts per (assignment, partner), private entries included: for clinicians only."""
-    rows = (
-        AssignmentLog.objects.filter(assignment_id__in=list(assignment_ids))
-        .values("assignment_id", "client_id")
-        .annotate(
-            n_done=Count("id", filter=Q(done=True)),
-            n_not_done=Count("id", filter=Q(done=False)),
-            last_at=Max("logged_at"),
-        )
-        .order_by()
-    )
+    ids = Ids(assignment_ids)
+    if not ids:
+        return {}
+    rows = _log_counts.rows(assignment_ids=ids)
     # Named apart from the `done` field: an annotation of the same name would shadow it in the filters.
     return {
         (r["assignment_id"], r["client_id"]): {
@@ -92,6 +88,21 @@ def _counts(assignment_ids: Iterable[int]) -> dict[tuple[int, int], dict[str, An
         }
         for r in rows
     }
+
+
+@remembered_query
+def _log_counts(*, assignment_ids: Ids) -> QuerySet[AssignmentLog, Any]:
+    # Read on every view of Today and of the case page: compiled once per worker (lib/remembered_queries).
+    return (
+        AssignmentLog.objects.filter(assignment_id__any_of=assignment_ids)
+        .values("assignment_id", "client_id")
+        .annotate(
+            n_done=Count("id", filter=Q(done=True)),
+            n_not_done=Count("id", filter=Q(done=False)),
+            last_at=Max("logged_at"),
+        )
+        .order_by()
+    )
 
 
 def _with_case(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
@@ -123,17 +134,38 @@ def case_homework(*, case: Case) -> list[AssignmentView]:
     return [AssignmentView(a, _adherence(a, counts), logs_by[a.pk]) for a in assignments]
 
 
+@remembered_query
+def _active_of_case(*, case_id: int) -> QuerySet[Assignment]:
+    # Read on every view of the case page: compiled once per worker (lib/remembered_queries.py).
+    return Assignment.objects.active().filter(case_id=case_id).select_related("exercise", "client")
+
+
 def case_adherence(*, user: Any, case: Case) -> list[AssignmentView] | None:
     """Active assignments of a case with adherence, for the case page; None when the user may not see it."""
     if not can_see_clinical(user, case):
         return None
     # Only the exercise's title and the partner's name are printed; the case and its partners are the
     # page's own (a join of eight tables was planned afresh on every view, for a list usually empty).
-    assignments = list(Assignment.objects.active().filter(case=case).select_related("exercise", "client"))
+    assignments = _active_of_case.rows(case_id=case.pk)
     for a in assignments:
         a.case = case
-    counts = _counts(a.pk for a in assignments)
+    counts = _counts(a.pk for a in assignments) if assignments else {}
     return [AssignmentView(a, _adherence(a, counts)) for a in assignments]
+
+
+TODAY_ADHERENCE_ROWS = 200
+
+
+@remembered_query
+def _active_of_cases(*, seen: Ids, case_ids: Ids | None = None) -> QuerySet[Assignment]:
+    # Read on every view of Today: compiled once per worker (lib/remembered_queries.py).
+    return (
+        Assignment.objects.active()
+        .filter(in_care(case_ids=case_ids), case_id__any_of=seen)
+        .select_related("exercise", "client", "case__partner_a", "case__partner_b")
+        .only(*link_fields("case__"), "exercise__title", "client__first_name", "times_expected")
+        .order_by("case__reference", "-assigned_at")[:TODAY_ADHERENCE_ROWS]
+    )
 
 
 def today_adherence(
@@ -142,7 +174,6 @@ def today_adherence(
     day: dt.date,
     scope: CareScope | None = None,
     case_ids: Collection[int] | None = None,
-    limit: int = 200,
 ) -> list[tuple[Case, list[AssignmentView]]]:
     """For the clinician's sessions of the day: each case's active homework and how far each partner got.
     `case_ids`: the cases of those sessions, when the page has read them already (Today has)."""
@@ -159,13 +190,8 @@ def today_adherence(
     # Today's few cases first, as values: with the appointments as a subquery PostgreSQL joined every
     # active assignment of the practice to its people before narrowing. Then only what Today prints:
     # the exercise's title, who it is for and the partners' names (homework/_today_adherence.html).
-    assignments = list(
-        Assignment.objects.active()
-        .filter((scope or care_scope(user)).cases(), case_id__any_of=Ids(case_ids))
-        .select_related("exercise", "client", "case__partner_a", "case__partner_b")
-        .only(*link_fields("case__"), "exercise__title", "client__first_name", "times_expected")
-        .order_by("case__reference", "-assigned_at")[:limit]
-    )
+    scope = scope or care_scope(user)
+    assignments = _active_of_cases.rows(seen=Ids(case_ids), **scope.values())
     counts = _counts(a.pk for a in assignments)
     by_case: dict[int, tuple[Case, list[AssignmentView]]] = {}
     for a in assignments:

@@ -6,9 +6,11 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from tandem.access.services import CareScope, care_scope, cases_visible_to, deny, get_object_for
+from tandem.access.services import CareScope, care_scope, cases_visible_to, deny, get_object_for, in_care
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, CaseLink, Client, case_link_columns, link_fields
+from tandem.lib.lookups import Ids
+from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.time import local_today
 from tandem.measures import charts, policy
 from tandem.measures.engine import ReliableChange, reliable_change
@@ -182,14 +184,10 @@ def today_alerts(*, user: Any, scope: CareScope | None = None) -> list[AlertLink
     if getattr(user, "role", None) not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    # Plain values for what the banner prints: as model instances (the alert, its client, its case and
-    # both partners), building and compiling cost more than the query.
-    rows = (
-        SafetyAlert.objects.filter(scope.cases(), acknowledged_at__isnull=True)
-        .order_by("created_at", "id")
-        .values_list("client__first_name", "created_at", *case_link_columns("case__"))
-    )
-    return [AlertLink(CaseLink.from_row(case), first, at) for first, at, *case in rows]
+    return [
+        AlertLink(CaseLink.from_row(case), first, at)
+        for first, at, *case in _unacknowledged_alerts.rows(**scope.values())
+    ]
 
 
 TODAY_DUE_LIMIT = 100
@@ -203,16 +201,35 @@ def today_due(
         return []
     today = today or local_today()
     scope = scope or care_scope(user)
-    due = list(
+    due = _due_by.rows(day=today, **scope.values())
+    for request in due:
+        request.overdue = is_overdue(request, today)  # type: ignore[attr-defined]
+    return due
+
+
+# Today's two lists, read on every view of Today: compiled once per worker (lib/remembered_queries.py).
+
+
+@remembered_query
+def _unacknowledged_alerts(*, case_ids: Ids | None = None) -> QuerySet[SafetyAlert, Any]:
+    # Plain values for what the banner prints: as model instances (the alert, its client, its case and
+    # both partners), building them cost more than the query.
+    return (
+        SafetyAlert.objects.filter(in_care(case_ids=case_ids), acknowledged_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("client__first_name", "created_at", *case_link_columns("case__"))
+    )
+
+
+@remembered_query
+def _due_by(*, day: dt.date, case_ids: Ids | None = None) -> QuerySet[MeasureRequest]:
+    return (
         open_requests()
-        .filter(scope.cases(), due_on__lte=today, case__phase__in=SCHEDULED_PHASES)
+        .filter(in_care(case_ids=case_ids), due_on__lte=day, case__phase__in=SCHEDULED_PHASES)
         .select_related("instrument", "client", "case__partner_a", "case__partner_b")
         .only("due_on", "reason", "instrument__code", "client__first_name", *link_fields("case__"))
         .order_by("due_on", "case_id", "id")[:TODAY_DUE_LIMIT]
     )
-    for request in due:
-        request.overdue = is_overdue(request, today)  # type: ignore[attr-defined]
-    return due
 
 
 @dataclass(frozen=True)

@@ -180,8 +180,8 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
     def awaiting_result(self) -> "ReferralQuerySet":
         return self.filter(status__literal_in=AWAITING_RESULT)
 
-    def overdue(self) -> "ReferralQuerySet":
-        return self.awaiting_result().filter(due_on__lt=local_today())
+    def overdue(self, today: dt.date | None = None) -> "ReferralQuerySet":
+        return self.awaiting_result().filter(due_on__lt=today or local_today())
 
 
 class Referral(models.Model):

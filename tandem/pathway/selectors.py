@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -14,11 +14,22 @@ from tandem.access.services import (
     can_edit_case,
     can_move_case,
     care_scope,
+    in_care,
     is_case_clinician,
 )
 from tandem.accounts.models import Role, User
-from tandem.cases.models import Case, CaseLink, Client, Phase, case_link_columns
+from tandem.cases.models import (
+    Case,
+    CaseLink,
+    Client,
+    PartnerJoin,
+    PartnerLeave,
+    Phase,
+    PhaseChange,
+    case_link_columns,
+)
 from tandem.lib.lookups import Ids
+from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.time import local_today, practice_zone
 from tandem.pathway import policy
 from tandem.pathway.models import (
@@ -41,6 +52,62 @@ from tandem.pathway.rules import (
     session_partner_id,
 )
 from tandem.scheduling.models import Appointment, AppointmentKind, AppointmentStatus, prefetch_attendees
+
+# The rows of one case that the case page reads on every view, each compiled once per worker
+# (tandem/lib/remembered_queries.py says why).
+
+
+@remembered_query
+def _consents(*, case_id: int) -> QuerySet[TreatmentConsent]:
+    return TreatmentConsent.objects.filter(case_id=case_id).select_related("recorded_by")
+
+
+@remembered_query
+def _follow_ups(*, case_id: int) -> QuerySet[FollowUpTask]:
+    return FollowUpTask.objects.filter(case_id=case_id).select_related("done_by").order_by("due_on", "id")
+
+
+@remembered_query
+def _intakes(*, case_id: int) -> QuerySet[IntakeRecord]:
+    return IntakeRecord.objects.filter(case_id=case_id).select_related("safety_reviewed_by")
+
+
+@remembered_query
+def _findings(*, case_id: int) -> QuerySet[AssessmentFindings]:
+    return AssessmentFindings.objects.filter(case_id=case_id)
+
+
+@remembered_query
+def _plans(*, case_id: int) -> QuerySet[TreatmentPlan]:
+    return (
+        TreatmentPlan.objects.filter(case_id=case_id)
+        .select_related("created_by", "conjunctive_client")
+        .order_by("-version")
+    )
+
+
+@remembered_query
+def _referrals(*, case_id: int) -> QuerySet[Referral]:
+    return (
+        Referral.objects.filter(case_id=case_id)
+        .select_related("specialist_type", "client", "referred_by")
+        .order_by("-sent_at")
+    )
+
+
+@remembered_query
+def _phase_changes(*, case_id: int) -> QuerySet[PhaseChange]:
+    return PhaseChange.objects.filter(case_id=case_id).select_related("by")
+
+
+@remembered_query
+def _partner_joins(*, case_id: int) -> QuerySet[PartnerJoin]:
+    return PartnerJoin.objects.filter(case_id=case_id).select_related("by", "client")
+
+
+@remembered_query
+def _partner_leaves(*, case_id: int) -> QuerySet[PartnerLeave]:
+    return PartnerLeave.objects.filter(case_id=case_id).select_related("by", "client")
 
 
 @dataclass(frozen=True)
@@ -136,12 +203,8 @@ def case_pathway(*, case: Case, user: Any, clinical: bool, sessions: list[Appoin
     """The pathway sections of the case page, in a fixed number of queries. Without clinical access only
     consent dates and follow-up dates are shown (what the front desk chases and books). SESSIONS: the
     case's sessions not cancelled, in time order, as the case page has already read them."""
-    consents = {
-        c.client_id: c for c in TreatmentConsent.objects.filter(case=case).select_related("recorded_by")
-    }
-    follow_ups = list(
-        FollowUpTask.objects.filter(case=case).select_related("done_by").order_by("due_on", "id")
-    )
+    consents = {c.client_id: c for c in _consents.rows(case_id=case.pk)}
+    follow_ups = _follow_ups.rows(case_id=case.pk)
     context: dict[str, Any] = {
         "next_steps": next_steps(case=case, user=user, clinical=clinical),
         "follow_ups": follow_ups,
@@ -151,15 +214,9 @@ def case_pathway(*, case: Case, user: Any, clinical: bool, sessions: list[Appoin
     if not clinical:
         context["partner_records"] = [PartnerIntake(c, None, consents.get(c.pk), None) for c in case.partners]
         return context
-    intakes = {
-        r.client_id: r for r in IntakeRecord.objects.filter(case=case).select_related("safety_reviewed_by")
-    }
-    findings = {f.client_id: f for f in AssessmentFindings.objects.filter(case=case)}
-    plans = list(
-        TreatmentPlan.objects.filter(case=case)
-        .select_related("created_by", "conjunctive_client")
-        .order_by("-version")
-    )
+    intakes = {r.client_id: r for r in _intakes.rows(case_id=case.pk)}
+    findings = {f.client_id: f for f in _findings.rows(case_id=case.pk)}
+    plans = _plans.rows(case_id=case.pk)
     individual_sessions = _individual_sessions(case, sessions)
     names = {c.pk: c for c in case.partners}
     for appointment in individual_sessions:
@@ -179,11 +236,7 @@ def case_pathway(*, case: Case, user: Any, clinical: bool, sessions: list[Appoin
             ],
             "assessment_gaps": assessment_gaps(case) if case.phase == Phase.ASSESSMENT else [],
             "individual_sessions": individual_sessions,
-            "referrals": list(
-                Referral.objects.filter(case=case)
-                .select_related("specialist_type", "client", "referred_by")
-                .order_by("-sent_at")
-            ),
+            "referrals": _referrals.rows(case_id=case.pk),
             "plan": plan,
             "plan_history": plans[1:],
         }
@@ -240,7 +293,7 @@ def case_timeline(
 
 def _phase_entries(case: Case, clinical: bool) -> list[TimelineEntry]:
     entries = []
-    for change in case.phase_changes.select_related("by"):
+    for change in _phase_changes.rows(case_id=case.pk):
         title = (
             f"{change.get_from_phase_display()} → {change.get_to_phase_display()}"
             if change.from_phase
@@ -257,13 +310,13 @@ def _phase_entries(case: Case, clinical: bool) -> list[TimelineEntry]:
 
 def _partner_entries(case: Case) -> list[TimelineEntry]:
     entries = []
-    for joined in case.partner_joins.select_related("by", "client"):
+    for joined in _partner_joins.rows(case_id=case.pk):
         # The reason the partner had been absent, kept as the individual case page showed it to everyone.
         before = f"Until then: {joined.get_was_absent_display()}. {joined.was_absent_note}".strip()
         entries.append(
             TimelineEntry(joined.at, "partner", f"{joined.client.full_name} joined", before, joined.by)
         )
-    for left in case.partner_leaves.select_related("by", "client"):
+    for left in _partner_leaves.rows(case_id=case.pk):
         # Shown as the individual case's reason is: to everyone who may open the case.
         after = f"From then: {left.get_absent_partner_display()}. {left.reason}"
         entries.append(TimelineEntry(left.at, "partner", f"{left.client.full_name} left", after, left.by))
@@ -343,21 +396,16 @@ class SafetyToReview:
     updated_at: dt.datetime
 
 
-def overdue_referrals(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[ReferralOverdue]:
+def overdue_referrals(*, user: Any, scope: CareScope | None = None) -> list[ReferralOverdue]:
     """Referrals past their due date without a result: for the case's therapists and the director."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    rows = (
-        Referral.objects.overdue()
-        .filter(scope.cases())
-        .order_by("due_on", "id")
-        .values_list("specialist_type__label", "client__first_name", "due_on", *_CASE)[:limit]
-    )
+    rows = _overdue_referrals.rows(today=local_today(), **scope.values())
     return [ReferralOverdue(CaseLink.from_row(row[3:]), *row[:3]) for row in rows]
 
 
-def follow_ups_due(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[FollowUpDue]:
+def follow_ups_due(*, user: Any, scope: CareScope | None = None) -> list[FollowUpDue]:
     """Open follow-ups due within the coming week or overdue: therapists see their own cases; the front
     desk (who book the visits and calls) and the director see the practice's."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR, Role.COORDINATOR):
@@ -365,32 +413,55 @@ def follow_ups_due(*, user: Any, scope: CareScope | None = None, limit: int = 20
     today = local_today()
     horizon = today + dt.timedelta(days=policy.FOLLOW_UP_DUE_SOON_DAYS)
     scope = scope or care_scope(user)
-    rows = (
-        FollowUpTask.objects.open()
-        .filter(scope.cases(), due_on__lte=horizon)
-        .order_by("due_on", "id")
-        .values_list("label", "mode", "due_on", *_CASE)[:limit]
-    )
     modes = dict(FollowUpMode.choices)
     due = []
-    for label, mode, due_on, *case in rows:
+    for label, mode, due_on, *case in _follow_ups_by.rows(horizon=horizon, **scope.values()):
         # Open by the query, so overdue exactly when its day has passed (FollowUpTask.is_overdue).
         due.append(FollowUpDue(CaseLink.from_row(case), label, str(modes[mode]), due_on, due_on < today))
     return due
 
 
-def safety_to_review(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[SafetyToReview]:
+def safety_to_review(*, user: Any, scope: CareScope | None = None) -> list[SafetyToReview]:
     """Intake answers that may indicate risk and that no clinician has reviewed yet, on open cases."""
     if user.role not in (Role.THERAPIST, Role.DIRECTOR):
         return []
     scope = scope or care_scope(user)
-    rows = (
-        IntakeRecord.objects.filter(safety_flagged_q(), safety_reviewed_at__isnull=True)
-        .filter(scope.cases(open_only=True))
-        .order_by("updated_at", "id")
-        .values_list("client__first_name", "entered_by", "updated_at", *_CASE)[:limit]
-    )
+    rows = _safety_unreviewed.rows(**scope.values(open_only=True))
     return [SafetyToReview(CaseLink.from_row(row[3:]), *row[:3]) for row in rows]
+
+
+# Today's lists above, read on every view of Today: compiled once per worker (lib/remembered_queries.py).
+TODAY_LIST_ROWS = 20
+
+
+@remembered_query
+def _overdue_referrals(*, today: dt.date, case_ids: Ids | None = None) -> QuerySet[Referral, Any]:
+    return (
+        Referral.objects.overdue(today)
+        .filter(in_care(case_ids=case_ids))
+        .order_by("due_on", "id")
+        .values_list("specialist_type__label", "client__first_name", "due_on", *_CASE)[:TODAY_LIST_ROWS]
+    )
+
+
+@remembered_query
+def _follow_ups_by(*, horizon: dt.date, case_ids: Ids | None = None) -> QuerySet[FollowUpTask, Any]:
+    return (
+        FollowUpTask.objects.open()
+        .filter(in_care(case_ids=case_ids), due_on__lte=horizon)
+        .order_by("due_on", "id")
+        .values_list("label", "mode", "due_on", *_CASE)[:TODAY_LIST_ROWS]
+    )
+
+
+@remembered_query
+def _safety_unreviewed(*, case_ids: Ids | None = None) -> QuerySet[IntakeRecord, Any]:
+    return (
+        IntakeRecord.objects.filter(safety_flagged_q(), safety_reviewed_at__isnull=True)
+        .filter(in_care(case_ids=case_ids, open_only=True))
+        .order_by("updated_at", "id")
+        .values_list("client__first_name", "entered_by", "updated_at", *_CASE)[:TODAY_LIST_ROWS]
+    )
 
 
 def cases_without_plan(*, user: Any, scope: CareScope | None = None, limit: int = 20) -> list[CaseLink]:

@@ -6,7 +6,7 @@ A conversation is (case, client): each partner has their own, and the other part
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from tandem.accounts.models import Role, User
 from tandem.audit.services import audit_record
 from tandem.cases.models import Case, Client
 from tandem.lib.errors import Refusal
+from tandem.lib.remembered_queries import remembered_query
 from tandem.notify.services import message_notice_schedule, message_notice_withdraw
 from tandem.portal.models import Message
 
@@ -93,12 +94,17 @@ def unread_for_client(*, user: Any) -> int:
     return Message.objects.filter(client__user=user, from_client=False, read_at__isnull=True).count()
 
 
-def unread_by_client(*, case: Case) -> dict[int, int]:
-    """Per partner of the case: messages from them the clinicians have not read yet."""
-    rows = (
-        Message.objects.filter(case=case)
+@remembered_query
+def _unread_by_client(*, case_id: int) -> QuerySet[Message, Any]:
+    # Read on every view of the case page: compiled once per worker (lib/remembered_queries.py).
+    return (
+        Message.objects.filter(case_id=case_id)
         .values("client_id")
         .annotate(unread=Count("id", filter=Q(from_client=True, read_at__isnull=True)))
         .order_by()
     )
-    return {r["client_id"]: r["unread"] for r in rows}
+
+
+def unread_by_client(*, case: Case) -> dict[int, int]:
+    """Per partner of the case: messages from them the clinicians have not read yet."""
+    return {r["client_id"]: r["unread"] for r in _unread_by_client.rows(case_id=case.pk)}

@@ -9,6 +9,7 @@ from tandem.access.services import cases_visible_to, client_sees_partners_indivi
 from tandem.accounts.models import Role
 from tandem.cases.models import Case, Client
 from tandem.homework.selectors import client_assignments
+from tandem.lib.remembered_queries import remembered_query
 from tandem.pathway.models import IntakeRecord
 from tandem.pathway.rules import CLIENT_INTAKE_PHASES
 from tandem.portal.messaging import client_conversations, unread_for_client
@@ -88,13 +89,24 @@ def portal_home(*, user: Any, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def pending_invitations(*, clients: list[Client], now: dt.datetime) -> dict[int, Invitation]:
-    """The latest usable invitation of each client, by client id."""
-    rows: QuerySet[Invitation] = Invitation.objects.filter(
-        client__in=clients, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+@remembered_query
+def _usable_invitations(*, first_id: int, second_id: int, now: dt.datetime) -> QuerySet[Invitation]:
+    # Always two ids (a client alone is given twice), so that the text is the same for every case page,
+    # which reads this on every view: compiled once per worker (lib/remembered_queries.py). Not `__in`,
+    # which drops a repeated id and so would write another text for a client alone.
+    return Invitation.objects.filter(
+        Q(client_id=first_id) | Q(client_id=second_id),
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
     ).order_by("client_id", "-created_at")
+
+
+def pending_invitations(*, clients: list[Client], now: dt.datetime) -> dict[int, Invitation]:
+    """The latest usable invitation of each client (a case's one or two partners), by client id."""
+    first, second = clients[0].pk, clients[-1].pk
     latest: dict[int, Invitation] = {}
-    for invitation in rows:
+    for invitation in _usable_invitations.rows(first_id=first, second_id=second, now=now):
         latest.setdefault(invitation.client_id, invitation)
     return latest
 

@@ -20,6 +20,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from tandem.access.clinical import can_read_note, can_read_process_note
 from tandem.access.services import get_object_for
 from tandem.cases.models import Case, link_fields
+from tandem.lib.remembered_queries import remembered_query
 from tandem.records.models import (
     NoteAmendment,
     NoteStatus,
@@ -123,11 +124,25 @@ def note_amendments(note: SessionNote) -> list[NoteAmendment]:
 TODAY_NOTE_FIELDS = ("appointment__starts_at", *link_fields("case__"))
 
 
-def unsigned_overdue(*, user: Any, now: datetime) -> QuerySet[SessionNote]:
+def unsigned_overdue(*, user: Any, now: datetime) -> list[SessionNote]:
     """The user's own draft notes whose session ended longer ago than the clinic's limit."""
+    return _drafts_ended_before.rows(author_id=user.pk, ended_before=now - UNSIGNED_NOTE_LIMIT)
+
+
+def awaiting_cosignature(*, user: Any) -> list[SessionNote]:
+    """Signed notes of sessions this user took part in, signed by the other therapist, not yet co-signed."""
+    return _awaiting_cosignature.rows(user_id=user.pk)
+
+
+# Today's two note lists, read on every view of a therapist's Today: compiled once per worker
+# (lib/remembered_queries.py).
+
+
+@remembered_query
+def _drafts_ended_before(*, author_id: int, ended_before: datetime) -> QuerySet[SessionNote]:
     return (
         SessionNote.objects.filter(
-            author=user, status=NoteStatus.DRAFT, appointment__ends_at__lt=now - UNSIGNED_NOTE_LIMIT
+            author_id=author_id, status=NoteStatus.DRAFT, appointment__ends_at__lt=ended_before
         )
         .select_related("appointment", "case__partner_a", "case__partner_b")
         .only(*TODAY_NOTE_FIELDS)
@@ -135,11 +150,11 @@ def unsigned_overdue(*, user: Any, now: datetime) -> QuerySet[SessionNote]:
     )
 
 
-def awaiting_cosignature(*, user: Any) -> QuerySet[SessionNote]:
-    """Signed notes of sessions this user took part in, signed by the other therapist, not yet co-signed."""
+@remembered_query
+def _awaiting_cosignature(*, user_id: int) -> QuerySet[SessionNote]:
     return (
-        SessionNote.objects.filter(awaiting_cosignature=True, appointment__therapists=user)
-        .exclude(signed_by=user)
+        SessionNote.objects.filter(awaiting_cosignature=True, appointment__therapists__id=user_id)
+        .exclude(signed_by_id=user_id)
         .select_related("appointment", "case__partner_a", "case__partner_b")
         .only(*TODAY_NOTE_FIELDS)
         .order_by("appointment__starts_at")

@@ -124,25 +124,37 @@ class AppointmentStatus(models.TextChoices):
 LONGEST_APPOINTMENT = timedelta(hours=12)
 
 
-def overlapping(start: datetime, end: datetime) -> models.Q:
+def overlapping(start: datetime, end: datetime, *, earliest: datetime | None = None) -> models.Q:
     """Rows (an appointment, or what it holds) whose period [starts_at, ends_at) overlaps [start, end).
 
     The lower bound on starts_at lets an index that leads with (or ends in) starts_at skip the years of
-    history before `start`."""
-    return models.Q(starts_at__gte=start - LONGEST_APPOINTMENT, starts_at__lt=end, ends_at__gt=start)
+    history before `start`. `earliest`: that bound, start - LONGEST_APPOINTMENT, when the caller gives it
+    (a remembered query takes every value it is sent as its own, lib/remembered_queries.py)."""
+    lowest = start - LONGEST_APPOINTMENT if earliest is None else earliest
+    return models.Q(starts_at__gte=lowest, starts_at__lt=end, ends_at__gt=start)
 
 
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def between(self, start: datetime, end: datetime) -> "AppointmentQuerySet":
         return self.filter(overlapping(start, end))
 
-    def held_by(self, kind: str, ids: Iterable[int], start: datetime, end: datetime) -> "AppointmentQuerySet":
+    def held_by(
+        self,
+        kind: str,
+        ids: Iterable[int],
+        start: datetime,
+        end: datetime,
+        *,
+        earliest: datetime | None = None,
+    ) -> "AppointmentQuerySet":
         """The appointments that these resources of KIND hold and that overlap [start, end), by their
         occupancy rows alone: the occupancy index (kind, resource, start) finds their few sessions
         directly, and the rows hold each appointment's own times. With the appointments' own time range
         beside it, PostgreSQL read every session the practice holds in the span (hundreds in a large
         practice) to ask each for its occupancy. Occupancy is deleted on cancellation."""
-        held = Occupancy.objects.filter(overlapping(start, end), resource_kind=kind, resource_id__in=ids)
+        held = Occupancy.objects.filter(
+            overlapping(start, end, earliest=earliest), resource_kind=kind, resource_id__in=ids
+        )
         return self.filter(pk__in=held.values("appointment_id"))
 
     def held_by_therapist(self, user: Any, start: datetime, end: datetime) -> "AppointmentQuerySet":

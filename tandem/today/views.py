@@ -35,7 +35,7 @@ def today(request: AuthedRequest) -> HttpResponse:
     # The cases in the user's care, read once for every list on the page (access.services.CareScope);
     # the other apps' fragments take it from the context as `care`.
     care = care_scope(user)
-    mine = list(selectors.appointments_on(user=user, day=day))
+    mine = selectors.appointments_on(user=user, day=day)
     practice = selectors.practice_day(user=user, day=day, now=now)
     context = {
         "nav": "today",

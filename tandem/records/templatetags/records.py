@@ -19,7 +19,7 @@ def today_unsigned_notes(context: Any) -> dict[str, Any]:
     show = getattr(user, "role", None) == Role.THERAPIST
     return {
         "show": show,
-        "overdue": list(selectors.unsigned_overdue(user=user, now=timezone.now())) if show else [],
-        "cosign": list(selectors.awaiting_cosignature(user=user)) if show else [],
+        "overdue": selectors.unsigned_overdue(user=user, now=timezone.now()) if show else [],
+        "cosign": selectors.awaiting_cosignature(user=user) if show else [],
         "limit_hours": int(UNSIGNED_NOTE_LIMIT.total_seconds() // 3600),
     }
