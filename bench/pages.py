@@ -11,7 +11,8 @@ without a network in between. Database time is the time spent inside the driver'
 
 --json prints one JSON object per page and role (page, role, cases, p50_ms, p95_ms, queries, db_p50_ms,
 kb, and the practice's day and the load average when it was timed).
---growth runs the same pages on a small and a large practice (two databases, each seeded once) and prints
+--growth runs the same pages on a small and a large practice (two databases, each seeded once; the two
+sizes take turns page by page, each in its own process) and prints
 the ratio of total and of database time, large over small.
 
 Runs production-like (DEBUG off, so no query logging and no template debug data) unless DEBUG is set
@@ -63,9 +64,11 @@ def parse_args() -> argparse.Namespace:
         "--rounds",
         type=int,
         default=3,
-        help="growth mode: alternating rounds of both sizes (default %(default)s)",
+        help="growth mode: rounds over every page, the sizes taking turns (default %(default)s)",
     )
     parser.add_argument("--large-url", default="", help="growth mode: DATABASE_URL of the large practice")
+    # The growth mode's own use: one size's process, timing the pages it is asked for on standard input.
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cases < 1 or args.requests < 1 or args.warmups < 1 or args.rounds < 1:
         parser.error("--cases, --requests, --warmups and --rounds must be at least 1")
@@ -270,17 +273,20 @@ def run_pages(args: argparse.Namespace) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     with override_settings(STORAGES=storages):
-        for page, roles, build in catalog.PAGES:
-            request = build(fixtures)
-            if request is None or args.only.lower() not in page.lower():
-                continue
-            for role in roles:
-                result = measure(
-                    sessions[role], request, page=page, role=role, cases=size["cases"], args=args
-                )
-                results.append(result)
-                if args.json:
-                    print(json.dumps(result.as_json()), flush=True)
+        todo = [
+            (page, role, request)
+            for page, roles, build in catalog.PAGES
+            if (request := build(fixtures)) is not None and args.only.lower() in page.lower()
+            for role in roles
+        ]
+        if args.serve:
+            serve(todo, sessions, cases=size["cases"], args=args)
+            return
+        for page, role, request in todo:
+            result = measure(sessions[role], request, page=page, role=role, cases=size["cases"], args=args)
+            results.append(result)
+            if args.json:
+                print(json.dumps(result.as_json()), flush=True)
     if args.json:
         return
     database = settings.DATABASES["default"]
@@ -309,20 +315,55 @@ def run_pages(args: argparse.Namespace) -> None:
     print(f"Audit events written during the run: {AuditEvent.objects.count() - audit_before:,}")
 
 
-def run_size(args: argparse.Namespace, cases: int, url: str) -> list[dict[str, Any]]:
-    """One size of the growth mode: this script again, in its own process, on its own database."""
-    command = [sys.executable, __file__, "--json", "--cases", str(cases)]
-    command += ["--requests", str(args.requests), "--warmups", str(args.warmups)]
-    if args.only:
-        command += ["--only", args.only]
-    env = dict(os.environ)
-    if url:
-        env["DATABASE_URL"] = url
-    else:
-        env.pop("DATABASE_URL", None)
-        env["BENCH_SQLITE"] = f"/tmp/tandem-bench-{cases}.sqlite3"  # noqa: S108
-    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)  # noqa: S603
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+def serve(
+    todo: list[tuple[str, str, Any]], sessions: dict[str, Any], *, cases: int, args: argparse.Namespace
+) -> None:
+    """The growth mode's side of one size: say which pages there are, then time the page whose number
+    each line of standard input gives, answering with its JSON object."""
+    print(json.dumps({"pages": [[page, role] for page, role, _ in todo]}), flush=True)
+    for line in sys.stdin:
+        page, role, request = todo[int(line)]
+        result = measure(sessions[role], request, page=page, role=role, cases=cases, args=args)
+        print(json.dumps(result.as_json()), flush=True)
+
+
+class SizeWorker:
+    """One size of the growth mode: this script again (--serve), in its own process on its own database,
+    timing one page at a time when asked."""
+
+    def __init__(self, args: argparse.Namespace, cases: int, url: str) -> None:
+        command = [sys.executable, __file__, "--serve", "--cases", str(cases)]
+        command += ["--requests", str(args.requests), "--warmups", str(args.warmups)]
+        if args.only:
+            command += ["--only", args.only]
+        env = dict(os.environ)
+        if url:
+            env["DATABASE_URL"] = url
+        else:
+            env.pop("DATABASE_URL", None)
+            env["BENCH_SQLITE"] = f"/tmp/tandem-bench-{cases}.sqlite3"  # noqa: S108
+        self.process = subprocess.Popen(  # noqa: S603
+            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.pages = [tuple(p) for p in self._answer()["pages"]]
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith("{"):
+                return dict(json.loads(line))
+        raise SystemExit(f"the benchmark process for one size stopped (exit {self.process.wait()})")
+
+    def time(self, index: int) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{index}\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
 
 
 def _over_rounds(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -343,17 +384,32 @@ def _over_rounds(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def run_growth(args: argparse.Namespace) -> None:
-    # The sizes take turns, so that a noisy minute on the shared machine falls on both rather than on one.
-    small_rounds, large_rounds = [], []
-    for _ in range(args.rounds):
-        small_rounds.append(run_size(args, args.small_cases, args.small_url))
-        large_rounds.append(run_size(args, args.cases, args.large_url))
+    # The sizes take turns page by page (each size's process stays up between pages), so that a noisy
+    # few seconds on the shared machine fall on both sizes of a page rather than on one; which size goes
+    # first alternates too. (Whole sweeps of one size after the other let a noisy half minute land on
+    # one size of a dozen pages.)
+    small_size, large_size = (
+        SizeWorker(args, args.small_cases, args.small_url),
+        SizeWorker(args, args.cases, args.large_url),
+    )
+    if small_size.pages != large_size.pages:
+        raise SystemExit("the two sizes have different pages to time (a billing page without invoices?)")
+    small_rounds: list[list[dict[str, Any]]] = [[] for _ in range(args.rounds)]
+    large_rounds: list[list[dict[str, Any]]] = [[] for _ in range(args.rounds)]
+    for round_ in range(args.rounds):
+        for index in range(len(small_size.pages)):
+            turns = [(small_size, small_rounds), (large_size, large_rounds)]
+            for worker, rounds in turns if (round_ + index) % 2 == 0 else reversed(turns):
+                rounds[round_].append(worker.time(index))
+    small_size.close()
+    large_size.close()
     small = {(r["page"], r["role"]): r for r in _over_rounds(small_rounds)}
     large = _over_rounds(large_rounds)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    day = large_rounds[0][0]["day"] if large_rounds[0] else "?"
     print(
-        f"Growth {args.small_cases:,} -> {args.cases:,} cases (medians of {args.rounds} alternating "
-        f"rounds); load average {load}; practice day {large_rounds[0][0]['day'] if large_rounds[0] else '?'}"
+        f"Growth {args.small_cases:,} -> {args.cases:,} cases (medians of {args.rounds} rounds, the sizes "
+        f"taking turns page by page); load average {load}; practice day {day}"
     )
     header = (
         f"{'page':<20} {'role':<10} {'small ms':>9} {'large ms':>9} {'total x':>8} "
