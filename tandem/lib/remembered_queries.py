@@ -109,7 +109,7 @@ _COMPILED = ("select", "klass_info", "annotation_col_map", "col_count", "has_ext
 class RememberedQuery(Generic[R]):
     def __init__(self, build: Callable[..., QuerySet[Any, R]]) -> None:
         self.build = build
-        self._shapes: dict[tuple[str, ...], _Shape] = {}
+        self._shapes: dict[tuple[tuple[str, type], ...], _Shape] = {}
         self.__doc__ = build.__doc__
 
     def queryset(self, **values: Any) -> QuerySet[Any, R]:
@@ -122,7 +122,9 @@ class RememberedQuery(Generic[R]):
         connection = connections[DEFAULT_DB_ALIAS]
         if any(_asked_django_s_way(value, connection) for value in values.values()):
             return list(self.build(**values))
-        key = tuple(sorted(values))
+        # A value of another type (a date for a datetime, text for an id) is sent differently by Django:
+        # its own shape.
+        key = tuple((name, type(values[name])) for name in sorted(values))
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shapes[key] = _learn(self.build, values, connection)
