@@ -69,7 +69,8 @@ def _stand_in(value: Any, round_: int, index: int) -> Any:
     if isinstance(value, Ids):
         return Ids([_FIRST_ID + offset])
     if isinstance(value, dt.datetime):
-        return dt.datetime(1901, 2, 3, tzinfo=dt.UTC) + dt.timedelta(minutes=offset)
+        # The rounds days apart, so that a date taken from the value differs between them too.
+        return dt.datetime(1901, 2, 3, tzinfo=dt.UTC) + dt.timedelta(days=round_, minutes=index)
     if isinstance(value, dt.date):
         return dt.date(1901, 2, 3) + dt.timedelta(days=offset)
     if isinstance(value, str):
