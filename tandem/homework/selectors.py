@@ -149,7 +149,7 @@ def case_adherence(*, user: Any, case: Case) -> list[AssignmentView] | None:
     assignments = _active_of_case.rows(case_id=case.pk)
     for a in assignments:
         a.case = case
-    counts = _counts(a.pk for a in assignments) if assignments else {}
+    counts = _counts(a.pk for a in assignments)
     return [AssignmentView(a, _adherence(a, counts)) for a in assignments]
 
 

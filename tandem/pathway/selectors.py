@@ -527,7 +527,7 @@ def _assessment_short(*, couple: bool, joint: int, individual: int) -> bool:
 def discharge_summary(*, case: Case) -> dict[str, Any]:
     """What the discharge summary shows: phases with their dates, sessions attended, referrals and results.
     (Its measures at start and end come from measures, through the `measures_at_start_and_end` tag.)"""
-    changes = list(case.phase_changes.select_related("by"))
+    changes = _phase_changes.rows(case_id=case.pk)
     phases = []
     for i, change in enumerate(changes):
         ended = changes[i + 1].at if i + 1 < len(changes) else None

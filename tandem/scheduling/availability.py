@@ -36,6 +36,7 @@ from tandem.scheduling.models import (
     Occupancy,
     ResourceKind,
     TimeOff,
+    earliest_start,
 )
 from tandem.scheduling.rules import (
     CONSULTATION_NOTICE,
@@ -323,7 +324,7 @@ def _busy_by_day(
     # (resource, starts_at) index skip the years of history instead of reading them.
     occupied = (
         Occupancy.objects.filter(
-            wanted, starts_at__gte=start - LONGEST_APPOINTMENT, starts_at__lt=end, ends_at__gt=start
+            wanted, starts_at__gte=earliest_start(start), starts_at__lt=end, ends_at__gt=start
         )
         .annotate(s=_EpochSeconds("starts_at"), e=_EpochSeconds("ends_at", up=True))
         .values_list("resource_kind", "resource_id", "s", "e")

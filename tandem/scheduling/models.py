@@ -124,13 +124,18 @@ class AppointmentStatus(models.TextChoices):
 LONGEST_APPOINTMENT = timedelta(hours=12)
 
 
+def earliest_start(start: datetime) -> datetime:
+    """The earliest start of an appointment that may still be under way at START."""
+    return start - LONGEST_APPOINTMENT
+
+
 def overlapping(start: datetime, end: datetime, *, earliest: datetime | None = None) -> models.Q:
     """Rows (an appointment, or what it holds) whose period [starts_at, ends_at) overlaps [start, end).
 
     The lower bound on starts_at lets an index that leads with (or ends in) starts_at skip the years of
-    history before `start`. `earliest`: that bound, start - LONGEST_APPOINTMENT, when the caller gives it
+    history before `start`. `earliest`: that bound, earliest_start(start), when the caller gives it
     (a remembered query takes every value it is sent as its own, lib/remembered_queries.py)."""
-    lowest = start - LONGEST_APPOINTMENT if earliest is None else earliest
+    lowest = earliest_start(start) if earliest is None else earliest
     return models.Q(starts_at__gte=lowest, starts_at__lt=end, ends_at__gt=start)
 
 

@@ -22,11 +22,11 @@ from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.time import local_day_bounds
 from tandem.pathway import selectors as pathway_selectors
 from tandem.scheduling.models import (
-    LONGEST_APPOINTMENT,
     Appointment,
     AppointmentQuerySet,
     AppointmentStatus,
     ResourceKind,
+    earliest_start,
 )
 
 
@@ -67,7 +67,7 @@ def appointments_on(*, user: Any, day: dt.date) -> list[Appointment]:
     if user.role not in CLINICAL_ROLES:
         return []
     start, end = local_day_bounds(day)
-    return _held_by.rows(user_id=user.pk, start=start, end=end, earliest=start - LONGEST_APPOINTMENT)
+    return _held_by.rows(user_id=user.pk, start=start, end=end, earliest=earliest_start(start))
 
 
 @remembered_query
