@@ -31,8 +31,11 @@ from tandem.lib.time import local_day_bounds, practice_zone
 
 
 def owing(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
-    """The invoices still to be collected: open (not paid, not written off) with a balance above zero."""
-    return invoices.filter(status__in=OPEN_INVOICE_STATUSES).alias(left=invoice_balance()).filter(left__gt=0)
+    """The invoices still to be collected: open (not paid, not written off) with a balance above zero.
+    The statuses are written into the query (lib/lookups.py, `literal_in`): with them as parameters, a
+    plan PostgreSQL keeps cannot use the open invoices' partial indexes, and the aged receivables read
+    every invoice of the page's payers from the table instead of the covering index (2.5 ms became 5)."""
+    return invoices.filter(status__literal_in=OPEN_INVOICE_STATUSES).alias(left=invoice_balance()).filter(left__gt=0)
 
 
 def receivables_refresh(*, issued: Iterable[dt.datetime]) -> None:

@@ -11,6 +11,7 @@ from tandem.audit.services import audit_record
 from tandem.billing import reports
 from tandem.billing.money import currency
 from tandem.billing.report_forms import PeriodForm
+from tandem.lib.jinja import fragment
 from tandem.lib.time import local_today
 
 
@@ -30,7 +31,8 @@ def _csv(body: str, name: str) -> HttpResponse:
 def aged(request: HttpRequest) -> HttpResponse:
     _allowed(request, "aged_receivables")
     report = reports.aged_receivables(today=local_today(), page=request.GET.get("page") or 1)
-    context = {"nav": "billing_reports", "report": report, "buckets": reports.BUCKETS, "currency": currency()}
+    table = fragment("billing/_aged_table.jinja", {"report": report, "buckets": reports.BUCKETS})
+    context = {"nav": "billing_reports", "report": report, "table": table, "currency": currency()}
     return render(request, "billing/reports/aged.html", context)
 
 

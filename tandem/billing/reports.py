@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
 from tandem.billing.models import (
@@ -38,7 +38,9 @@ from tandem.billing.models import (
 )
 from tandem.billing.money import cents
 from tandem.billing.receivables import owing
+from tandem.lib.lookups import Ids
 from tandem.lib.paging import CappedPaginator
+from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import AppointmentKind
 
@@ -63,15 +65,43 @@ def _age_sums(field: str, edges: list[Any], amount: Any) -> dict[str, Coalesce]:
     return {f"b{n}": money_sum(cell) for n, cell in enumerate(cells)}
 
 
-def _bucket_sums(today: dt.date) -> dict[str, Coalesce]:
-    """The buckets of open invoices by the moment each was issued (local days' starts)."""
-    starts = [local_day_bounds(today - dt.timedelta(days=days))[0] for days in AGE_EDGES]
-    return _age_sums("issued_at", starts, invoice_balance())
+def _edges(today: dt.date) -> dict[str, dt.date]:
+    """The days AGE_EDGES before today, newest first: where each bucket starts."""
+    days = [today - dt.timedelta(days=days) for days in AGE_EDGES]
+    return dict(zip(("newest", "middle", "oldest"), days, strict=True))
 
 
-def _day_sums(today: dt.date) -> dict[str, Coalesce]:
-    """The same buckets over what is owed by issue day (`ReceivableDay`): ages count in local days."""
-    return _age_sums("day", [today - dt.timedelta(days=days) for days in AGE_EDGES], F("amount"))
+def _day_starts(edges: dict[str, dt.date]) -> dict[str, dt.datetime]:
+    """The same edges as the moments their local days start (invoices are bucketed by `issued_at`)."""
+    return {name: local_day_bounds(day)[0] for name, day in edges.items()}
+
+
+# The report is read whole on every view; its two sums are compiled once per worker
+# (lib/remembered_queries.py), which was a sixth of the page.
+
+
+@remembered_query
+def _owed_by_age(*, newest: dt.date, middle: dt.date, oldest: dt.date) -> QuerySet[Any, dict[str, Any]]:
+    """The total row over what is owed by issue day (`ReceivableDay`): ages count in local days. A
+    constant groups nothing (Django leaves a Value out of GROUP BY), so this is the one row a whole-table
+    aggregate gives, as a query that can be remembered."""
+    sums = _age_sums("day", [newest, middle, oldest], F("amount"))
+    return ReceivableDay.objects.order_by().values(whole=Value(1)).annotate(**sums)
+
+
+@remembered_query
+def _payers_by_age(
+    *, payer_ids: Ids, newest: dt.datetime, middle: dt.datetime, oldest: dt.datetime
+) -> QuerySet[Any, dict[str, Any]]:
+    """These payers' open invoices in the buckets, by the moment each was issued."""
+    sums = _age_sums("issued_at", [newest, middle, oldest], invoice_balance())
+    theirs = owing(Invoice.objects.filter(payer_id__any_of=payer_ids).order_by())
+    return theirs.values("payer_id").annotate(**sums)
+
+
+@remembered_query
+def _payers(*, payer_ids: Ids) -> QuerySet[Payer]:
+    return Payer.objects.filter(pk__any_of=payer_ids).select_related("client").order_by()
 
 
 @dataclass
@@ -109,18 +139,17 @@ def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER
     services keep owed by issue day (`ReceivableDay`, a row per day however many invoices); the payers
     are ranked by the open balance kept on each of them (`Payer.open_balance`, partially indexed), and
     only the page's payers' invoices are bucketed."""
-    sums = _bucket_sums(today)
-    total = _row(ReceivableDay.objects.aggregate(**_day_sums(today)), "All payers", "")
+    edges = _edges(today)
+    total = _row(_owed_by_age.rows(**edges)[0], "All payers", "")
     ranked = (
         Payer.objects.filter(open_balance__gt=0).order_by("-open_balance", "pk").values_list("pk", flat=True)
     )
     # Counted only as far as anyone pages (a large practice has thousands of payers owing something);
     # the CSV, one page of every payer, counts them all.
     found = CappedPaginator(ranked, per_page, cap=max(PAYER_COUNT_CAP, per_page)).get_page(page)
-    ids = list(found.object_list)
-    theirs = owing(Invoice.objects.filter(payer_id__in=ids))
-    buckets = {r["payer_id"]: r for r in theirs.values("payer_id").annotate(**sums)}
-    payers = Payer.objects.select_related("client").in_bulk(ids)
+    ids = Ids(found.object_list)
+    buckets = {r["payer_id"]: r for r in _payers_by_age.rows(payer_ids=ids, **_day_starts(edges))}
+    payers = {payer.pk: payer for payer in _payers.rows(payer_ids=ids)}
     rows = [_row(buckets[pk], *_payer_label(payers.get(pk))) for pk in ids if pk in buckets]
     return AgedReport(today=today, total=total, page=found, rows=rows)
 
