@@ -81,7 +81,7 @@ def _day_starts(edges: dict[str, dt.date]) -> dict[str, dt.datetime]:
 
 
 @remembered_query
-def _owed_by_age(*, newest: dt.date, middle: dt.date, oldest: dt.date) -> QuerySet[Any, dict[str, Any]]:
+def _owed_by_age(*, newest: dt.date, middle: dt.date, oldest: dt.date) -> QuerySet[Any, Any]:
     """The total row over what is owed by issue day (`ReceivableDay`): ages count in local days. A
     constant groups nothing (Django leaves a Value out of GROUP BY), so this is the one row a whole-table
     aggregate gives, as a query that can be remembered."""
@@ -92,7 +92,7 @@ def _owed_by_age(*, newest: dt.date, middle: dt.date, oldest: dt.date) -> QueryS
 @remembered_query
 def _payers_by_age(
     *, payer_ids: Ids, newest: dt.datetime, middle: dt.datetime, oldest: dt.datetime
-) -> QuerySet[Any, dict[str, Any]]:
+) -> QuerySet[Any, Any]:
     """These payers' open invoices in the buckets, by the moment each was issued."""
     sums = _age_sums("issued_at", [newest, middle, oldest], invoice_balance())
     theirs = owing(Invoice.objects.filter(payer_id__any_of=payer_ids).order_by())
