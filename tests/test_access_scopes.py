@@ -9,6 +9,7 @@ from tandem.access.models import BreakGlassGrant
 from tandem.access.services import (
     care_scope,
     cases_visible_to,
+    openable_and_assigned,
     staff_cases_visible_to,
 )
 from tandem.cases.models import AbsentPartner, Case, Client, Phase
@@ -107,3 +108,23 @@ def test_the_scope_nests_in_other_queries(cast):
         user=cast.therapist_a, name_filter=Q(), phase="open", therapist=cast.cotherapist, page=1, per_page=25
     )
     assert [c.reference for c in found.object_list] == ["T-0001"]
+
+
+def test_among_a_page_of_cases_each_role_opens_and_records_its_own(cast):
+    """openable_and_assigned, which the calendars ask about every appointment's case: the same reach as
+    staff_cases_visible_to, and recording for the whole practice's roles or the assigned therapists."""
+    other = third_case(cast, therapist=cast.therapist_b)
+    every = [cast.couple_case.pk, cast.solo_case.pk, other.pk]
+    couple, solo = cast.couple_case.pk, cast.solo_case.pk
+    assert openable_and_assigned(cast.therapist_a, every) == ({couple, solo}, {couple, solo})
+    # The team's second member: the team's case, not the first member's own.
+    assert openable_and_assigned(cast.cotherapist, every) == ({couple}, {couple})
+    for whole_practice in (cast.director, cast.coordinator):
+        assert openable_and_assigned(whole_practice, every) == (set(every), set(every))
+    # A grant opens a case to look at, not to record its sessions.
+    grant(cast.therapist_b, cast.couple_case, minutes=30)
+    assert openable_and_assigned(cast.therapist_b, every) == ({couple, other.pk}, {other.pk})
+    # Clients, whichever partner, reach no staff page; nothing asked, nothing read.
+    assert openable_and_assigned(cast.partner_a, every) == (set(), set())
+    assert openable_and_assigned(cast.partner_b, every) == (set(), set())
+    assert openable_and_assigned(cast.therapist_a, []) == (set(), set())

@@ -4,7 +4,7 @@ Every view and selector asks here. Anything a user may not see is answered with 
 existence is not revealed) and the denial is audited.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -85,6 +85,44 @@ def _staff_case(user: Any, case_id: int) -> Case | None:
     else:
         return None
     return rows[0] if rows else None
+
+
+# The cases of a page of appointments (a calendar), with who is assigned to each: read on every view of
+# a calendar, compiled once per worker; the scope is cases_visible_to's, as for _staff_case above.
+_ASSIGNED = ("pk", "therapist_id", "team__first", "team__second")
+
+
+@remembered_query
+def _cases_among(*, case_ids: Ids) -> QuerySet[Case, tuple[Any, ...]]:
+    return Case.objects.filter(pk__any_of=case_ids).order_by().values_list(*_ASSIGNED)
+
+
+@remembered_query
+def _therapists_cases_among(*, case_ids: Ids, user_id: int, now: datetime) -> QuerySet[Case, tuple[Any, ...]]:
+    return _therapists_cases(user_id, now).filter(pk__any_of=case_ids).order_by().values_list(*_ASSIGNED)
+
+
+def openable_and_assigned(user: Any, case_ids: Collection[int]) -> tuple[set[int], set[int]]:
+    """Among these cases, those in staff_cases_visible_to(user), and those whose sessions the user may
+    record: every one for the director and the front desk, a therapist's own (is_assigned) otherwise.
+    In one query, for a page listing many appointments."""
+    if not case_ids or not user.is_authenticated or not user.is_active or user.role == Role.CLIENT:
+        return set(), set()
+    everyone = _sees_whole_practice(user)
+    if everyone:
+        rows = _cases_among.rows(case_ids=Ids(case_ids))
+    elif user.role == Role.THERAPIST:
+        rows = _therapists_cases_among.rows(case_ids=Ids(case_ids), user_id=user.pk, now=timezone.now())
+    else:
+        return set(), set()
+    visible: set[int] = set()
+    assigned: set[int] = set()
+    for pk, therapist_id, first_id, second_id in rows:
+        visible.add(pk)
+        # As is_assigned: a case with a team belongs to the team's two therapists.
+        if everyone or user.pk in ((first_id, second_id) if first_id is not None else (therapist_id,)):
+            assigned.add(pk)
+    return visible, assigned
 
 
 def _sees_whole_practice(user: Any) -> bool:

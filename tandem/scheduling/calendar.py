@@ -22,9 +22,11 @@ from typing import Any, NamedTuple
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tandem.access.services import deny, staff_cases_visible_to
-from tandem.accounts.models import CLINICAL_ROLES, Role, User, WorkingHours
+from tandem.access.services import deny, openable_and_assigned
+from tandem.accounts.models import CLINICAL_ROLES, User, WorkingHours
 from tandem.lib import parse
+from tandem.lib.lookups import Ids
+from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.rows import by_pk
 from tandem.lib.time import local_day_bounds, local_today, practice_zone
 from tandem.practice.models import PracticeClosure, Room
@@ -35,6 +37,8 @@ from tandem.scheduling.models import (
     Mode,
     ResourceKind,
     TimeOff,
+    earliest_start,
+    overlapping,
 )
 
 SPANS = ("day", "week")
@@ -202,11 +206,18 @@ def calendar_therapists() -> QuerySet[User]:
     return User.objects.filter(is_active=True, role__in=CLINICAL_ROLES).order_by("last_name", "first_name")
 
 
+# Every read of a calendar page is compiled once per worker (lib/remembered_queries.py): the practice's
+# week spent a sixth of its time building and compiling its nine queries.
+
+
+@remembered_query
+def _therapists() -> QuerySet[User]:
+    return calendar_therapists().only("username", "first_name", "last_name")
+
+
 def therapist_choices() -> list[tuple[int, str]]:
     """Every therapist whose calendar may be shown, as (id, name) in name order."""
-    return [
-        (user.pk, str(user)) for user in calendar_therapists().only("username", "first_name", "last_name")
-    ]
+    return [(user.pk, str(user)) for user in _therapists.rows()]
 
 
 def therapist_groups() -> list[TherapistGroup]:
@@ -226,6 +237,16 @@ def _group(groups: list[TherapistGroup], number: int) -> TherapistGroup | None:
 
 def calendar_rooms() -> QuerySet[Room]:
     return Room.objects.select_related("location").filter(active=True)
+
+
+@remembered_query
+def _rooms() -> QuerySet[Room]:
+    return calendar_rooms()
+
+
+def room_choices() -> list[Room]:
+    """The rooms whose calendar may be shown, with their locations."""
+    return _rooms.rows()
 
 
 def therapist_for_calendar(user: Any, therapist_id: Any) -> User:
@@ -290,38 +311,67 @@ class _Row(NamedTuple):
     therapist_names: tuple[str, ...] = ()
 
 
+# Only what the page shows: the case's clinical text never leaves the database here.
+_ROW_FIELDS = (
+    "pk", "case_id", "case__reference", "kind", "mode", "starts_at", "ends_at", "status",
+    "room__name", "room__location__name",
+)  # fmt: skip
+
+
+@remembered_query
+def _held_rows(
+    *, kind: str, ids: Ids, start: dt.datetime, end: dt.datetime, earliest: dt.datetime
+) -> QuerySet[Appointment, tuple[Any, ...]]:
+    # A therapist's or a room's sessions by their occupancy alone (AppointmentQuerySet.held_by says why).
+    rows = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
+    held = rows.held_by(kind, ids, start, end, earliest=earliest)
+    return held.order_by("starts_at", "pk").values_list(*_ROW_FIELDS)
+
+
+@remembered_query
+def _all_rows(
+    *, start: dt.datetime, end: dt.datetime, earliest: dt.datetime
+) -> QuerySet[Appointment, tuple[Any, ...]]:
+    rows = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
+    rows = rows.filter(overlapping(start, end, earliest=earliest))
+    return rows.order_by("starts_at", "pk").values_list(*_ROW_FIELDS)
+
+
+@remembered_query
+def _holders(*, appointment_ids: Ids) -> QuerySet[Any, tuple[int, int]]:
+    through = Appointment.therapists.through.objects.filter(appointment_id__any_of=appointment_ids)
+    return through.order_by().values_list("appointment_id", "user_id")
+
+
+@remembered_query
+def _people(*, user_ids: Ids) -> QuerySet[User]:
+    # In the therapists' own order (last name, first name), named as their str() does.
+    people = User.objects.filter(pk__any_of=user_ids).order_by("last_name", "first_name", "pk")
+    return people.only("username", "first_name", "last_name")
+
+
 def _appointments(
     first: dt.datetime, last: dt.datetime, *, therapist_ids: Collection[int] | None, room: Room | None
 ) -> list[_Row]:
     """The span's appointments in time order, with the therapists holding them: all of them, or
     those held by any of `therapist_ids`, or those in `room`."""
-    # A therapist's or a room's sessions by their occupancy alone (AppointmentQuerySet.held_by says why).
-    rows = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
-    if therapist_ids is not None:
-        rows = rows.held_by(ResourceKind.THERAPIST, therapist_ids, first, last)
+    span = {"start": first, "end": last, "earliest": earliest_start(first)}
     if room is not None:
-        rows = rows.held_by(ResourceKind.ROOM, [room.pk], first, last)
-    if therapist_ids is None and room is None:
-        rows = rows.between(first, last)
-    # Only what the page shows: the case's clinical text never leaves the database here.
-    found = rows.order_by("starts_at", "pk").values_list(
-        "pk", "case_id", "case__reference", "kind", "mode", "starts_at", "ends_at", "status",
-        "room__name", "room__location__name",
-    )  # fmt: skip
+        found = _held_rows.rows(kind=ResourceKind.ROOM, ids=Ids([room.pk]), **span)
+    elif therapist_ids is not None:
+        found = _held_rows.rows(kind=ResourceKind.THERAPIST, ids=Ids(therapist_ids), **span)
+    else:
+        found = _all_rows.rows(**span)
     held: dict[int, list[int]] = defaultdict(list)
-    through = Appointment.therapists.through.objects.filter(appointment__in=rows.values("pk"))
-    for appointment_id, user_id in through.values_list("appointment_id", "user_id"):
+    for appointment_id, user_id in _holders.rows(appointment_ids=Ids(row[0] for row in found)):
         held[appointment_id].append(user_id)
-    # In the therapists' own order (last name, first name), named as their str() does.
-    people = User.objects.filter(pk__in={pk for ids in held.values() for pk in ids}).order_by(
-        "last_name", "first_name", "pk"
-    )
-    names = {user.pk: str(user) for user in people.only("username", "first_name", "last_name")}
+    people = _people.rows(user_ids=Ids({pk for ids in held.values() for pk in ids}))
+    names = {user.pk: str(user) for user in people}
     order = {pk: n for n, pk in enumerate(names)}
     rows_out = []
     for row in found:
         ids = tuple(sorted(held[row[0]], key=order.__getitem__))
-        rows_out.append(_Row(*row, therapist_ids=ids, therapist_names=tuple(names[pk] for pk in ids)))
+        rows_out.append(_Row._make((*row, ids, tuple(names[pk] for pk in ids))))
     return rows_out
 
 
@@ -381,28 +431,6 @@ def _video_url(row: _Row, links: Links | None, shown: bool) -> str:
     return links.video(row.pk) if row.status == AppointmentStatus.BOOKED else ""
 
 
-def _visible_and_editable(viewer: Any, case_ids: set[int]) -> tuple[set[int], set[int]]:
-    """The cases the viewer may open, and among them those whose sessions they may record (the front
-    desk and the director all; a therapist those assigned to them), in one query."""
-    if not case_ids:
-        return set(), set()
-    rows = (
-        staff_cases_visible_to(viewer)
-        .filter(pk__in=case_ids)
-        .values_list("pk", "therapist_id", "team__first", "team__second")
-    )
-    visible: set[int] = set()
-    editable: set[int] = set()
-    everyone = getattr(viewer, "role", None) in (Role.DIRECTOR, Role.COORDINATOR)
-    for pk, therapist_id, first_id, second_id in rows:
-        visible.add(pk)
-        # As access.is_assigned: a case with a team belongs to the team's two therapists.
-        assigned = (first_id, second_id) if first_id is not None else (therapist_id,)
-        if everyone or viewer.pk in assigned:
-            editable.add(pk)
-    return visible, editable
-
-
 class _Hours(NamedTuple):
     starts: dt.time
     ends: dt.time
@@ -410,17 +438,32 @@ class _Hours(NamedTuple):
     where: str
 
 
-def _working(therapist_ids: Collection[int] | None) -> dict[int, list[_Hours]]:
-    """Working hours by weekday, as values: the whole practice has a few hundred rows a week. Only
-    these therapists', where the calendar shows only theirs."""
-    rows = WorkingHours.objects.filter(therapist__user__is_active=True)
-    if therapist_ids is not None:
-        rows = rows.filter(therapist__user_id__in=therapist_ids)
-    by_weekday: dict[int, list[_Hours]] = defaultdict(list)
-    found = rows.order_by("weekday", "starts", "therapist__user__last_name").values_list(
+def _hours_table(rows: QuerySet[WorkingHours]) -> QuerySet[WorkingHours, tuple[Any, ...]]:
+    return rows.order_by("weekday", "starts", "therapist__user__last_name").values_list(
         "weekday", "starts", "ends", "therapist__user__first_name", "therapist__user__last_name",
         "therapist__user__username", "location__name",
     )  # fmt: skip
+
+
+@remembered_query
+def _hours_of(*, therapist_ids: Ids) -> QuerySet[WorkingHours, tuple[Any, ...]]:
+    rows = WorkingHours.objects.filter(therapist__user__is_active=True)
+    return _hours_table(rows.filter(therapist__user_id__any_of=therapist_ids))
+
+
+@remembered_query
+def _hours_of_all() -> QuerySet[WorkingHours, tuple[Any, ...]]:
+    return _hours_table(WorkingHours.objects.filter(therapist__user__is_active=True))
+
+
+def _working(therapist_ids: Collection[int] | None) -> dict[int, list[_Hours]]:
+    """Working hours by weekday, as values: the whole practice has a few hundred rows a week. Only
+    these therapists', where the calendar shows only theirs."""
+    if therapist_ids is None:
+        found = _hours_of_all.rows()
+    else:
+        found = _hours_of.rows(therapist_ids=Ids(therapist_ids))
+    by_weekday: dict[int, list[_Hours]] = defaultdict(list)
     for weekday, starts, ends, first, last, username, where in found:
         # Named as User.__str__ names them (full name, else the username).
         who = f"{first} {last}".strip() or username
@@ -440,12 +483,32 @@ def _work_block(row: _Hours, day: dt.date) -> Block:
     )
 
 
-def _time_off(first: dt.datetime, last: dt.datetime, therapist_ids: Collection[int] | None) -> list[TimeOff]:
+def _away_table(rows: QuerySet[TimeOff]) -> QuerySet[TimeOff]:
     # The reason is private to the therapist and the director's set-up: never read here.
-    rows = TimeOff.objects.filter(starts_at__lt=last, ends_at__gt=first).select_related("therapist")
-    if therapist_ids is not None:
-        rows = rows.filter(therapist_id__in=therapist_ids)
-    return list(rows.only("starts_at", "ends_at", "therapist__first_name", "therapist__last_name"))
+    fields = ("starts_at", "ends_at", "therapist__first_name", "therapist__last_name")
+    return rows.select_related("therapist").only(*fields).order_by("starts_at", "pk")
+
+
+@remembered_query
+def _away_of(*, first: dt.datetime, last: dt.datetime, therapist_ids: Ids) -> QuerySet[TimeOff]:
+    rows = TimeOff.objects.filter(starts_at__lt=last, ends_at__gt=first, therapist_id__any_of=therapist_ids)
+    return _away_table(rows)
+
+
+@remembered_query
+def _away_of_all(*, first: dt.datetime, last: dt.datetime) -> QuerySet[TimeOff]:
+    return _away_table(TimeOff.objects.filter(starts_at__lt=last, ends_at__gt=first))
+
+
+def _time_off(first: dt.datetime, last: dt.datetime, therapist_ids: Collection[int] | None) -> list[TimeOff]:
+    if therapist_ids is None:
+        return _away_of_all.rows(first=first, last=last)
+    return _away_of.rows(first=first, last=last, therapist_ids=Ids(therapist_ids))
+
+
+@remembered_query
+def _closures(*, first: dt.date, last: dt.date) -> QuerySet[PracticeClosure, tuple[dt.date, str]]:
+    return PracticeClosure.objects.filter(date__range=(first, last)).order_by().values_list("date", "reason")
 
 
 def _away_block(row: TimeOff, day: Day) -> Block:
@@ -490,13 +553,9 @@ def calendar_build(
 
     appointments = _appointments(first, last, therapist_ids=therapist_ids, room=room)
     case_ids = {a.case_id for a in appointments if a.case_id is not None}
-    visible, editable = _visible_and_editable(viewer, case_ids)
+    visible, editable = openable_and_assigned(viewer, case_ids)
     now = timezone.now()
-    closures = dict(
-        PracticeClosure.objects.filter(date__range=(days[0].date, days[-1].date)).values_list(
-            "date", "reason"
-        )
-    )
+    closures = dict(_closures.rows(first=days[0].date, last=days[-1].date))
     # The same therapists as the sessions: one, or a page of the practice's.
     working = _working(therapist_ids) if room is None else {}
     away = _time_off(first, last, therapist_ids) if room is None else []

@@ -46,7 +46,7 @@ def _render(request: AuthedRequest, cal: calendar.Calendar, *, title: str, url: 
         "url": url,
         # The practice week has just read them for its pages of therapists.
         "therapists": [member for g in cal.groups for member in g.members] or calendar.therapist_choices(),
-        "rooms": calendar.calendar_rooms(),
+        "rooms": calendar.room_choices(),
     }
     return render(request, "scheduling/calendar.html", context)
 

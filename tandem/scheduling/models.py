@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from tandem.cases.models import Client
+from tandem.lib.lookups import Ids
 
 
 class AppointmentKind(models.TextChoices):
@@ -157,8 +158,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         directly, and the rows hold each appointment's own times. With the appointments' own time range
         beside it, PostgreSQL read every session the practice holds in the span (hundreds in a large
         practice) to ask each for its occupancy. Occupancy is deleted on cancellation."""
+        # An `Ids` goes as one array (lib/lookups.py): one query text however many resources.
+        among = {"resource_id__any_of": ids} if isinstance(ids, Ids) else {"resource_id__in": ids}
         held = Occupancy.objects.filter(
-            overlapping(start, end, earliest=earliest), resource_kind=kind, resource_id__in=ids
+            overlapping(start, end, earliest=earliest), resource_kind=kind, **among
         )
         return self.filter(pk__in=held.values("appointment_id"))
 
