@@ -1,6 +1,7 @@
 """Reading the audit trail, for the clinical director's audit page."""
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
@@ -9,6 +10,8 @@ from django.utils import timezone
 
 from tandem.audit.models import AuditEvent
 from tandem.cases.models import Case
+from tandem.lib.lookups import Ids
+from tandem.lib.remembered_queries import remembered_query
 
 # Sort key -> ORDER BY. Every order ends on seq so that pages never overlap or skip rows.
 SORTS: dict[str, tuple[str, ...]] = {
@@ -101,10 +104,23 @@ def audit_rows(ids: list[int], *, sort: str = DEFAULT_SORT) -> list[AuditEvent]:
     whole rows at once, PostgreSQL walked the time index instead, whose order is the table's, reading
     every event of the month (10,000 at 20,000 cases) to find fifty of one action.
     """
-    events = AuditEvent.objects.select_related("actor", "case").only(
-        *SHOWN, "actor__username", "actor__first_name", "actor__last_name", "case__reference"
-    )
-    return list(events.filter(pk__in=ids).order_by(*_order(sort)))
+    return _ROWS[sort if sort in SORTS else DEFAULT_SORT].rows(ids=Ids(ids))
+
+
+def _rows_in(order: tuple[str, ...]) -> Callable[..., QuerySet[AuditEvent]]:
+    def build(*, ids: Ids) -> QuerySet[AuditEvent]:
+        events = AuditEvent.objects.select_related("actor", "case").only(
+            *SHOWN, "actor__username", "actor__first_name", "actor__last_name", "case__reference"
+        )
+        return events.filter(pk__any_of=ids).order_by(*order)
+
+    build.__qualname__ = f"audit_rows[{order[0]}]"
+    return build
+
+
+# A page of the trail is read on every view: compiled once per worker for each order
+# (lib/remembered_queries.py).
+_ROWS = {sort: remembered_query(_rows_in(order)) for sort, order in SORTS.items()}
 
 
 def audit_actions() -> list[str]:

@@ -36,6 +36,7 @@ from tandem.billing.models import (
 )
 from tandem.cases.models import Case, Client
 from tandem.lib.parse import parse_id
+from tandem.lib.remembered_queries import remembered_query
 from tandem.lib.rows import by_pk
 from tandem.scheduling.models import AppointmentSeries, SeriesKind
 
@@ -173,25 +174,60 @@ class CaseBilling:
     payers: list[PayerOpen]
 
 
+# The case's billing page reads these on every view: each compiled once per worker
+# (lib/remembered_queries.py); the rows and their order are what the querysets gave before.
+
+
+@remembered_query
+def _arrangement(*, case_id: int) -> QuerySet[BillingArrangement]:
+    found = BillingArrangement.objects.select_related("payer_client", "identified_patient")
+    return found.filter(case_id=case_id).order_by("pk")[:1]
+
+
+@remembered_query
+def _overrides(*, arrangement_id: int) -> QuerySet[ArrangementOverride]:
+    found = ArrangementOverride.objects.filter(arrangement_id=arrangement_id)
+    return found.select_related("payer_client").order_by("kind")
+
+
+@remembered_query
+def _charges(*, case_id: int) -> QuerySet[Charge]:
+    found = Charge.objects.filter(case_id=case_id).select_related("payer__client")
+    return found.order_by("-service_date", "-id")
+
+
+@remembered_query
+def _case_invoices(*, case_id: int) -> QuerySet[Invoice]:
+    return _invoices().filter(case_id=case_id).prefetch_related("credit_notes")
+
+
+@remembered_query
+def _packages(*, case_id: int) -> QuerySet[Package]:
+    return Package.objects.filter(case_id=case_id).order_by("-first_day")
+
+
+@remembered_query
+def _unsold_blocks(*, case_id: int) -> QuerySet[AppointmentSeries]:
+    blocks = AppointmentSeries.objects.filter(
+        case_id=case_id, kind=SeriesKind.INTENSIVE, billing_package__isnull=True
+    )
+    return blocks.prefetch_related("appointments").order_by("-created_at")
+
+
+@remembered_query
+def _current_scale(*, case_id: int) -> QuerySet[SlidingScale]:
+    # The model's own order, as first() would take it.
+    return SlidingScale.objects.filter(case_id=case_id, ended_at__isnull=True).select_related("set_by")[:1]
+
+
+def _first(rows: list[Any]) -> Any:
+    return rows[0] if rows else None
+
+
 def case_billing(case: Case) -> CaseBilling:
-    arrangement = (
-        BillingArrangement.objects.select_related("payer_client", "identified_patient")
-        .filter(case=case)
-        .first()
-    )
-    overrides = (
-        list(arrangement.overrides.select_related("payer_client").order_by("kind")) if arrangement else []
-    )
-    charges = list(
-        Charge.objects.filter(case=case).select_related("payer__client").order_by("-service_date", "-id")
-    )
-    invoices = list(_invoices().filter(case=case).prefetch_related("credit_notes"))
-    packages = list(Package.objects.filter(case=case).order_by("-first_day"))
-    unsold = list(
-        AppointmentSeries.objects.filter(case=case, kind=SeriesKind.INTENSIVE, billing_package__isnull=True)
-        .prefetch_related("appointments")
-        .order_by("-created_at")
-    )
+    arrangement = _first(_arrangement.rows(case_id=case.pk))
+    overrides = _overrides.rows(arrangement_id=arrangement.pk) if arrangement else []
+    charges = _charges.rows(case_id=case.pk)
     payers: dict[int, PayerOpen] = {}
     for charge in sorted(charges, key=lambda c: (c.service_date, c.pk)):
         if charge.status == ChargeStatus.OPEN:
@@ -200,11 +236,11 @@ def case_billing(case: Case) -> CaseBilling:
         case=case,
         arrangement=arrangement,
         overrides=overrides,
-        scale=SlidingScale.objects.filter(case=case, ended_at__isnull=True).select_related("set_by").first(),
+        scale=_first(_current_scale.rows(case_id=case.pk)),
         charges=charges,
-        invoices=invoices,
-        packages=packages,
-        unsold_blocks=unsold,
+        invoices=_case_invoices.rows(case_id=case.pk),
+        packages=_packages.rows(case_id=case.pk),
+        unsold_blocks=_unsold_blocks.rows(case_id=case.pk),
         payers=list(payers.values()),
     )
 
