@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tandem.billing import services
 from tandem.billing.charging import client_payer
-from tandem.billing.models import Charge, ChargeKind, Invoice, ReceivableDay
+from tandem.billing.models import Charge, ChargeKind, Invoice, ReceivableDay, ReceivablePayerDay
 from tandem.billing.receivables import receivables_rebuild
 from tandem.billing.reports import aged_receivables
 from tandem.cases.models import Client
@@ -36,6 +36,26 @@ def kept() -> dict[dt.date, Decimal]:
     return dict(ReceivableDay.objects.filter(amount__gt=0).values_list("day", "amount"))
 
 
+def by_payer_from_invoices() -> dict[tuple[int, dt.date], Decimal]:
+    owed: dict[tuple[int, dt.date], Decimal] = defaultdict(Decimal)
+    for invoice in Invoice.objects.filter(status__in=["open", "sent", "partly_paid"]):
+        if invoice.balance > 0:
+            owed[(invoice.payer_id, timezone.localdate(invoice.issued_at))] += invoice.balance
+    return dict(owed)
+
+
+def kept_by_payer() -> dict[tuple[int, dt.date], Decimal]:
+    """Each payer's kept days; a day with nothing owed keeps no row at all."""
+    rows = ReceivablePayerDay.objects.values_list("payer_id", "day", "amount")
+    return {(payer_id, day): amount for payer_id, day, amount in rows}
+
+
+def assert_kept() -> None:
+    """What the services keep, for the practice and for each payer, is what the invoices say."""
+    assert kept() == from_invoices()
+    assert kept_by_payer() == by_payer_from_invoices()
+
+
 def test_kept_receivables_follow_every_change_to_an_invoice(cast):
     alex = client_payer(cast.couple_case.partner_a)
     blair = client_payer(cast.couple_case.partner_b)
@@ -45,28 +65,34 @@ def test_kept_receivables_follow_every_change_to_an_invoice(cast):
         lambda: issued(cast, alex, "200.00", 45),
     ]
     made = [step() for step in steps]
-    assert kept() == from_invoices()
+    assert_kept()
     paid(cast, alex, "30.00", made[0])  # partly paid
-    assert kept() == from_invoices()
+    assert_kept()
     paid(cast, blair, "40.00", made[1])  # paid: no longer owed
-    assert kept() == from_invoices()
+    assert_kept()
     services.invoice_mark_sent(actor=cast.coordinator, invoice=made[2])
     line = made[2].lines.get()
     services.credit_note_issue(
         actor=cast.director, invoice=made[2], reason="Charged twice", amounts={line.pk: Decimal("50.00")}
     )
-    assert kept() == from_invoices()
+    assert_kept()
     services.invoice_write_off(actor=cast.coordinator, invoice=made[0], reason="Moved abroad")
-    assert kept() == from_invoices() == {local_today() - dt.timedelta(days=45): Decimal("150.00")}
+    assert_kept()
+    assert kept() == {local_today() - dt.timedelta(days=45): Decimal("150.00")}
+    # Alex's first invoice was written off and Blair's paid: only Alex's third is owed, on its own day.
+    assert kept_by_payer() == {(alex.pk, local_today() - dt.timedelta(days=45)): Decimal("150.00")}
     total = aged_receivables(today=local_today()).total
     assert total.cells == [Decimal("0.00"), Decimal("150.00"), Decimal("0.00"), Decimal("0.00")]
     # A rebuild from the invoices finds exactly what the services kept; so does the migration's fill.
     receivables_rebuild()
-    assert kept() == from_invoices()
+    assert_kept()
     ReceivableDay.objects.all().delete()
+    ReceivablePayerDay.objects.all().delete()
     migration = importlib.import_module("tandem.billing.migrations.0006_receivables_by_day")
     migration.fill_receivables(apps, None)
-    assert kept() == from_invoices()
+    by_payer = importlib.import_module("tandem.billing.migrations.0009_receivables_by_payer_day")
+    by_payer.fill_payer_days(apps, None)
+    assert_kept()
 
 
 def test_an_invoice_counts_on_its_local_issue_day(cast):
@@ -110,3 +136,5 @@ def test_payments_at_once_on_one_issue_day_all_count(cast):
     assert not errors, errors
     left = sum(Decimal("100.00") - Decimal(f"{10 + n}.00") for n in range(len(invoices)))
     assert kept() == from_invoices() == {local_today() - dt.timedelta(days=12): left}
+    assert kept_by_payer() == by_payer_from_invoices()
+    assert len(kept_by_payer()) == len(payers)

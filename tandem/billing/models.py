@@ -624,3 +624,20 @@ class ReceivableDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.amount} owed"
+
+
+class ReceivablePayerDay(models.Model):
+    """What one payer still owes on the open invoices issued on one local day, kept with `ReceivableDay`
+    (only days with something owed have a row). The aged receivables bucket a page of payers from these:
+    an insurer of a large practice has thousands of open invoices, but only a few hundred issue days, so
+    the report reads no more rows as the practice grows past a year of them."""
+
+    payer = models.ForeignKey(Payer, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["payer", "day"], name="billing_receivable_payer_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.amount} owed by payer {self.payer_id}"

@@ -1,4 +1,5 @@
-"""What is owed, kept by issue day (models.ReceivableDay): refreshed by billing's services whenever an
+"""What is owed, kept by issue day (models.ReceivableDay) and by payer and issue day
+(models.ReceivablePayerDay): refreshed by billing's services whenever an
 invoice's balance or status changes, and rebuilt after bulk writes (the large seed, the migration).
 
 A day's row is set again from that day's open invoices rather than moved by a difference, because the
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -24,6 +26,7 @@ from tandem.billing.models import (
     OPEN_INVOICE_STATUSES,
     Invoice,
     ReceivableDay,
+    ReceivablePayerDay,
     invoice_balance,
     money_sum,
 )
@@ -39,9 +42,10 @@ def owing(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     return open_ones.alias(left=invoice_balance()).filter(left__gt=0)
 
 
-def receivables_refresh(*, issued: Iterable[dt.datetime]) -> None:
-    """Set the rows of the days these invoices were issued on (their `issued_at`), in the caller's
-    transaction."""
+def receivables_refresh(*, payer_id: int, issued: Iterable[dt.datetime]) -> None:
+    """Set the rows of the days these invoices of one payer were issued on (their `issued_at`): the
+    practice's day and the payer's, in the caller's transaction. The payer's row of a day is written
+    under the day's lock, so it needs none of its own."""
     for day in sorted({timezone.localdate(at, practice_zone()) for at in issued}):
         # Insert the row if the day has none (waiting for a concurrent insert of it to commit), then lock it.
         ReceivableDay.objects.bulk_create([ReceivableDay(day=day)], ignore_conflicts=True)
@@ -50,16 +54,29 @@ def receivables_refresh(*, issued: Iterable[dt.datetime]) -> None:
         that_day = owing(Invoice.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by())
         owed = that_day.aggregate(owed=money_sum(invoice_balance()))["owed"]
         ReceivableDay.objects.filter(day=day).update(amount=owed)
+        theirs = that_day.filter(payer_id=payer_id).aggregate(owed=money_sum(invoice_balance()))["owed"]
+        _payer_day_set(payer_id, day, theirs)
+
+
+def _payer_day_set(payer_id: int, day: dt.date, owed: Decimal) -> None:
+    # Only days with something owed keep a row: the report reads a payer's rows, and paid days are most.
+    if owed > 0:
+        ReceivablePayerDay.objects.update_or_create(payer_id=payer_id, day=day, defaults={"amount": owed})
+    else:
+        ReceivablePayerDay.objects.filter(payer_id=payer_id, day=day).delete()
 
 
 def receivables_rebuild() -> None:
-    """Every day again from the open invoices: after writes that went past the services."""
-    by_day = (
-        owing(Invoice.objects.order_by())
-        .annotate(day=TruncDate("issued_at", tzinfo=practice_zone()))
-        .values("day")
-        .annotate(owed=money_sum(invoice_balance()))
-    )
+    """Every day, the practice's and each payer's, again from the open invoices: after writes that went
+    past the services."""
+    open_days = owing(Invoice.objects.order_by()).annotate(day=TruncDate("issued_at", tzinfo=practice_zone()))
+    by_day = open_days.values("day").annotate(owed=money_sum(invoice_balance()))
+    by_payer = open_days.values("payer_id", "day").annotate(owed=money_sum(invoice_balance()))
     with transaction.atomic():
         ReceivableDay.objects.all().delete()
         ReceivableDay.objects.bulk_create(ReceivableDay(day=r["day"], amount=r["owed"]) for r in by_day)
+        ReceivablePayerDay.objects.all().delete()
+        ReceivablePayerDay.objects.bulk_create(
+            (ReceivablePayerDay(payer_id=r["payer_id"], day=r["day"], amount=r["owed"]) for r in by_payer),
+            batch_size=5000,
+        )

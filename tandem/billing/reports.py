@@ -1,9 +1,9 @@
 """The director's financial reports, aggregated in SQL: aged receivables and revenue.
 
 Aged receivables total what billing's services keep owed by issue day (`ReceivableDay`, one row per day
-however large the practice), and rank payers by `Payer.open_balance`, which the same services keep; only
-the page's payers' open invoices (open, sent, partly paid) are read, through the partial index
-`billing_invoice_open_idx`.
+however large the practice), and rank payers by `Payer.open_balance`, which the same services keep; the
+page's payers are bucketed from what each owes by issue day (`ReceivablePayerDay`, kept by the same
+services), so an insurer with thousands of open invoices is a few hundred rows.
 An invoice's balance is what billing's payment services keep on it (total less allocated and credited);
 its age counts from the day it was issued, in the practice's time zone (0-30, 31-60, 61-90, over 90 days).
 Written-off invoices are no longer receivable and are left out.
@@ -28,20 +28,17 @@ from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 
 from tandem.billing.models import (
-    Invoice,
     Payer,
     ReceivableDay,
+    ReceivablePayerDay,
     RevenueDay,
     RevenueDayTherapist,
-    invoice_balance,
     money_sum,
 )
 from tandem.billing.money import cents
-from tandem.billing.receivables import owing
 from tandem.lib.lookups import Ids
 from tandem.lib.paging import CappedPaginator
 from tandem.lib.remembered_queries import remembered_query
-from tandem.lib.time import local_day_bounds
 from tandem.scheduling.models import AppointmentKind
 
 BUCKETS = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
@@ -71,11 +68,6 @@ def _edges(today: dt.date) -> dict[str, dt.date]:
     return dict(zip(("newest", "middle", "oldest"), days, strict=True))
 
 
-def _day_starts(edges: dict[str, dt.date]) -> dict[str, dt.datetime]:
-    """The same edges as the moments their local days start (invoices are bucketed by `issued_at`)."""
-    return {name: local_day_bounds(day)[0] for name, day in edges.items()}
-
-
 # The report is read whole on every view; its two sums are compiled once per worker
 # (lib/remembered_queries.py), which was a sixth of the page.
 
@@ -91,11 +83,12 @@ def _owed_by_age(*, newest: dt.date, middle: dt.date, oldest: dt.date) -> QueryS
 
 @remembered_query
 def _payers_by_age(
-    *, payer_ids: Ids, newest: dt.datetime, middle: dt.datetime, oldest: dt.datetime
+    *, payer_ids: Ids, newest: dt.date, middle: dt.date, oldest: dt.date
 ) -> QuerySet[Any, Any]:
-    """These payers' open invoices in the buckets, by the moment each was issued."""
-    sums = _age_sums("issued_at", [newest, middle, oldest], invoice_balance())
-    theirs = owing(Invoice.objects.filter(payer_id__any_of=payer_ids).order_by())
+    """These payers' open balances in the buckets, from what each owes by issue day (`ReceivablePayerDay`):
+    an insurer's few hundred days rather than its thousands of invoices."""
+    sums = _age_sums("day", [newest, middle, oldest], F("amount"))
+    theirs = ReceivablePayerDay.objects.filter(payer_id__any_of=payer_ids).order_by()
     return theirs.values("payer_id").annotate(**sums)
 
 
@@ -148,7 +141,7 @@ def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER
     # the CSV, one page of every payer, counts them all.
     found = CappedPaginator(ranked, per_page, cap=max(PAYER_COUNT_CAP, per_page)).get_page(page)
     ids = Ids(found.object_list)
-    buckets = {r["payer_id"]: r for r in _payers_by_age.rows(payer_ids=ids, **_day_starts(edges))}
+    buckets = {r["payer_id"]: r for r in _payers_by_age.rows(payer_ids=ids, **edges)}
     payers = {payer.pk: payer for payer in _payers.rows(payer_ids=ids)}
     rows = [_row(buckets[pk], *_payer_label(payers.get(pk))) for pk in ids if pk in buckets]
     return AgedReport(today=today, total=total, page=found, rows=rows)

@@ -484,9 +484,10 @@ def _credit_move(payer_id: int, amount: Decimal) -> None:
 
 def owed_refresh(*, payer_id: int, invoices: Iterable[Invoice]) -> None:
     """Each service that changes invoices' balances or status calls this in its own transaction: the
-    payer's open balance (`Payer.open_balance`) and what is owed by issue day (`ReceivableDay`) again."""
+    payer's open balance (`Payer.open_balance`) and what is owed by issue day (`ReceivableDay`, and the
+    payer's `ReceivablePayerDay`) again."""
     Payer.objects.filter(pk=payer_id).update(open_balance=_open_owed())
-    receivables_refresh(issued=[invoice.issued_at for invoice in invoices])
+    receivables_refresh(payer_id=payer_id, issued=[invoice.issued_at for invoice in invoices])
 
 
 def payer_balances_rebuild() -> int:
