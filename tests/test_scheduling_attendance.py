@@ -349,7 +349,10 @@ def test_attendance_buttons_add_no_query_per_appointment(client, cast):
 def test_the_practice_week_is_for_reading_and_its_days_record_attendance(client, cast):
     """A large practice's week holds over a thousand sessions: it prints no attendance forms, says where
     to record attendance, and links each day, whose page has the forms."""
-    start = (timezone.now() - dt.timedelta(hours=3)).replace(second=0, microsecond=0)
+    # Yesterday at noon in the practice: started, and within one day. Three hours before "now" crossed
+    # midnight when the suite ran in the small hours, and a session on two days prints two forms.
+    yesterday = timezone.localdate(timezone.now(), practice_zone()) - dt.timedelta(days=1)
+    start = dt.datetime.combine(yesterday, dt.time(12, 0), tzinfo=practice_zone())
     appointment = Appointment.objects.create(
         case=cast.couple_case,
         kind=AppointmentKind.STANDARD,
