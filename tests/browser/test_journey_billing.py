@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from tandem.billing.models import InvoiceStatus, Payment
-from tests.billing_support import split_invoices
+from tests.billing_support import paid, split_invoices
 from tests.browser.test_journey_consents import log_in, warm_up
 from tests.cast import build_cast
 from tests.pdf_support import pdf_text
@@ -63,3 +63,39 @@ def test_split_payment_journey(live_server, migration_data, desktop: Page, phone
         assert mine.display_number in pdf_text(Path(download.value.path()).read_bytes())
         other = phone.request.get(f"{base}/portal/invoices/{theirs.pk}/invoice.pdf")
         assert other.status == 404
+
+
+def test_the_director_reads_what_is_owed_by_age_and_it_follows_a_payment(
+    live_server, migration_data, desktop: Page
+):
+    """Aged receivables in a real browser: each partner's open invoice in its age bucket and the total
+    row; once one partner pays at the desk, that partner's row is gone and the total is the other's."""
+    cast = build_cast()
+    device = TOTPDevice.objects.create(user=cast.director, name="phone", confirmed=True)
+    invoice_a, _ = split_invoices(cast)
+    base = live_server.url
+    warm_up(desktop, base)
+
+    log_in(desktop, base, cast.director.username, device)
+    desktop.goto(f"{base}/billing/reports/aged/")
+    expect(desktop.get_by_role("heading", level=1)).to_have_text("Aged receivables")
+    table = desktop.get_by_role("table", name=re.compile("Open balances by age"))
+    alex = table.get_by_role("row").filter(has_text="Alex Partner")
+    expect(alex).to_have_text(cells("Alex Partner (client)", "60.01", "0.00", "0.00", "0.00", "60.01"))
+    expect(table.get_by_role("row").filter(has_text="All payers")).to_have_text(
+        cells("All payers", "120.01", "0.00", "0.00", "0.00", "120.01")
+    )
+
+    paid(cast, invoice_a.payer, "60.01", invoice_a)
+    desktop.reload()
+    expect(table.get_by_role("row").filter(has_text="Alex Partner")).to_have_count(0)
+    expect(table.get_by_role("row").filter(has_text="All payers")).to_have_text(
+        cells("All payers", "60.00", "0.00", "0.00", "0.00", "60.00")
+    )
+    blair = table.get_by_role("row").filter(has_text="Blair Partner")
+    expect(blair).to_have_text(cells("Blair Partner (client)", "60.00", "0.00", "0.00", "0.00", "60.00"))
+
+
+def cells(*texts: str) -> re.Pattern[str]:
+    """A table row's cells in order, whatever the white space between them."""
+    return re.compile(r"\s*".join(re.escape(text) for text in texts))
