@@ -66,6 +66,9 @@ def test_rows_are_the_querysets_rows_with_their_related_objects(cast):
         assert team == (expected.team and (expected.team.first.username, expected.team.second.username))
         assert therapist == (expected.therapist and expected.therapist.username)
     assert _case_with_people.rows(case_id=10**9) == []
+    # first(): the one row, or None when there is none.
+    assert _case_with_people.first(case_id=cast.solo_case.pk) == cast.solo_case
+    assert _case_with_people.first(case_id=10**9) is None
 
 
 def test_each_call_runs_its_own_values_in_one_query(cast):

@@ -79,12 +79,10 @@ def _staff_case(user: Any, case_id: int) -> Case | None:
     if not user.is_authenticated or not user.is_active or user.role == Role.CLIENT:
         return None
     if _sees_whole_practice(user):
-        rows = _any_case.rows(case_id=case_id)
-    elif user.role == Role.THERAPIST:
-        rows = _therapists_case.rows(case_id=case_id, user_id=user.pk, now=timezone.now())
-    else:
-        return None
-    return rows[0] if rows else None
+        return _any_case.first(case_id=case_id)
+    if user.role == Role.THERAPIST:
+        return _therapists_case.first(case_id=case_id, user_id=user.pk, now=timezone.now())
+    return None
 
 
 # The cases of a page of appointments (a calendar), with who is assigned to each: read on every view of

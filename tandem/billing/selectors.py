@@ -220,12 +220,8 @@ def _current_scale(*, case_id: int) -> QuerySet[SlidingScale]:
     return SlidingScale.objects.filter(case_id=case_id, ended_at__isnull=True).select_related("set_by")[:1]
 
 
-def _first(rows: list[Any]) -> Any:
-    return rows[0] if rows else None
-
-
 def case_billing(case: Case) -> CaseBilling:
-    arrangement = _first(_arrangement.rows(case_id=case.pk))
+    arrangement = _arrangement.first(case_id=case.pk)
     overrides = _overrides.rows(arrangement_id=arrangement.pk) if arrangement else []
     charges = _charges.rows(case_id=case.pk)
     payers: dict[int, PayerOpen] = {}
@@ -236,7 +232,7 @@ def case_billing(case: Case) -> CaseBilling:
         case=case,
         arrangement=arrangement,
         overrides=overrides,
-        scale=_first(_current_scale.rows(case_id=case.pk)),
+        scale=_current_scale.first(case_id=case.pk),
         charges=charges,
         invoices=_case_invoices.rows(case_id=case.pk),
         packages=_packages.rows(case_id=case.pk),

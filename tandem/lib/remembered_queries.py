@@ -140,6 +140,11 @@ class RememberedQuery(Generic[R]):
         )
         return list(queryset)
 
+    def first(self, **values: Any) -> R | None:
+        """The query's first row, or None: for a builder that slices itself to one row (`[:1]`)."""
+        rows = self.rows(**values)
+        return rows[0] if rows else None
+
 
 def _asked_django_s_way(value: Any, connection: Any) -> bool:
     """An `Ids` on SQLite (one parameter per id), or an integer no column holds (an id typed into an
