@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet
@@ -76,12 +76,21 @@ def _therapists_case(*, case_id: int, user_id: int, now: datetime) -> CaseQueryS
 
 def _staff_case(user: Any, case_id: int) -> Case | None:
     """The case if it is in staff_cases_visible_to(user), with its partners, therapist and team."""
-    if not user.is_authenticated or not user.is_active or user.role == Role.CLIENT:
-        return None
-    if _sees_whole_practice(user):
+    reach = _staff_reach(user)
+    if reach == "practice":
         return _any_case.first(case_id=case_id)
-    if user.role == Role.THERAPIST:
+    if reach == "therapist":
         return _therapists_case.first(case_id=case_id, user_id=user.pk, now=timezone.now())
+    return None
+
+
+def _staff_reach(user: Any) -> Literal["practice", "therapist"] | None:
+    """Which scope of staff_cases_visible_to is the user's, for the remembered reads that need one query
+    per scope: the whole practice, a therapist's own and granted cases, or none."""
+    if _sees_whole_practice(user):
+        return "practice"
+    if user.is_authenticated and user.is_active and user.role == Role.THERAPIST:
+        return "therapist"
     return None
 
 
@@ -104,12 +113,10 @@ def openable_and_assigned(user: Any, case_ids: Collection[int]) -> tuple[set[int
     """Among these cases, those in staff_cases_visible_to(user), and those whose sessions the user may
     record: every one for the director and the front desk, a therapist's own (is_assigned) otherwise.
     In one query, for a page listing many appointments."""
-    if not case_ids or not user.is_authenticated or not user.is_active or user.role == Role.CLIENT:
-        return set(), set()
-    everyone = _sees_whole_practice(user)
-    if everyone:
+    reach = _staff_reach(user) if case_ids else None
+    if reach == "practice":
         rows = _cases_among.rows(case_ids=Ids(case_ids))
-    elif user.role == Role.THERAPIST:
+    elif reach == "therapist":
         rows = _therapists_cases_among.rows(case_ids=Ids(case_ids), user_id=user.pk, now=timezone.now())
     else:
         return set(), set()
@@ -117,8 +124,8 @@ def openable_and_assigned(user: Any, case_ids: Collection[int]) -> tuple[set[int
     assigned: set[int] = set()
     for pk, therapist_id, first_id, second_id in rows:
         visible.add(pk)
-        # As is_assigned: a case with a team belongs to the team's two therapists.
-        if everyone or user.pk in ((first_id, second_id) if first_id is not None else (therapist_id,)):
+        team = (first_id, second_id) if first_id is not None else None
+        if reach == "practice" or _holds(user.pk, therapist_id, team):
             assigned.add(pk)
     return visible, assigned
 
@@ -195,11 +202,15 @@ def care_scope(user: Any) -> CareScope:
 
 
 def is_assigned(user: Any, case: Case) -> bool:
-    if user.pk is None:
+    team = case.team
+    return _holds(user.pk, case.therapist_id, (team.first_id, team.second_id) if team is not None else None)
+
+
+def _holds(user_id: int | None, therapist_id: int | None, team: tuple[int, int] | None) -> bool:
+    """A case with a team belongs to the team's two therapists, any other to its therapist."""
+    if user_id is None:
         return False
-    if case.team is not None:
-        return user.pk in (case.team.first_id, case.team.second_id)
-    return user.pk == case.therapist_id
+    return user_id in team if team is not None else user_id == therapist_id
 
 
 def active_break_glass(user: Any, case: Case) -> BreakGlassGrant | None:
