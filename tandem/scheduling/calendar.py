@@ -33,12 +33,12 @@ from tandem.practice.models import PracticeClosure, Room
 from tandem.scheduling.models import (
     Appointment,
     AppointmentKind,
+    AppointmentQuerySet,
     AppointmentStatus,
     Mode,
     ResourceKind,
     TimeOff,
     earliest_start,
-    overlapping,
 )
 
 SPANS = ("day", "week")
@@ -318,23 +318,25 @@ _ROW_FIELDS = (
 )  # fmt: skip
 
 
+def _listed(rows: AppointmentQuerySet) -> QuerySet[Appointment, tuple[Any, ...]]:
+    return (
+        rows.exclude(status=AppointmentStatus.CANCELLED).order_by("starts_at", "pk").values_list(*_ROW_FIELDS)
+    )
+
+
 @remembered_query
 def _held_rows(
     *, kind: str, ids: Ids, start: dt.datetime, end: dt.datetime, earliest: dt.datetime
 ) -> QuerySet[Appointment, tuple[Any, ...]]:
     # A therapist's or a room's sessions by their occupancy alone (AppointmentQuerySet.held_by says why).
-    rows = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
-    held = rows.held_by(kind, ids, start, end, earliest=earliest)
-    return held.order_by("starts_at", "pk").values_list(*_ROW_FIELDS)
+    return _listed(Appointment.objects.held_by(kind, ids, start, end, earliest=earliest))
 
 
 @remembered_query
 def _all_rows(
     *, start: dt.datetime, end: dt.datetime, earliest: dt.datetime
 ) -> QuerySet[Appointment, tuple[Any, ...]]:
-    rows = Appointment.objects.exclude(status=AppointmentStatus.CANCELLED)
-    rows = rows.filter(overlapping(start, end, earliest=earliest))
-    return rows.order_by("starts_at", "pk").values_list(*_ROW_FIELDS)
+    return _listed(Appointment.objects.between(start, end, earliest=earliest))
 
 
 @remembered_query

@@ -141,8 +141,10 @@ def overlapping(start: datetime, end: datetime, *, earliest: datetime | None = N
 
 
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
-    def between(self, start: datetime, end: datetime) -> "AppointmentQuerySet":
-        return self.filter(overlapping(start, end))
+    def between(
+        self, start: datetime, end: datetime, *, earliest: datetime | None = None
+    ) -> "AppointmentQuerySet":
+        return self.filter(overlapping(start, end, earliest=earliest))
 
     def held_by(
         self,
