@@ -369,9 +369,11 @@ def invoice_balance() -> CombinedExpression:
     return F("total") - F("allocated") - F("credited")
 
 
-def money_sum(expression: Any) -> Coalesce:
-    """SUM of an amount in SQL, zero (with two places) when there are no rows."""
-    return Coalesce(Sum(expression), Value(Decimal("0.00")), output_field=models.DecimalField(**MONEY))
+def money_sum(expression: Any, *, only: models.Q | None = None) -> Coalesce:
+    """SUM of an amount in SQL (over the rows matching `only`, when given), zero (with two places) when
+    there are none."""
+    total = Sum(expression, filter=only)
+    return Coalesce(total, Value(Decimal("0.00")), output_field=models.DecimalField(**MONEY))
 
 
 class Invoice(models.Model):

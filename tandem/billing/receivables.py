@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -52,10 +52,13 @@ def receivables_refresh(*, payer_id: int, issued: Iterable[dt.datetime]) -> None
         ReceivableDay.objects.select_for_update().filter(day=day).values_list("pk").get()
         start, end = local_day_bounds(day)
         that_day = owing(Invoice.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by())
-        owed = that_day.aggregate(owed=money_sum(invoice_balance()))["owed"]
-        ReceivableDay.objects.filter(day=day).update(amount=owed)
-        theirs = that_day.filter(payer_id=payer_id).aggregate(owed=money_sum(invoice_balance()))["owed"]
-        _payer_day_set(payer_id, day, theirs)
+        # The practice's day and this payer's, in one read of the day's invoices.
+        theirs = Q(payer_id=payer_id)
+        owed = that_day.aggregate(
+            practice=money_sum(invoice_balance()), payer=money_sum(invoice_balance(), only=theirs)
+        )
+        ReceivableDay.objects.filter(day=day).update(amount=owed["practice"])
+        _payer_day_set(payer_id, day, owed["payer"])
 
 
 def _payer_day_set(payer_id: int, day: dt.date, owed: Decimal) -> None:

@@ -131,7 +131,7 @@ def aged_receivables(*, today: dt.date, page: int | str = 1, per_page: int = PER
     """The total row and one page of payers, largest balance first. The total buckets what the billing
     services keep owed by issue day (`ReceivableDay`, a row per day however many invoices); the payers
     are ranked by the open balance kept on each of them (`Payer.open_balance`, partially indexed), and
-    only the page's payers' invoices are bucketed."""
+    only the page's payers are bucketed, from what each owes by issue day (`ReceivablePayerDay`)."""
     edges = _edges(today)
     total = _row(_owed_by_age.rows(**edges)[0], "All payers", "")
     ranked = (
