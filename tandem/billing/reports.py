@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
+from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from tandem.billing.models import (
@@ -52,14 +52,16 @@ NO_THERAPIST = "No session (package)"
 AGE_EDGES = (30, 60, 90)
 
 
-def _age_sums(field: str, edges: list[Any], amount: Any) -> dict[str, Coalesce]:
-    """One SUM per age bucket (b0 newest .. b3 oldest): a row is in the first bucket whose edge its
-    `field` is on or after; EDGES are the starts of AGE_EDGES days ago, newest first."""
-    ages = [Q(**{f"{field}__gte": edges[0]})]
-    ages += [Q(**{f"{field}__gte": edges[n], f"{field}__lt": edges[n - 1]}) for n in (1, 2)]
-    ages += [Q(**{f"{field}__lt": edges[2]})]
-    cells = [Case(When(age, then=amount), default=Value(ZERO)) for age in ages]
-    return {f"b{n}": money_sum(cell) for n, cell in enumerate(cells)}
+def _age_sums(*, newest: dt.date, middle: dt.date, oldest: dt.date) -> dict[str, Coalesce]:
+    """One SUM of kept amounts per age bucket (b0 newest .. b3 oldest) by their issue `day`: a day is in
+    the first bucket whose start (the days AGE_EDGES before today, newest first) it is on or after."""
+    ages = [
+        Q(day__gte=newest),
+        Q(day__gte=middle, day__lt=newest),
+        Q(day__gte=oldest, day__lt=middle),
+        Q(day__lt=oldest),
+    ]
+    return {f"b{n}": money_sum(F("amount"), only=age) for n, age in enumerate(ages)}
 
 
 def _edges(today: dt.date) -> dict[str, dt.date]:
@@ -77,7 +79,7 @@ def _owed_by_age(*, newest: dt.date, middle: dt.date, oldest: dt.date) -> QueryS
     """The total row over what is owed by issue day (`ReceivableDay`): ages count in local days. A
     constant groups nothing (Django leaves a Value out of GROUP BY), so this is the one row a whole-table
     aggregate gives, as a query that can be remembered."""
-    sums = _age_sums("day", [newest, middle, oldest], F("amount"))
+    sums = _age_sums(newest=newest, middle=middle, oldest=oldest)
     return ReceivableDay.objects.order_by().values(whole=Value(1)).annotate(**sums)
 
 
@@ -87,7 +89,7 @@ def _payers_by_age(
 ) -> QuerySet[Any, Any]:
     """These payers' open balances in the buckets, from what each owes by issue day (`ReceivablePayerDay`):
     an insurer's few hundred days rather than its thousands of invoices."""
-    sums = _age_sums("day", [newest, middle, oldest], F("amount"))
+    sums = _age_sums(newest=newest, middle=middle, oldest=oldest)
     theirs = ReceivablePayerDay.objects.filter(payer_id__any_of=payer_ids).order_by()
     return theirs.values("payer_id").annotate(**sums)
 
